@@ -1,0 +1,114 @@
+# billrun - plain make. See README.md.
+#   make            build ./billrun
+#   make deps       install missing Debian packages (as root)
+#   make test       unit + integration tests (starts its own PostgreSQL)
+#   make test SANITIZE=1   the same under ASan + UBSan
+#   make demo       run billrun on sample data with an embedded cluster
+#   make bench      benchmarks that print their figures
+
+CC ?= gcc
+VERSION := 0.1.0
+PREFIX ?= /usr
+DESTDIR ?=
+
+PKGS := libconfig libarchive libxml-2.0 openssl libpq cairo
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+BUILD := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := -O1
+else
+BUILD := build
+SANFLAGS :=
+OPT := -O2
+endif
+
+CFLAGS += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation \
+	-D_GNU_SOURCE -DBILLRUN_VERSION='"$(VERSION)"' \
+	-I core -I jobs -I reports -I cmd -I $(BUILD) $(PKG_CFLAGS) $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LDLIBS += $(PKG_LIBS) -lm
+
+MIGRATIONS := $(sort $(wildcard sql/migrations/*.sql))
+QUERIES := $(sort $(wildcard sql/queries/*.sql))
+LIB_SRC := $(wildcard core/*.c jobs/*.c reports/*.c)
+CMD_SRC := $(wildcard cmd/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/sqltext.o
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT := $(BUILD)/tests/support.o
+
+.PHONY: all deps test test-unit test-integration demo bench clean install check-deps
+
+all: billrun
+
+ifeq ($(SANITIZE),1)
+billrun: $(BUILD)/billrun
+else
+billrun: $(BUILD)/billrun
+	cp $(BUILD)/billrun billrun
+endif
+
+$(BUILD)/billrun: $(CMD_OBJ) $(BUILD)/libbillrun.a
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libbillrun.a $(LDLIBS)
+
+$(BUILD)/libbillrun.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/embed: tools/embed.c
+	@mkdir -p $(BUILD)
+	$(CC) -O1 -o $@ $<
+
+$(BUILD)/sqltext.c $(BUILD)/sqltext.h: $(BUILD)/embed $(MIGRATIONS) $(QUERIES)
+	$(BUILD)/embed $(BUILD)/sqltext.c $(BUILD)/sqltext.h $(MIGRATIONS) -- $(QUERIES)
+
+$(BUILD)/%.o: %.c $(BUILD)/sqltext.h $(wildcard core/*.h jobs/*.h reports/*.h cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/sqltext.o: $(BUILD)/sqltext.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/support.o: tests/support.c tests/support.h $(BUILD)/sqltext.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I tests -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbillrun.a $(TEST_SUPPORT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I tests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libbillrun.a $(TEST_SUPPORT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I tests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+deps:
+	@sh tools/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory billrun $(UNIT_BIN) $(INTEG_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN) -- $(INTEG_BIN)
+
+test-unit: billrun $(UNIT_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN) --
+
+demo: deps
+	@$(MAKE) --no-print-directory billrun
+	@sh tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory billrun
+	@sh tools/bench.sh $(BENCH_ARGS)
+
+install: billrun
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/billrun $(DESTDIR)$(PREFIX)/share/billrun/sql
+	install -m 755 billrun $(DESTDIR)$(PREFIX)/bin/billrun
+	install -m 644 conf/billrun.conf $(DESTDIR)/etc/billrun/billrun.conf
+	install -m 644 $(MIGRATIONS) $(DESTDIR)$(PREFIX)/share/billrun/sql/
+
+clean:
+	rm -rf build build-san billrun

@@ -1,0 +1,40 @@
+/*
+ * cmd_config.c - `billrun check-config` and `billrun version`.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+
+static int check_config(struct cli *cli, int argc, char **argv, struct err *e)
+{
+	if (argc > 1)
+		return cli_usage_error(e, "check-config", "unexpected argument '%s'", argv[1]);
+	if (cli_config(cli, 1, e))
+		return -1;
+	cfg_print(&cli->cfg, stdout);
+	return 0;
+}
+
+const struct command cmd_check_config = {
+	"check-config", check_config, "check the configuration and print the effective values",
+	"usage: billrun [--config FILE] check-config\n"
+	"\n"
+	"Load the configuration file, check every key against the declared keys\n"
+	"(type, bounds, allowed values) and the DAGs in it, and print every\n"
+	"setting's effective value with where it came from. Secrets (passwords\n"
+	"in DSNs, keys) are masked.\n"
+	"\n"
+	"Exit status: 0 valid; 78 the file is missing or invalid (the message\n"
+	"names the file, the line and the key).\n"
+};
+
+static int version(struct cli *cli, int argc, char **argv, struct err *e)
+{
+	printf("billrun %s\n", BILLRUN_VERSION);
+	return 0;
+}
+
+const struct command cmd_version = {
+	"version", version, "print the version",
+	"usage: billrun version\n\nPrint billrun's version.\n"
+};

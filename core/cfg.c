@@ -1,0 +1,529 @@
+/*
+ * cfg.c - loading and checking billrun.conf against the one table of
+ * declared keys below. Add a key here and in conf/billrun.conf together.
+ */
+#include "cfg.h"
+#include "err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DEFAULT_CONFIG "/etc/billrun/billrun.conf"
+#define OFF(field) offsetof(struct config, field)
+#define NO_FIELD ((size_t)-1)
+
+struct cfg_key {
+	const char *path;    /* dotted; '*' = any group name, '[]' = list element */
+	enum cfg_type type;
+	size_t offset;       /* into struct config, or NO_FIELD */
+	const char *def;     /* default as text (strings, durations, ints, bools) */
+	int64_t min, max;    /* bounds for ints and durations (ms) */
+	int secret;          /* 1 = mask fully, 2 = mask a DSN's password */
+};
+
+static const struct cfg_key keys[] = {
+	{ "state_dir", CFG_STRING, OFF(state_dir), "/var/lib/billrun", 0, 0, 0 },
+	{ "output_dir", CFG_STRING, OFF(output_dir), "", 0, 0, 0 },
+	{ "host", CFG_STRING, OFF(run_host), "", 0, 0, 0 },
+	{ "log", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "log.level", CFG_STRING, OFF(log_level), "info", 0, 0, 0 },
+	{ "log.json", CFG_BOOL, OFF(log_json), "false", 0, 0, 0 },
+	{ "database", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "database.dsn", CFG_STRING, OFF(db_dsn), "", 0, 0, 2 },
+	{ "database.app_dsn", CFG_STRING, OFF(db_app_dsn), "", 0, 0, 2 },
+	{ "database.connect_retries", CFG_INT, OFF(db_connect_retries), "5", 0, 100, 0 },
+	{ "database.embedded", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "database.embedded.user", CFG_STRING, OFF(db_embedded_user), "postgres", 0, 0, 0 },
+	{ "database.embedded.port", CFG_INT, OFF(db_embedded_port), "5432", 1, 65535, 0 },
+	{ "database.embedded.bindir", CFG_STRING, OFF(db_pg_bindir), "", 0, 0, 0 },
+	{ "rules", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "rules.file", CFG_STRING, OFF(rules_file), "/etc/billrun/rates.conf", 0, 0, 0 },
+	{ "spool", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "spool.dir", CFG_STRING, OFF(spool_dir), "/var/spool/billrun", 0, 0, 0 },
+	{ "spool.processed_dir", CFG_STRING, OFF(spool_processed_dir), "", 0, 0, 0 },
+	{ "spool.keep_in_place", CFG_BOOL, OFF(spool_keep_in_place), "false", 0, 0, 0 },
+	{ "ingest", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "ingest.time_min", CFG_STRING, OFF(ingest_time_min), "2000-01-01T00:00:00Z", 0, 0, 0 },
+	{ "ingest.time_max", CFG_STRING, OFF(ingest_time_max), "2100-01-01T00:00:00Z", 0, 0, 0 },
+	{ "ingest.max_field_length", CFG_INT, OFF(ingest_max_field), "4096", 16, 1048576, 0 },
+	{ "sources", CFG_LIST, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[]", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].name", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].format", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].pattern", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].account_column", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].meter_column", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].meter_prefix", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].credit_meters", CFG_STRING_ARRAY, NO_FIELD, NULL, 0, 0, 0 },
+	{ "money", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "money.rounding", CFG_STRING, OFF(money_rounding), "half_up", 0, 0, 0 },
+	{ "metrics", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "metrics.file", CFG_STRING, OFF(metrics_file), "", 0, 0, 0 },
+	{ "sla", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sla.alert_command", CFG_STRING, OFF(alert_command), "", 0, 0, 0 },
+	{ "sla.check_interval", CFG_DURATION, OFF(sla_check_interval_ms), "2s", 100, 3600000, 0 },
+	{ "sla.history_runs", CFG_INT, OFF(sla_history_runs), "20", 1, 1000, 0 },
+	{ "sla.percentile", CFG_INT, OFF(sla_percentile), "90", 1, 100, 0 },
+	{ "runner", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "runner.kill_grace", CFG_DURATION, OFF(kill_grace_ms), "10s", 0, 3600000, 0 },
+	{ "dags", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.schedule", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.period", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.max_parallel", CFG_INT, NO_FIELD, NULL, 1, 256, 0 },
+	{ "dags.*.sla", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.steps", CFG_LIST, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.steps.[]", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.steps.[].name", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.steps.[].job", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.steps.[].exec", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.steps.[].after", CFG_STRING_ARRAY, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.steps.[].trigger", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "dags.*.steps.[].retries", CFG_INT, NO_FIELD, NULL, 0, 100, 0 },
+	{ "dags.*.steps.[].retry_delay", CFG_DURATION, NO_FIELD, NULL, 0, 86400000, 0 },
+	{ "dags.*.steps.[].retry_factor", CFG_INT, NO_FIELD, NULL, 1, 10, 0 },
+	{ "dags.*.steps.[].retry_max_delay", CFG_DURATION, NO_FIELD, NULL, 0, 86400000, 0 },
+	{ "dags.*.steps.[].timeout", CFG_DURATION, NO_FIELD, NULL, 0, 604800000, 0 },
+	{ "dags.*.steps.[].sla", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+};
+
+static const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
+
+static const char *type_name(enum cfg_type t)
+{
+	switch (t) {
+	case CFG_BOOL: return "a boolean (true or false)";
+	case CFG_INT: return "an integer";
+	case CFG_STRING: return "a string";
+	case CFG_DURATION: return "a duration (\"30s\", \"5m\", \"1h\") or seconds";
+	case CFG_STRING_ARRAY: return "an array of strings [\"a\", \"b\"]";
+	case CFG_GROUP: return "a group { ... }";
+	case CFG_LIST: return "a list ( ... )";
+	}
+	return "?";
+}
+
+int cfg_parse_duration(const char *text, int64_t *ms)
+{
+	const char *p = text;
+	int64_t total = 0;
+	int parts = 0;
+
+	while (*p == ' ')
+		p++;
+	if (!*p)
+		return -1;
+	while (*p) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		int64_t n = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (n > INT64_MAX / 10 - 10)
+				return -1;
+			n = n * 10 + (*p++ - '0');
+		}
+		int64_t unit;
+		if (strncmp(p, "ms", 2) == 0) {
+			unit = 1;
+			p += 2;
+		} else if (*p == 's') {
+			unit = 1000;
+			p++;
+		} else if (*p == 'm') {
+			unit = 60000;
+			p++;
+		} else if (*p == 'h') {
+			unit = 3600000;
+			p++;
+		} else if (*p == 'd') {
+			unit = 86400000;
+			p++;
+		} else if (*p == '\0' && parts == 0) {
+			unit = 1000;
+		} else {
+			return -1;
+		}
+		if (n > INT64_MAX / unit || total > INT64_MAX - n * unit)
+			return -1;
+		total += n * unit;
+		parts++;
+	}
+	*ms = total;
+	return 0;
+}
+
+void cfg_setting_path(const config_setting_t *s, char *buf, size_t size)
+{
+	const config_setting_t *chain[64];
+	int n = 0;
+
+	for (const config_setting_t *p = s; p && !config_setting_is_root(p) && n < 64;
+	     p = config_setting_parent(p))
+		chain[n++] = p;
+	size_t len = 0;
+	buf[0] = '\0';
+	while (n-- > 0 && len < size) {
+		const config_setting_t *c = chain[n];
+		const char *name = config_setting_name(c);
+		int r;
+		if (name)
+			r = snprintf(buf + len, size - len, "%s%s", len ? "." : "", name);
+		else
+			r = snprintf(buf + len, size - len, "%s[%d]", len ? "." : "",
+				     config_setting_index(c));
+		if (r < 0)
+			break;
+		len += (size_t)r;
+	}
+}
+
+int cfg_error_at(struct err *e, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[ERR_MSG_MAX], path[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cfg_setting_path(s, path, sizeof(path));
+	const char *file = config_setting_source_file(s);
+	return err_set(e, ERR_CONFIG, "%s:%d: key '%s': %s", file ? file : "(config)",
+		       config_setting_source_line(s), path, msg);
+}
+
+/* The schema pattern of a concrete path: names under '*' groups are
+ * replaced when matching; list indexes become "[]". */
+static void pattern_path(const config_setting_t *s, char *buf, size_t size)
+{
+	const config_setting_t *chain[64];
+	int n = 0;
+
+	for (const config_setting_t *p = s; p && !config_setting_is_root(p) && n < 64;
+	     p = config_setting_parent(p))
+		chain[n++] = p;
+	size_t len = 0;
+	buf[0] = '\0';
+	while (n-- > 0 && len < size) {
+		const char *name = config_setting_name(chain[n]);
+		int r = snprintf(buf + len, size - len, "%s%s", len ? "." : "", name ? name : "[]");
+		if (r < 0)
+			break;
+		len += (size_t)r;
+	}
+}
+
+/* Does a concrete pattern path match a declared one? '*' stands for exactly
+ * one path component. */
+static int path_matches(const char *decl, const char *path)
+{
+	while (*decl && *path) {
+		if (*decl == '*') {
+			decl++;
+			while (*path && *path != '.')
+				path++;
+			continue;
+		}
+		if (*decl != *path)
+			return 0;
+		decl++;
+		path++;
+	}
+	return *decl == '\0' && *path == '\0';
+}
+
+static const struct cfg_key *find_key(const char *pattern)
+{
+	for (size_t i = 0; i < nkeys; i++)
+		if (path_matches(keys[i].path, pattern))
+			return &keys[i];
+	return NULL;
+}
+
+static int check_value(const struct cfg_key *k, config_setting_t *s, struct err *e)
+{
+	int t = config_setting_type(s);
+	int ok = 0;
+
+	switch (k->type) {
+	case CFG_BOOL: ok = t == CONFIG_TYPE_BOOL; break;
+	case CFG_INT: ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64; break;
+	case CFG_STRING: ok = t == CONFIG_TYPE_STRING; break;
+	case CFG_DURATION: ok = t == CONFIG_TYPE_STRING || t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64; break;
+	case CFG_STRING_ARRAY: ok = t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST; break;
+	case CFG_GROUP: ok = t == CONFIG_TYPE_GROUP; break;
+	case CFG_LIST: ok = t == CONFIG_TYPE_LIST; break;
+	}
+	if (!ok)
+		return cfg_error_at(e, s, "must be %s", type_name(k->type));
+	if (k->type == CFG_STRING_ARRAY) {
+		for (int i = 0; i < config_setting_length(s); i++) {
+			config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
+			if (config_setting_type(el) != CONFIG_TYPE_STRING)
+				return cfg_error_at(e, s, "must be %s", type_name(k->type));
+		}
+	}
+	if (k->type == CFG_INT) {
+		long long v = config_setting_get_int64(s);
+		if ((k->min || k->max) && (v < k->min || v > k->max))
+			return cfg_error_at(e, s, "%lld is out of range (%lld to %lld)", v,
+					    (long long)k->min, (long long)k->max);
+	}
+	if (k->type == CFG_DURATION) {
+		int64_t ms;
+		if (t == CONFIG_TYPE_STRING) {
+			if (cfg_parse_duration(config_setting_get_string(s), &ms))
+				return cfg_error_at(e, s, "'%s' is not a duration (like \"30s\", \"5m\", \"1h30m\")",
+						    config_setting_get_string(s));
+		} else {
+			long long sec = config_setting_get_int64(s);
+			if (sec < 0 || sec > INT64_MAX / 1000)
+				return cfg_error_at(e, s, "%lld is out of range", sec);
+			ms = sec * 1000;
+		}
+		if ((k->min || k->max) && (ms < k->min || ms > k->max))
+			return cfg_error_at(e, s, "out of range (%lld ms to %lld ms)", (long long)k->min,
+					    (long long)k->max);
+	}
+	return 0;
+}
+
+/* Walk every setting of the file; each must be declared and well typed. */
+static int check_tree(config_setting_t *s, struct err *e)
+{
+	if (!config_setting_is_root(s)) {
+		char pattern[512];
+		pattern_path(s, pattern, sizeof(pattern));
+		const struct cfg_key *k = find_key(pattern);
+		if (!k)
+			return cfg_error_at(e, s, "unknown key");
+		if (check_value(k, s, e))
+			return -1;
+		if (k->type == CFG_STRING_ARRAY)
+			return 0;
+	}
+	int t = config_setting_type(s);
+	if (t != CONFIG_TYPE_GROUP && t != CONFIG_TYPE_LIST)
+		return 0;
+	for (int i = 0; i < config_setting_length(s); i++)
+		if (check_tree(config_setting_get_elem(s, (unsigned)i), e))
+			return -1;
+	return 0;
+}
+
+/* Set a field from a default's text. Defaults are well-formed by review
+ * and by the unit test that loads an empty file. */
+static void set_default(struct config *cfg, const struct cfg_key *k)
+{
+	char *field = (char *)cfg + k->offset;
+
+	switch (k->type) {
+	case CFG_STRING: *(const char **)field = k->def; break;
+	case CFG_BOOL: *(int *)field = strcmp(k->def, "true") == 0; break;
+	case CFG_INT: *(int64_t *)field = strtoll(k->def, NULL, 10); break;
+	case CFG_DURATION: cfg_parse_duration(k->def, (int64_t *)field); break;
+	default: break;
+	}
+}
+
+static void set_from_setting(struct config *cfg, const struct cfg_key *k, config_setting_t *s)
+{
+	char *field = (char *)cfg + k->offset;
+
+	switch (k->type) {
+	case CFG_STRING: *(const char **)field = config_setting_get_string(s); break;
+	case CFG_BOOL: *(int *)field = config_setting_get_bool(s); break;
+	case CFG_INT: *(int64_t *)field = config_setting_get_int64(s); break;
+	case CFG_DURATION:
+		if (config_setting_type(s) == CONFIG_TYPE_STRING)
+			cfg_parse_duration(config_setting_get_string(s), (int64_t *)field);
+		else
+			*(int64_t *)field = config_setting_get_int64(s) * 1000;
+		break;
+	default: break;
+	}
+}
+
+int cfg_load(struct config *cfg, const char *path, int must_exist, struct err *e)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	config_init(&cfg->lc);
+	cfg->loaded = 1;
+	for (size_t i = 0; i < nkeys; i++)
+		if (keys[i].offset != NO_FIELD)
+			set_default(cfg, &keys[i]);
+
+	int explicit = path != NULL;
+	if (!path) {
+		path = getenv("BILLRUN_CONFIG");
+		explicit = path && *path;
+		if (!explicit)
+			path = DEFAULT_CONFIG;
+	}
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		if (!explicit && !must_exist && errno == ENOENT)
+			return 0;
+		err_set(e, ERR_CONFIG, "could not read config file '%s': %s", path, strerror(errno));
+		return err_hint(e, "give one with --config FILE or BILLRUN_CONFIG; conf/billrun.conf is the documented example");
+	}
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	if (config_read_file(&cfg->lc, path) != CONFIG_TRUE) {
+		if (config_error_type(&cfg->lc) == CONFIG_ERR_FILE_IO)
+			return err_set(e, ERR_CONFIG, "could not read config file '%s': %s", path,
+				       strerror(errno ? errno : EIO));
+		return err_set(e, ERR_CONFIG, "%s:%d: syntax error: %s",
+			       config_error_file(&cfg->lc) ? config_error_file(&cfg->lc) : path,
+			       config_error_line(&cfg->lc), config_error_text(&cfg->lc));
+	}
+	if (check_tree(config_root_setting(&cfg->lc), e))
+		return -1;
+	for (size_t i = 0; i < nkeys; i++) {
+		if (keys[i].offset == NO_FIELD)
+			continue;
+		config_setting_t *s = config_lookup(&cfg->lc, keys[i].path);
+		if (s)
+			set_from_setting(cfg, &keys[i], s);
+	}
+	/* Values whose domain is a set of words. */
+	static const char *levels[] = { "debug", "info", "warn", "error", NULL };
+	static const char *modes[] = { "half_up", "half_even", "up", "down", "ceiling", "floor", NULL };
+	struct { const char *key, *value; const char **allowed; } words[] = {
+		{ "log.level", cfg->log_level, levels },
+		{ "money.rounding", cfg->money_rounding, modes },
+	};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		int found = 0;
+		for (const char **w = words[i].allowed; *w; w++)
+			found |= strcmp(*w, words[i].value) == 0;
+		if (!found) {
+			config_setting_t *s = config_lookup(&cfg->lc, words[i].key);
+			cfg_error_at(e, s, "'%s' is not one of the allowed values", words[i].value);
+			char list[256] = "";
+			for (const char **w = words[i].allowed; *w; w++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 w == words[i].allowed ? "" : ", ", *w);
+			return err_hint(e, "use one of: %s", list);
+		}
+	}
+	return 0;
+}
+
+void cfg_release(struct config *cfg)
+{
+	if (cfg->loaded)
+		config_destroy(&cfg->lc);
+	cfg->loaded = 0;
+}
+
+void cfg_mask_dsn(const char *dsn, char *buf, size_t size)
+{
+	const char *p = strstr(dsn, "password=");
+	const char *url_at = strchr(dsn, '@');
+	const char *scheme = strstr(dsn, "://");
+
+	if (p) {
+		size_t head = (size_t)(p - dsn) + 9;
+		const char *end = p + 9;
+		if (*end == '\'') {
+			end++;
+			while (*end && *end != '\'')
+				end += (*end == '\\' && end[1]) ? 2 : 1;
+			if (*end)
+				end++;
+		} else {
+			while (*end && *end != ' ' && *end != '&')
+				end++;
+		}
+		snprintf(buf, size, "%.*s********%s", (int)head, dsn, end);
+		return;
+	}
+	if (scheme && url_at) {
+		/* postgresql://user:secret@host/db */
+		const char *colon = memchr(scheme + 3, ':', (size_t)(url_at - scheme - 3));
+		if (colon) {
+			snprintf(buf, size, "%.*s:********%s", (int)(colon - dsn), dsn, url_at);
+			return;
+		}
+	}
+	snprintf(buf, size, "%s", dsn);
+}
+
+void cfg_output_dir(const struct config *cfg, char *buf, size_t size)
+{
+	if (cfg->output_dir && *cfg->output_dir)
+		snprintf(buf, size, "%s", cfg->output_dir);
+	else
+		snprintf(buf, size, "%s/output", cfg->state_dir);
+}
+
+void cfg_metrics_file(const struct config *cfg, char *buf, size_t size)
+{
+	if (cfg->metrics_file && *cfg->metrics_file)
+		snprintf(buf, size, "%s", cfg->metrics_file);
+	else
+		snprintf(buf, size, "%s/metrics/billrun.prom", cfg->state_dir);
+}
+
+static void print_value(const struct config *cfg, const struct cfg_key *k, FILE *out)
+{
+	const char *field = (const char *)cfg + k->offset;
+	char masked[1024];
+
+	switch (k->type) {
+	case CFG_STRING: {
+		const char *v = *(const char *const *)field;
+		if (k->secret == 1 && *v)
+			v = "********";
+		else if (k->secret == 2) {
+			cfg_mask_dsn(v, masked, sizeof(masked));
+			v = masked;
+		}
+		fputc('"', out);
+		for (; *v; v++) {
+			if (*v == '"' || *v == '\\')
+				fputc('\\', out);
+			fputc(*v, out);
+		}
+		fputc('"', out);
+		break;
+	}
+	case CFG_BOOL: fputs(*(const int *)field ? "true" : "false", out); break;
+	case CFG_INT: fprintf(out, "%lld", (long long)*(const int64_t *)field); break;
+	case CFG_DURATION: {
+		int64_t ms = *(const int64_t *)field;
+		if (ms % 1000)
+			fprintf(out, "\"%lldms\"", (long long)ms);
+		else
+			fprintf(out, "\"%llds\"", (long long)(ms / 1000));
+		break;
+	}
+	default: break;
+	}
+}
+
+void cfg_print(const struct config *cfg, FILE *out)
+{
+	fprintf(out, "# effective configuration from %s\n", cfg->path[0] ? cfg->path : "(built-in defaults)");
+	for (size_t i = 0; i < nkeys; i++) {
+		const struct cfg_key *k = &keys[i];
+		if (k->offset == NO_FIELD)
+			continue;
+		config_setting_t *s = cfg->path[0] ? config_lookup((config_t *)&cfg->lc, k->path) : NULL;
+		fprintf(out, "%s = ", k->path);
+		print_value(cfg, k, out);
+		if (s)
+			fprintf(out, ";   # %s:%d\n", cfg->path, config_setting_source_line(s));
+		else
+			fputs(";   # default\n", out);
+	}
+	config_setting_t *dags = cfg->path[0] ? config_lookup((config_t *)&cfg->lc, "dags") : NULL;
+	if (dags)
+		for (int i = 0; i < config_setting_length(dags); i++)
+			fprintf(out, "# dag '%s' (see 'billrun dag show %s')\n",
+				config_setting_name(config_setting_get_elem(dags, (unsigned)i)),
+				config_setting_name(config_setting_get_elem(dags, (unsigned)i)));
+}

@@ -1,0 +1,332 @@
+/*
+ * db.c - PostgreSQL access over libpq: connect with retry, parameterised
+ * statements, transactions, COPY, and server errors carried into struct err.
+ */
+#include "db.h"
+#include "err.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* Connection failures worth retrying: the server is starting, shutting
+ * down or not there yet. A refused password is not. */
+static int connect_retryable(PGconn *conn)
+{
+	const char *m = PQerrorMessage(conn);
+	if (strstr(m, "password authentication failed") || strstr(m, "does not exist") ||
+	    strstr(m, "no pg_hba.conf entry") || strstr(m, "authentication"))
+		return 0;
+	return 1;
+}
+
+static void chomp(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+struct db *db_connect(const char *dsn, int retries, struct err *e)
+{
+	long delay = 200;
+
+	for (int attempt = 0;; attempt++) {
+		PGconn *conn = PQconnectdb(dsn ? dsn : "");
+		if (PQstatus(conn) == CONNECTION_OK) {
+			struct db *db = calloc(1, sizeof(*db));
+			if (!db) {
+				PQfinish(conn);
+				err_set(e, ERR_INTERNAL, "out of memory");
+				return NULL;
+			}
+			db->conn = conn;
+			PQsetNoticeProcessor(conn, NULL, NULL);
+			PGresult *r = PQexec(conn, "SET client_min_messages = warning");
+			PQclear(r);
+			return db;
+		}
+		int again = attempt < retries && connect_retryable(conn);
+		if (!again) {
+			err_set(e, ERR_DB_UNAVAILABLE, "could not connect to the database");
+			err_detail(e, "%s", PQerrorMessage(conn));
+			chomp(e->detail);
+			err_hint(e, "check database.dsn, or that the server is running ('billrun db start' for the embedded one)");
+			snprintf(e->sqlstate, sizeof(e->sqlstate), "08001");
+			PQfinish(conn);
+			return NULL;
+		}
+		PQfinish(conn);
+		log_debug("database not reachable, retrying in %ld ms", delay);
+		sleep_ms(delay);
+		if (delay < 5000)
+			delay *= 2;
+	}
+}
+
+void db_free(struct db *db)
+{
+	if (!db)
+		return;
+	PQfinish(db->conn);
+	free(db);
+}
+
+int db_ok(const struct db *db)
+{
+	return db && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+int db_error_from_result(struct db *db, const PGresult *res, struct err *e, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	enum err_kind kind = ERR_DB;
+
+	if (PQstatus(db->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
+	    (state && strncmp(state, "57P0", 4) == 0))
+		kind = ERR_DB_UNAVAILABLE;
+	if (primary)
+		err_set(e, kind, "%s failed: %s", what, primary);
+	else {
+		err_set(e, kind, "%s failed: %s", what, PQerrorMessage(db->conn));
+		chomp(e->message);
+	}
+	if (!e)
+		return -1;
+	if (res) {
+		const char *d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+		const char *h = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+		if (d)
+			err_detail(e, "%s", d);
+		if (h)
+			err_hint(e, "%s", h);
+	}
+	if (state)
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state);
+	else if (kind == ERR_DB_UNAVAILABLE)
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "08006");
+	return -1;
+}
+
+/* A short name for a statement, for messages: its first line. */
+static void statement_name(const char *sql, char *buf, size_t size)
+{
+	while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+		sql++;
+	/* Skip a leading comment line that names the statement's file. */
+	if (strncmp(sql, "-- ", 3) == 0) {
+		sql += 3;
+		size_t n = strcspn(sql, "\n");
+		snprintf(buf, size, "statement '%.*s'", (int)n, sql);
+		return;
+	}
+	size_t n = strcspn(sql, "\n");
+	if (n > 60)
+		n = 60;
+	snprintf(buf, size, "statement '%.*s'", (int)n, sql);
+}
+
+PGresult *db_query(struct db *db, struct err *e, const char *sql, int nparams,
+		   const char *const *params)
+{
+	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return res;
+	char what[128];
+	statement_name(sql, what, sizeof(what));
+	db_error_from_result(db, res, e, what);
+	PQclear(res);
+	return NULL;
+}
+
+int db_exec(struct db *db, struct err *e, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res = db_query(db, e, sql, nparams, params);
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int db_exec_script(struct db *db, struct err *e, const char *sql)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = 0;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
+		rc = db_error_from_result(db, res, e, "script");
+	PQclear(res);
+	return rc;
+}
+
+int db_query_int64(struct db *db, struct err *e, int64_t *out, const char *sql, int nparams,
+		   const char *const *params)
+{
+	PGresult *res = db_query(db, e, sql, nparams, params);
+	if (!res)
+		return -1;
+	if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return 1;
+	}
+	*out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+int db_begin(struct db *db, struct err *e)
+{
+	if (db_exec(db, e, "BEGIN", 0, NULL))
+		return -1;
+	db->in_tx = 1;
+	return 0;
+}
+
+int db_commit(struct db *db, struct err *e)
+{
+	db->in_tx = 0;
+	return db_exec(db, e, "COMMIT", 0, NULL);
+}
+
+void db_rollback(struct db *db)
+{
+	if (!db || !db->in_tx)
+		return;
+	db->in_tx = 0;
+	PGresult *res = PQexec(db->conn, "ROLLBACK");
+	PQclear(res);
+}
+
+int db_copy_begin(struct db *db, struct err *e, const char *copy_sql)
+{
+	PGresult *res = PQexec(db->conn, copy_sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		char what[128];
+		statement_name(copy_sql, what, sizeof(what));
+		db_error_from_result(db, res, e, what);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int db_copy_put(struct db *db, struct err *e, const char *buf, size_t len)
+{
+	if (PQputCopyData(db->conn, buf, (int)len) != 1)
+		return db_error_from_result(db, NULL, e, "COPY");
+	return 0;
+}
+
+int db_copy_end(struct db *db, struct err *e)
+{
+	int rc = 0;
+
+	if (PQputCopyEnd(db->conn, NULL) != 1)
+		return db_error_from_result(db, NULL, e, "COPY");
+	PGresult *res;
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = db_error_from_result(db, res, e, "COPY");
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* Binary COPY format: see PostgreSQL's COPY documentation, "Binary Format". */
+static void copybuf_grow(struct copybuf *b, size_t extra)
+{
+	if (b->len + extra <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 65536;
+	while (cap < b->len + extra)
+		cap *= 2;
+	char *p = realloc(b->data, cap);
+	if (!p)
+		abort(); /* out of memory in a buffer the caller flushes in chunks */
+	b->data = p;
+	b->cap = cap;
+}
+
+static void put(struct copybuf *b, const void *p, size_t n)
+{
+	copybuf_grow(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void copybuf_header(struct copybuf *b)
+{
+	static const char sig[11] = "PGCOPY\n\377\r\n\0";
+	uint32_t zero = 0;
+	put(b, sig, 11);
+	put(b, &zero, 4);
+	put(b, &zero, 4);
+}
+
+void copybuf_row(struct copybuf *b, int16_t nfields)
+{
+	uint16_t n = htons((uint16_t)nfields);
+	put(b, &n, 2);
+}
+
+void copybuf_null(struct copybuf *b)
+{
+	uint32_t n = htonl(0xffffffffu);
+	put(b, &n, 4);
+}
+
+void copybuf_int64(struct copybuf *b, int64_t v)
+{
+	uint32_t len = htonl(8);
+	uint64_t u = (uint64_t)v;
+	uint32_t hi = htonl((uint32_t)(u >> 32)), lo = htonl((uint32_t)u);
+	put(b, &len, 4);
+	put(b, &hi, 4);
+	put(b, &lo, 4);
+}
+
+void copybuf_int32(struct copybuf *b, int32_t v)
+{
+	uint32_t len = htonl(4), u = htonl((uint32_t)v);
+	put(b, &len, 4);
+	put(b, &u, 4);
+}
+
+void copybuf_text(struct copybuf *b, const char *s, size_t len)
+{
+	uint32_t n = htonl((uint32_t)len);
+	put(b, &n, 4);
+	put(b, s, len);
+}
+
+void copybuf_trailer(struct copybuf *b)
+{
+	uint16_t t = htons(0xffff);
+	put(b, &t, 2);
+}
+
+void copybuf_reset(struct copybuf *b)
+{
+	b->len = 0;
+}
+
+void copybuf_release(struct copybuf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# pg.sh - start or stop a throwaway PostgreSQL cluster for the tests.
+#   pg.sh start DIR   initdb + start on a unix socket in DIR; prints the DSN
+#   pg.sh stop DIR    stop it (immediate) and remove DIR
+# As root the cluster runs as the unprivileged user $PG_USER (default postgres).
+set -eu
+cmd=$1 dir=$2
+PG_USER=${PG_USER:-postgres}
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$bindir/initdb" ] || { echo "pg.sh: no PostgreSQL server binaries under /usr/lib/postgresql" >&2; exit 69; }
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u "$PG_USER" -- "$@"; else "$@"; fi
+}
+case $cmd in
+start)
+	mkdir -p "$dir"
+	[ "$(id -u)" = 0 ] && chown "$PG_USER" "$dir"
+	as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log" >&2; exit 69; }
+	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+		-o "-k $dir -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+		start >/dev/null || { cat "$dir/server.log" >&2; exit 69; }
+	echo "host=$dir port=5432 user=postgres dbname=postgres"
+	;;
+stop)
+	as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+	rm -rf "$dir"
+	;;
+esac

@@ -1,0 +1,118 @@
+/*
+ * support.c - test helpers (see support.h).
+ */
+#include "support.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *test_pg_dsn(void)
+{
+	const char *d = getenv("TEST_PG_DSN");
+	return d && *d ? d : NULL;
+}
+
+int test_db_fresh(const char *name, char *dsn, size_t size)
+{
+	const char *base = test_pg_dsn();
+	if (!base) {
+		fprintf(stderr, "TEST_PG_DSN is not set\n");
+		return -1;
+	}
+	PGconn *c = PQconnectdb(base);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "cannot connect to TEST_PG_DSN: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	char sql[512];
+	/* Test database names are our own identifiers, never data. */
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+	PQclear(PQexec(c, sql));
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "create database %s: %s", name, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	/* In a keyword/value DSN a later keyword overrides an earlier one. */
+	snprintf(dsn, size, "%s dbname=%s", base, name);
+	return ok ? 0 : -1;
+}
+
+int test_tmpdir(char *buf, size_t size)
+{
+	snprintf(buf, size, "/tmp/billrun-test.XXXXXX");
+	return mkdtemp(buf) ? 0 : -1;
+}
+
+int test_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+static int capture(char *out, size_t size, char *const argv[])
+{
+	int pipefd[2];
+	if (pipe(pipefd) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	size_t n = 0;
+	ssize_t got;
+	char sink[4096];
+	while ((got = read(pipefd[0], n + 1 < size ? out + n : sink,
+			   n + 1 < size ? size - n - 1 : sizeof(sink))) > 0)
+		if (n + 1 < size)
+			n += (size_t)got;
+	out[n] = '\0';
+	close(pipefd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int test_billrun(char *out, size_t size, const char *const *args)
+{
+	const char *bin = getenv("BILLRUN_BIN");
+	char *argv[64];
+	int n = 0;
+	argv[n++] = (char *)(bin ? bin : "./billrun");
+	for (; args[n - 1] && n < 63; n++)
+		argv[n] = (char *)args[n - 1];
+	argv[n] = NULL;
+	return capture(out, size, argv);
+}
+
+int test_sh(char *out, size_t size, const char *command)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)command, NULL };
+	return capture(out, size, argv);
+}
+
+const char *test_src(const char *rel)
+{
+	static char buf[8][4096];
+	static int next;
+	const char *src = getenv("BILLRUN_SRC");
+	char *b = buf[next++ % 8];
+	snprintf(b, sizeof(buf[0]), "%s/%s", src ? src : ".", rel);
+	return b;
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# deps.sh - install the Debian packages billrun builds, tests and runs with.
+# Installs only what is missing; needs root for apt-get, else says what to run.
+set -eu
+PKGS="gcc make pkg-config libc6-dev libpq-dev postgresql-15 libconfig-dev libarchive-dev
+libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev poppler-utils
+util-linux"
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "billrun needs these Debian packages:$missing" >&2
+	echo "install them as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2

@@ -51,40 +51,45 @@ ifeq ($(SANITIZE),1)
 billrun: $(BUILD)/billrun
 else
 billrun: $(BUILD)/billrun
-	cp $(BUILD)/billrun billrun
+	@cp $(BUILD)/billrun billrun
 endif
 
 $(BUILD)/billrun: $(CMD_OBJ) $(BUILD)/libbillrun.a
-	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libbillrun.a $(LDLIBS)
+	@echo '  LD   $@'
+	@$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libbillrun.a $(LDLIBS)
 
 $(BUILD)/libbillrun.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/embed: tools/embed.c
 	@mkdir -p $(BUILD)
-	$(CC) -O1 -o $@ $<
+	@$(CC) -O1 -o $@ $<
 
 $(BUILD)/sqltext.c $(BUILD)/sqltext.h: $(BUILD)/embed $(MIGRATIONS) $(QUERIES)
-	$(BUILD)/embed $(BUILD)/sqltext.c $(BUILD)/sqltext.h $(MIGRATIONS) -- $(QUERIES)
+	@$(BUILD)/embed $(BUILD)/sqltext.c $(BUILD)/sqltext.h $(MIGRATIONS) -- $(QUERIES)
 
 $(BUILD)/%.o: %.c $(BUILD)/sqltext.h $(wildcard core/*.h jobs/*.h reports/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo '  CC   $<'
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/sqltext.o: $(BUILD)/sqltext.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo '  CC   $<'
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/support.o: tests/support.c tests/support.h $(BUILD)/sqltext.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I tests -c -o $@ $<
+	@$(CC) $(CFLAGS) -I tests -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbillrun.a $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I tests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS) -lcmocka
+	@echo '  TEST $@'
+	@$(CC) $(CFLAGS) -I tests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libbillrun.a $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I tests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS) -lcmocka
+	@echo '  TEST $@'
+	@$(CC) $(CFLAGS) -I tests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
 deps:
 	@sh tools/deps.sh

@@ -42,5 +42,12 @@ int cli_usage_error(struct err *e, const char *command, const char *fmt, ...)
 extern const struct command cmd_check_config;
 extern const struct command cmd_db;
 extern const struct command cmd_version;
+extern const struct command cmd_run;
+extern const struct command cmd_resume;
+extern const struct command cmd_rerun;
+extern const struct command cmd_status;
+extern const struct command cmd_history;
+extern const struct command cmd_dag;
+extern const struct command cmd_rules;
 
 #endif

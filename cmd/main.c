@@ -19,6 +19,13 @@ static const struct command cmd_help = {
 };
 
 static const struct command *commands[] = {
+	&cmd_run,
+	&cmd_resume,
+	&cmd_rerun,
+	&cmd_status,
+	&cmd_history,
+	&cmd_dag,
+	&cmd_rules,
 	&cmd_check_config,
 	&cmd_db,
 	&cmd_help,

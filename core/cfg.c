@@ -62,7 +62,7 @@ static const struct cfg_key keys[] = {
 	{ "money", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "money.rounding", CFG_STRING, OFF(money_rounding), "half_up", 0, 0, 0 },
 	{ "metrics", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
-	{ "metrics.file", CFG_STRING, OFF(metrics_file), "", 0, 0, 0 },
+	{ "metrics.dir", CFG_STRING, OFF(metrics_dir), "", 0, 0, 0 },
 	{ "sla", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sla.alert_command", CFG_STRING, OFF(alert_command), "", 0, 0, 0 },
 	{ "sla.check_interval", CFG_DURATION, OFF(sla_check_interval_ms), "2s", 100, 3600000, 0 },
@@ -460,12 +460,12 @@ void cfg_output_dir(const struct config *cfg, char *buf, size_t size)
 		snprintf(buf, size, "%s/output", cfg->state_dir);
 }
 
-void cfg_metrics_file(const struct config *cfg, char *buf, size_t size)
+void cfg_metrics_dir(const struct config *cfg, char *buf, size_t size)
 {
-	if (cfg->metrics_file && *cfg->metrics_file)
-		snprintf(buf, size, "%s", cfg->metrics_file);
+	if (cfg->metrics_dir && *cfg->metrics_dir)
+		snprintf(buf, size, "%s", cfg->metrics_dir);
 	else
-		snprintf(buf, size, "%s/metrics/billrun.prom", cfg->state_dir);
+		snprintf(buf, size, "%s/metrics", cfg->state_dir);
 }
 
 static void print_value(const struct config *cfg, const struct cfg_key *k, FILE *out)

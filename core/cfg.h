@@ -44,7 +44,7 @@ struct config {
 	int64_t ingest_max_field;
 
 	const char *money_rounding;
-	const char *metrics_file;  /* "" = STATE_DIR/metrics/billrun.prom */
+	const char *metrics_dir;   /* "" = STATE_DIR/metrics; one billrun_DAG.prom per DAG */
 	const char *alert_command;
 	int64_t sla_check_interval_ms;
 	int64_t sla_history_runs;
@@ -88,7 +88,7 @@ void cfg_setting_path(const config_setting_t *s, char *buf, size_t size);
 
 /* The state directory's derived folders. Write into buf; never fail. */
 void cfg_output_dir(const struct config *cfg, char *buf, size_t size);
-void cfg_metrics_file(const struct config *cfg, char *buf, size_t size);
+void cfg_metrics_dir(const struct config *cfg, char *buf, size_t size);
 
 /* Copy dsn into buf with any password replaced by "********". */
 void cfg_mask_dsn(const char *dsn, char *buf, size_t size);

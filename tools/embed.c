@@ -2,8 +2,10 @@
  * embed.c - build-time tool: turns the SQL files in sql/ into C strings.
  *
  * Usage: embed OUT.c OUT.h migrations/NNN_x.sql... -- queries/name.sql...
- * Queries become `const char SQL_name[]`; migrations become the ordered
- * table sql_migrations[] with their file names.
+ * Queries become `const char SQL_name[]`; a query file that holds several
+ * statements names each with a line `-- name: IDENT` before it (each then
+ * becomes SQL_IDENT). Migrations become the ordered table
+ * sql_migrations[] with their file names.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,62 @@ static int emit_bytes(FILE *out, const char *path)
 		}
 	}
 	fputs("\"", out);
+	fclose(in);
+	return 0;
+}
+
+static void emit_line(FILE *out, const char *line)
+{
+	fputs("\t\"", out);
+	for (const char *p = line; *p && *p != '\n'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			fprintf(out, "\\%03o", (unsigned char)*p);
+		else
+			fputc(*p, out);
+	}
+	fputs("\\n\"\n", out);
+}
+
+static int has_names(const char *path)
+{
+	FILE *in = fopen(path, "r");
+	char line[4096];
+	int found = 0;
+	while (in && fgets(line, sizeof(line), in))
+		found |= strncmp(line, "-- name: ", 9) == 0;
+	if (in)
+		fclose(in);
+	return found;
+}
+
+/* Statements separated by "-- name: IDENT" lines. */
+static int emit_named(FILE *c, FILE *h, const char *path)
+{
+	FILE *in = fopen(path, "r");
+	char line[4096];
+	int open_stmt = 0;
+	if (!in) {
+		perror(path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), in)) {
+		if (strncmp(line, "-- name: ", 9) == 0) {
+			char *id = line + 9;
+			id[strcspn(id, " \r\n")] = '\0';
+			if (open_stmt)
+				fputs(";\n", c);
+			fprintf(h, "extern const char SQL_%s[];\n", id);
+			fprintf(c, "const char SQL_%s[] =\n\t\"-- %s\\n\"\n", id, id);
+			open_stmt = 1;
+			continue;
+		}
+		if (open_stmt)
+			emit_line(c, line);
+	}
+	if (open_stmt)
+		fputs(";\n", c);
 	fclose(in);
 	return 0;
 }
@@ -85,6 +143,11 @@ int main(int argc, char **argv)
 	}
 	fprintf(c, "{ 0, 0 } };\nconst int sql_migration_count = %d;\n", nmig);
 	for (i++; i < argc; i++) {
+		if (has_names(argv[i])) {
+			if (emit_named(c, h, argv[i]))
+				return 74;
+			continue;
+		}
 		base_name(argv[i], name, sizeof(name), 1);
 		fprintf(h, "extern const char SQL_%s[];\n", name);
 		fprintf(c, "const char SQL_%s[] =\n", name);

@@ -1,0 +1,84 @@
+/*
+ * metrics.c - the Prometheus textfile written after each run.
+ */
+#include "metrics.h"
+#include "cfg.h"
+#include "db.h"
+#include "err.h"
+#include "sqltext.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *step_states[] = { "pending", "running", "retry_wait", "success", "failed",
+				     "upstream_failed", "skipped", NULL };
+
+/* Label values are DAG and step names ([A-Za-z0-9_-]) and fixed words,
+ * so they need no escaping. */
+int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, struct err *e)
+{
+	char dir[4096], path[4300], tmp[4400], id[32];
+	snprintf(id, sizeof(id), "%lld", (long long)run_id);
+	const char *params[] = { id };
+	PGresult *run = db_query(db, e, SQL_metrics_run, 1, params);
+	if (!run)
+		return -1;
+	if (PQntuples(run) < 1) {
+		PQclear(run);
+		return err_set(e, ERR_NOT_FOUND, "no run %s", id);
+	}
+	PGresult *steps = db_query(db, e, SQL_metrics_steps, 1, params);
+	if (!steps) {
+		PQclear(run);
+		return -1;
+	}
+	const char *dag = PQgetvalue(run, 0, 0);
+	cfg_metrics_dir(cfg, dir, sizeof(dir));
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/billrun_%s.prom", dir, dag);
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		PQclear(run);
+		PQclear(steps);
+		return err_set(e, ERR_IO, "could not write metrics file '%s': %s", tmp, strerror(errno));
+	}
+	fprintf(f, "# HELP billrun_run_id Id of the DAG's last run.\n# TYPE billrun_run_id gauge\n");
+	fprintf(f, "billrun_run_id{dag=\"%s\"} %s\n", dag, id);
+	fprintf(f, "# HELP billrun_run_success Whether the DAG's last run succeeded (1) or not (0).\n"
+		   "# TYPE billrun_run_success gauge\n");
+	fprintf(f, "billrun_run_success{dag=\"%s\"} %d\n", dag, strcmp(PQgetvalue(run, 0, 1), "success") == 0);
+	fprintf(f, "# HELP billrun_run_duration_seconds Duration of the DAG's last run.\n"
+		   "# TYPE billrun_run_duration_seconds gauge\n");
+	fprintf(f, "billrun_run_duration_seconds{dag=\"%s\"} %s\n", dag, PQgetvalue(run, 0, 3));
+	fprintf(f, "# HELP billrun_run_end_timestamp_seconds When the DAG's last run ended (Unix time).\n"
+		   "# TYPE billrun_run_end_timestamp_seconds gauge\n");
+	fprintf(f, "billrun_run_end_timestamp_seconds{dag=\"%s\"} %s\n", dag, PQgetvalue(run, 0, 4));
+	fprintf(f, "# HELP billrun_step_duration_seconds Duration of each step in the DAG's last run.\n"
+		   "# TYPE billrun_step_duration_seconds gauge\n");
+	for (int i = 0; i < PQntuples(steps); i++)
+		fprintf(f, "billrun_step_duration_seconds{dag=\"%s\",step=\"%s\"} %s\n", dag, PQgetvalue(steps, i, 0),
+			PQgetvalue(steps, i, 3));
+	fprintf(f, "# HELP billrun_step_attempts Attempts each step took in the DAG's last run.\n"
+		   "# TYPE billrun_step_attempts gauge\n");
+	for (int i = 0; i < PQntuples(steps); i++)
+		fprintf(f, "billrun_step_attempts{dag=\"%s\",step=\"%s\"} %s\n", dag, PQgetvalue(steps, i, 0),
+			PQgetvalue(steps, i, 2));
+	fprintf(f, "# HELP billrun_step_status Each step's final status in the DAG's last run (1 for the status it has).\n"
+		   "# TYPE billrun_step_status gauge\n");
+	for (int i = 0; i < PQntuples(steps); i++)
+		for (const char **st = step_states; *st; st++)
+			fprintf(f, "billrun_step_status{dag=\"%s\",step=\"%s\",status=\"%s\"} %d\n", dag,
+				PQgetvalue(steps, i, 0), *st, strcmp(*st, PQgetvalue(steps, i, 1)) == 0);
+	PQclear(run);
+	PQclear(steps);
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return err_set(e, ERR_IO, "could not write metrics file '%s': %s", path, strerror(errno));
+	}
+	return 0;
+}

@@ -1,0 +1,20 @@
+/*
+ * metrics.h - Prometheus text-format files for node_exporter's textfile
+ * collector: one file per DAG (billrun_DAG.prom in metrics.dir), replaced
+ * atomically (written to a temporary name, then renamed) at the end of
+ * each run.
+ */
+#ifndef BILLRUN_METRICS_H
+#define BILLRUN_METRICS_H
+
+#include <stdint.h>
+
+struct config;
+struct db;
+struct err;
+
+/* Write the metrics of run run_id (its steps' durations, attempts and
+ * status; the run's status and duration). Returns 0, or -1 with e set. */
+int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, struct err *e);
+
+#endif

@@ -1,0 +1,962 @@
+/*
+ * runner.c - runs a DAG for one period: scheduling, one forked child per
+ * step attempt, retries, timeouts, resume, reruns (see runner.h).
+ */
+#include "runner.h"
+#include "cfg.h"
+#include "cluster.h"
+#include "dag.h"
+#include "db.h"
+#include "err.h"
+#include "hash.h"
+#include "job.h"
+#include "log.h"
+#include "metrics.h"
+#include "sqltext.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum step_state {
+	ST_PENDING, ST_RUNNING, ST_RETRY_WAIT, ST_SUCCESS, ST_FAILED, ST_UPSTREAM_FAILED, ST_SKIPPED
+};
+
+static const char *state_names[] = { "pending", "running", "retry_wait", "success", "failed",
+				     "upstream_failed", "skipped" };
+
+struct step_run {
+	enum step_state state;
+	int attempts;
+	pid_t pid;
+	int64_t started_ms;     /* monotonic */
+	int64_t term_sent_ms;   /* SIGTERM sent (timeout or shutdown), 0 if not */
+	int timed_out;
+	int64_t next_ms;        /* when a retry may start */
+	int64_t duration_ms;    /* of the last attempt */
+};
+
+struct runner {
+	const struct run_request *req;
+	const struct dag *dag;
+	struct db *db;
+	int64_t run_id;
+	char host[256];
+	char output_dir[4096];
+	char rules_path[4096];
+	int64_t rule_version;
+	const char *account;       /* rerun for one account, or NULL */
+	char account_buf[256];
+	struct step_run *steps;
+	int running;
+	int64_t started_ms;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	stop_requested = sig;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int is_terminal(enum step_state s)
+{
+	return s == ST_SUCCESS || s == ST_FAILED || s == ST_UPSTREAM_FAILED || s == ST_SKIPPED;
+}
+
+static int is_good(enum step_state s)
+{
+	return s == ST_SUCCESS || s == ST_SKIPPED;
+}
+
+static enum step_state parse_state(const char *s)
+{
+	for (int i = 0; i <= ST_SKIPPED; i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return (enum step_state)i;
+	return ST_PENDING;
+}
+
+static void i64(char *buf, size_t size, int64_t v)
+{
+	snprintf(buf, size, "%lld", (long long)v);
+}
+
+static int mkdir_p(const char *path, struct err *e)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return err_set(e, ERR_IO, "could not create directory '%s': %s", tmp, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+		return err_set(e, ERR_IO, "could not create directory '%s': %s", tmp, strerror(errno));
+	return 0;
+}
+
+/* Store the rate-card file's text once per SHA-256 and return its id.
+ * A missing file is no error: the run has no rule version, and billing
+ * steps that need one fail themselves with a clear message. */
+static int register_rules(struct runner *r, struct err *e)
+{
+	const char *path = r->req->cfg->rules_file;
+	char *text = NULL;
+	size_t len = 0;
+	char sha[SHA256_HEX_LEN + 1];
+
+	if (!path || !*path || access(path, F_OK) != 0) {
+		log_warn("rules file '%s' does not exist; the run has no rule version", path ? path : "");
+		r->rule_version = 0;
+		return 0;
+	}
+	if (hash_read_file(path, &text, &len, e))
+		return -1;
+	if (strlen(text) != len) {
+		free(text);
+		return err_set(e, ERR_CONFIG, "rules file '%s' contains a NUL byte", path);
+	}
+	hash_sha256_hex(text, len, sha);
+	const char *params[] = { sha, path, text };
+	int rc = db_query_int64(r->db, e, &r->rule_version, SQL_store_rule_version_upsert, 3, params);
+	free(text);
+	if (rc != 0)
+		return rc < 0 ? -1 : err_set(e, ERR_INTERNAL, "could not store rule version %s", sha);
+	log_info("rule version %lld (sha256 %.12s) from '%s'", (long long)r->rule_version, sha, path);
+	return 0;
+}
+
+/* Write the run's rule version's text into the output folder: the jobs
+ * read exactly that text, whatever the file says now. */
+static int materialise_rules(struct runner *r, struct err *e)
+{
+	char id[32];
+	r->rules_path[0] = '\0';
+	if (!r->rule_version)
+		return 0;
+	i64(id, sizeof(id), r->rule_version);
+	const char *params[] = { id };
+	PGresult *res = db_query(r->db, e, SQL_store_rule_version_get, 1, params);
+	if (!res)
+		return -1;
+	if (PQntuples(res) < 1) {
+		PQclear(res);
+		return err_set(e, ERR_INTERNAL, "rule version %s is missing", id);
+	}
+	char tmp[4200];
+	snprintf(r->rules_path, sizeof(r->rules_path), "%s/rules-%s.conf", r->output_dir, PQgetvalue(res, 0, 1));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", r->rules_path);
+	FILE *f = fopen(tmp, "w");
+	int ok = f && fputs(PQgetvalue(res, 0, 3), f) >= 0;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	PQclear(res);
+	if (!ok || rename(tmp, r->rules_path) != 0)
+		return err_set(e, ERR_IO, "could not write '%s': %s", r->rules_path, strerror(errno));
+	return 0;
+}
+
+/* Renames a step registered before its done mark committed; idempotent,
+ * so a resume can finish what a crash interrupted. */
+static int finish_renames(struct runner *r, const char *step, const char *json, struct err *e)
+{
+	if (!json || strcmp(json, "[]") == 0)
+		return 0;
+	/* pending_renames is [["tmp","final"], ...] written by
+	 * job_rename_after_commit; let PostgreSQL take the JSON apart. */
+	const char *params[] = { json };
+	PGresult *res = db_query(r->db, e,
+				 "SELECT p->>0, p->>1 FROM jsonb_array_elements($1::jsonb) AS p", 1, params);
+	if (!res)
+		return -1;
+	int rc = 0;
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+		const char *from = PQgetvalue(res, i, 0), *to = PQgetvalue(res, i, 1);
+		if (access(from, F_OK) == 0) {
+			if (rename(from, to) != 0)
+				rc = err_set(e, ERR_IO, "could not rename '%s' to '%s': %s", from, to, strerror(errno));
+		} else if (access(to, F_OK) != 0) {
+			rc = err_set(e, ERR_IO, "step '%s' wrote '%s', which is gone, and '%s' does not exist", step,
+				     from, to);
+		}
+	}
+	PQclear(res);
+	if (rc == 0) {
+		char run[32];
+		i64(run, sizeof(run), r->run_id);
+		const char *p2[] = { run, step };
+		rc = db_exec(r->db, e, SQL_store_steps_clear_renames, 2, p2);
+	}
+	return rc;
+}
+
+static int set_step_status(struct runner *r, int i, enum step_state st, struct err *e)
+{
+	char run[32];
+	i64(run, sizeof(run), r->run_id);
+	const char *params[] = { run, r->dag->steps[i].name, state_names[st] };
+	r->steps[i].state = st;
+	return db_exec(r->db, e, SQL_store_step_set_status, 3, params);
+}
+
+/* ---- the child side of an attempt ---- */
+
+static void child_env(struct runner *r, int i, int attempt)
+{
+	char buf[64], dsn[4300];
+	const struct config *cfg = r->req->cfg;
+	const struct step *s = &r->dag->steps[i];
+
+	i64(buf, sizeof(buf), r->run_id);
+	setenv("BILLRUN_RUN_ID", buf, 1);
+	setenv("BILLRUN_DAG", r->dag->name, 1);
+	setenv("BILLRUN_STEP", s->name, 1);
+	snprintf(buf, sizeof(buf), "%d", attempt);
+	setenv("BILLRUN_ATTEMPT", buf, 1);
+	setenv("BILLRUN_PERIOD_KIND", r->dag->period_kind, 1);
+	setenv("BILLRUN_PERIOD_START", r->req->period.start, 1);
+	setenv("BILLRUN_PERIOD_END", r->req->period.end, 1);
+	setenv("BILLRUN_OUTPUT_DIR", r->output_dir, 1);
+	i64(buf, sizeof(buf), r->rule_version);
+	setenv("BILLRUN_RULE_VERSION", buf, 1);
+	setenv("BILLRUN_RULES_FILE", r->rules_path, 1);
+	if (cfg->db_app_dsn && *cfg->db_app_dsn) {
+		setenv("BILLRUN_DSN", cfg->db_app_dsn, 1);
+	} else {
+		/* The owner DSN, acting as the application role from the start. */
+		cluster_dsn(cfg, dsn, sizeof(dsn) - 40);
+		strcat(dsn, " options='-c role=billrun_app'");
+		setenv("BILLRUN_DSN", dsn, 1);
+	}
+	if (r->account)
+		setenv("BILLRUN_ACCOUNT", r->account, 1);
+	else
+		unsetenv("BILLRUN_ACCOUNT");
+}
+
+static void child_run_job(struct runner *r, int i, int attempt)
+{
+	const struct step *s = &r->dag->steps[i];
+	const struct job *job = r->req->find_job(s->job);
+	struct err e;
+	err_clear(&e);
+	log_set_run(r->run_id);
+	log_set_step(s->name);
+	if (!job) {
+		err_set(&e, ERR_CONFIG, "unknown job '%s'", s->job);
+		log_err(&e);
+		_exit(err_exit_status(e.kind));
+	}
+	struct db *db = cluster_connect(r->req->cfg, DB_ROLE_APP, &e);
+	if (!db) {
+		log_err(&e);
+		_exit(RUNNER_EXIT_RETRY);
+	}
+	struct job_ctx ctx = {
+		.db = db, .cfg = r->req->cfg, .run_id = r->run_id, .dag = r->dag->name, .step = s->name,
+		.attempt = attempt, .period_kind = r->dag->period_kind, .period_start = r->req->period.start,
+		.period_end = r->req->period.end, .output_dir = r->output_dir, .rule_version = r->rule_version,
+		.rules_file = r->rules_path[0] ? r->rules_path : NULL, .account = r->account,
+		.rerun_of = r->req->rerun_of,
+	};
+	int rc = job->run(&ctx, &e);
+	if (rc == 0 && !ctx.done_marked)
+		rc = db_begin(db, &e) ? -1 : job_commit_done(&ctx, &e);
+	if (rc != 0) {
+		db_rollback(db);
+		if (e.kind == ERR_NONE)
+			err_set(&e, ERR_INTERNAL, "job '%s' failed without saying why", s->job);
+		log_err(&e);
+		int status = err_is_retryable(&e) ? RUNNER_EXIT_RETRY : err_exit_status(e.kind);
+		if (status == 0 || status == RUNNER_EXIT_RETRY)
+			status = err_is_retryable(&e) ? RUNNER_EXIT_RETRY : 1;
+		db_free(db);
+		_exit(status);
+	}
+	db_free(db);
+	_exit(0);
+}
+
+static int start_attempt(struct runner *r, int i, struct err *e)
+{
+	struct step_run *sr = &r->steps[i];
+	const struct step *s = &r->dag->steps[i];
+	int attempt = sr->attempts + 1;
+	char run[32], att[16], pidbuf[16];
+
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return err_set(e, ERR_INTERNAL, "could not fork for step '%s': %s", s->name, strerror(errno));
+	if (pid == 0) {
+		/* The child never touches the parent's connection: its socket is
+		 * shared, and only _exit() is used so libpq sends nothing on it. */
+		setpgid(0, 0);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		child_env(r, i, attempt);
+		if (s->exec) {
+			execl("/bin/sh", "sh", "-c", s->exec, (char *)NULL);
+			_exit(127);
+		}
+		child_run_job(r, i, attempt);
+		_exit(70);
+	}
+	setpgid(pid, pid); /* also from the parent, so a kill never races setpgid */
+	sr->pid = pid;
+	sr->attempts = attempt;
+	sr->state = ST_RUNNING;
+	sr->started_ms = now_ms();
+	sr->term_sent_ms = 0;
+	sr->timed_out = 0;
+	r->running++;
+	i64(run, sizeof(run), r->run_id);
+	snprintf(att, sizeof(att), "%d", attempt);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+	const char *params[] = { run, s->name, att, r->host, pidbuf };
+	log_info("step %s: attempt %d started (pid %d)", s->name, attempt, (int)pid);
+	return db_exec(r->db, e, SQL_store_step_start, 5, params);
+}
+
+/* A child ended: record the attempt and decide what comes next. */
+static int attempt_ended(struct runner *r, int i, int status, struct err *e)
+{
+	struct step_run *sr = &r->steps[i];
+	const struct step *s = &r->dag->steps[i];
+	char run[32], att[16], code[16] = "", sig[16] = "", msg[256];
+	const char *attempt_status;
+	int retryable = 0;
+
+	sr->duration_ms = now_ms() - sr->started_ms;
+	r->running--;
+	sr->pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		attempt_status = "success";
+		snprintf(code, sizeof(code), "0");
+		snprintf(msg, sizeof(msg), "ok");
+	} else if (sr->timed_out) {
+		attempt_status = "timeout";
+		retryable = 1;
+		if (WIFSIGNALED(status))
+			snprintf(sig, sizeof(sig), "%d", WTERMSIG(status));
+		else
+			snprintf(code, sizeof(code), "%d", WEXITSTATUS(status));
+		snprintf(msg, sizeof(msg), "timed out after %lld ms", (long long)s->timeout_ms);
+	} else if (WIFEXITED(status)) {
+		int c = WEXITSTATUS(status);
+		retryable = c == RUNNER_EXIT_RETRY;
+		attempt_status = retryable ? "retryable" : "failed";
+		snprintf(code, sizeof(code), "%d", c);
+		snprintf(msg, sizeof(msg), "%s", retryable ? "exited 75: temporary failure" : "exited with an error");
+	} else {
+		attempt_status = sr->term_sent_ms ? "failed" : "crashed";
+		snprintf(sig, sizeof(sig), "%d", WTERMSIG(status));
+		snprintf(msg, sizeof(msg), "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	}
+	if (stop_requested && strcmp(attempt_status, "success") != 0)
+		retryable = 0;
+
+	enum step_state next;
+	int64_t delay = 0;
+	if (strcmp(attempt_status, "success") == 0) {
+		next = ST_SUCCESS;
+	} else if (retryable && sr->attempts <= s->retries && !stop_requested) {
+		next = ST_RETRY_WAIT;
+		delay = dag_retry_delay_ms(s, r->run_id, sr->attempts + 1);
+		sr->next_ms = now_ms() + delay;
+	} else if (stop_requested) {
+		next = ST_PENDING; /* resumable: the next invocation redoes it */
+	} else {
+		next = ST_FAILED;
+	}
+	i64(run, sizeof(run), r->run_id);
+	snprintf(att, sizeof(att), "%d", sr->attempts);
+	const char *params[] = { run, s->name, att, attempt_status, code[0] ? code : NULL, sig[0] ? sig : NULL,
+				 msg, state_names[next] };
+	PGresult *res = db_query(r->db, e, SQL_store_step_end, 8, params);
+	if (!res)
+		return -1;
+	/* A built-in step that committed its done mark succeeded, even if the
+	 * process died right after the commit. */
+	if (PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "success") == 0)
+		next = ST_SUCCESS;
+	PQclear(res);
+	sr->state = next;
+	switch (next) {
+	case ST_SUCCESS:
+		log_info("step %s: succeeded in %lld ms (attempt %d)", s->name, (long long)sr->duration_ms,
+			 sr->attempts);
+		break;
+	case ST_RETRY_WAIT:
+		log_warn("step %s: attempt %d %s (%s); retry %d of %d in %lld ms", s->name, sr->attempts,
+			 attempt_status, msg, sr->attempts, s->retries, (long long)delay);
+		break;
+	case ST_PENDING:
+		log_warn("step %s: attempt %d stopped (%s); it will be redone on resume", s->name, sr->attempts, msg);
+		break;
+	default:
+		log_error("step %s: failed after %d attempt%s (%s%s)", s->name, sr->attempts,
+			  sr->attempts == 1 ? "" : "s", msg, retryable ? ", no retries left" : "");
+	}
+	if (next == ST_SUCCESS) {
+		char run2[32];
+		i64(run2, sizeof(run2), r->run_id);
+		const char *p2[] = { run2, s->name };
+		PGresult *st = db_query(r->db, e, "SELECT pending_renames::text FROM run_steps WHERE run_id = $1 AND step = $2",
+					2, p2);
+		if (!st)
+			return -1;
+		int rc = PQntuples(st) ? finish_renames(r, s->name, PQgetvalue(st, 0, 0), e) : 0;
+		PQclear(st);
+		return rc;
+	}
+	return 0;
+}
+
+/* ---- the parent's loop ---- */
+
+/* Start what can start; mark what can never run. Returns -1 on error. */
+static int schedule(struct runner *r, struct err *e)
+{
+	const struct dag *d = r->dag;
+	int64_t now = now_ms();
+
+	for (int k = 0; k < d->nsteps; k++) {
+		int i = d->order[k];
+		struct step_run *sr = &r->steps[i];
+		if (sr->state != ST_PENDING && !(sr->state == ST_RETRY_WAIT && now >= sr->next_ms))
+			continue;
+		int all_done = 1, all_good = 1;
+		for (int j = 0; j < d->steps[i].nafter; j++) {
+			enum step_state dep = r->steps[d->steps[i].after[j]].state;
+			all_done &= is_terminal(dep);
+			all_good &= is_good(dep);
+		}
+		if (!all_done)
+			continue;
+		if (!all_good && d->steps[i].trigger == TRIGGER_ALL_SUCCESS) {
+			log_warn("step %s: not run, an upstream step failed", d->steps[i].name);
+			if (set_step_status(r, i, ST_UPSTREAM_FAILED, e))
+				return -1;
+			continue;
+		}
+		if (stop_requested || r->running >= d->max_parallel)
+			continue;
+		if (start_attempt(r, i, e))
+			return -1;
+	}
+	return 0;
+}
+
+static int all_terminal(const struct runner *r)
+{
+	for (int i = 0; i < r->dag->nsteps; i++)
+		if (!is_terminal(r->steps[i].state))
+			return 0;
+	return 1;
+}
+
+static int step_of_pid(const struct runner *r, pid_t pid)
+{
+	for (int i = 0; i < r->dag->nsteps; i++)
+		if (r->steps[i].pid == pid && r->steps[i].state == ST_RUNNING)
+			return i;
+	return -1;
+}
+
+/* Send SIGTERM to steps over their timeout (or all, when stopping), and
+ * SIGKILL to those that ignored it for the grace period. */
+static void enforce_timeouts(struct runner *r)
+{
+	int64_t now = now_ms(), grace = r->req->cfg->kill_grace_ms;
+	for (int i = 0; i < r->dag->nsteps; i++) {
+		struct step_run *sr = &r->steps[i];
+		const struct step *s = &r->dag->steps[i];
+		if (sr->state != ST_RUNNING || sr->pid <= 0)
+			continue;
+		if (!sr->term_sent_ms && (stop_requested || (s->timeout_ms && now - sr->started_ms > s->timeout_ms))) {
+			if (!stop_requested) {
+				sr->timed_out = 1;
+				log_warn("step %s: over its timeout of %lld ms; sending SIGTERM to its process group",
+					 s->name, (long long)s->timeout_ms);
+			}
+			kill(-sr->pid, SIGTERM);
+			sr->term_sent_ms = now;
+		} else if (sr->term_sent_ms && now - sr->term_sent_ms >= grace) {
+			log_warn("step %s: still running %lld ms after SIGTERM; sending SIGKILL", s->name,
+				 (long long)grace);
+			kill(-sr->pid, SIGKILL);
+			sr->term_sent_ms = now + 3600000; /* do not repeat every tick */
+		}
+	}
+}
+
+/* How long the loop may sleep before something is due. */
+static int64_t next_wakeup_ms(const struct runner *r)
+{
+	int64_t now = now_ms(), wait = 1000;
+	for (int i = 0; i < r->dag->nsteps; i++) {
+		const struct step_run *sr = &r->steps[i];
+		const struct step *s = &r->dag->steps[i];
+		int64_t at = -1;
+		if (sr->state == ST_RETRY_WAIT)
+			at = sr->next_ms;
+		else if (sr->state == ST_RUNNING && sr->term_sent_ms)
+			at = sr->term_sent_ms + r->req->cfg->kill_grace_ms;
+		else if (sr->state == ST_RUNNING && s->timeout_ms)
+			at = sr->started_ms + s->timeout_ms + 1;
+		if (at >= 0 && at - now < wait)
+			wait = at - now;
+	}
+	return wait < 0 ? 0 : wait;
+}
+
+static int loop(struct runner *r, struct err *e)
+{
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+
+	for (;;) {
+		if (schedule(r, e))
+			return -1;
+		if (r->running == 0 && (all_terminal(r) || stop_requested))
+			return 0;
+		/* Reap every child that ended; then sleep until a child ends or
+		 * something is due. SIGCHLD is blocked, so none is missed. */
+		int status;
+		pid_t pid;
+		int reaped = 0;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			int i = step_of_pid(r, pid);
+			if (i >= 0 && attempt_ended(r, i, status, e))
+				return -1;
+			reaped = 1;
+		}
+		enforce_timeouts(r);
+		if (reaped)
+			continue;
+		int64_t wait = next_wakeup_ms(r);
+		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000L };
+		sigtimedwait(&chld, NULL, &ts);
+		if (!db_ok(r->db))
+			return err_set(e, ERR_DB_UNAVAILABLE, "lost the runner's database connection");
+	}
+}
+
+/* ---- set-up: lock, run row, steps ---- */
+
+static int take_lock(struct runner *r, struct err *e)
+{
+	const struct run_request *q = r->req;
+	const char *params[] = { q->dag->name, q->period.start };
+	PGresult *res = db_query(r->db, e, SQL_store_lock_try, 2, params);
+	if (!res)
+		return -1;
+	int got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (got)
+		return 0;
+	res = db_query(r->db, e, SQL_store_run_holder, 2, params);
+	if (!res)
+		return -1;
+	if (PQntuples(res) > 0)
+		err_set(e, ERR_TEMPFAIL, "another billrun holds DAG '%s' for period %s: run %s on host %s, pid %s",
+			q->dag->name, q->period.start, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+			PQgetvalue(res, 0, 2));
+	else
+		err_set(e, ERR_TEMPFAIL, "another billrun holds DAG '%s' for period %s (starting up)", q->dag->name,
+			q->period.start);
+	PQclear(res);
+	return err_hint(e, "wait for it to finish, or check 'billrun status'");
+}
+
+/* Attempts a dead runner left 'running': make sure their processes are
+ * gone (they run in their own process groups), then mark them abandoned. */
+static int abandon_orphans(struct runner *r, struct err *e)
+{
+	char run[32];
+	i64(run, sizeof(run), r->run_id);
+	const char *params[] = { run };
+	PGresult *res = db_query(r->db, e, SQL_store_attempts_running, 1, params);
+	if (!res)
+		return -1;
+	for (int k = 0; k < PQntuples(res); k++) {
+		const char *step = PQgetvalue(res, k, 0), *attempt = PQgetvalue(res, k, 1);
+		const char *host = PQgetvalue(res, k, 2);
+		pid_t pid = (pid_t)atoi(PQgetvalue(res, k, 3));
+		if (strcmp(host, r->host) == 0 && pid > 0 && kill(-pid, 0) == 0) {
+			log_warn("step %s: attempt %s of the previous runner is still running (pid %d); killing it",
+				 step, attempt, (int)pid);
+			kill(-pid, SIGKILL);
+			for (int tries = 0; tries < 100 && kill(-pid, 0) == 0; tries++)
+				usleep(20000);
+		} else if (strcmp(host, r->host) != 0) {
+			log_warn("step %s: attempt %s ran on host %s; it cannot be checked from here", step, attempt,
+				 host);
+		}
+		const char *p2[] = { run, step, attempt };
+		if (db_exec(r->db, e, SQL_store_attempt_abandon, 3, p2)) {
+			PQclear(res);
+			return -1;
+		}
+	}
+	PQclear(res);
+	return db_exec(r->db, e, SQL_store_steps_reset_unfinished, 1, params);
+}
+
+static int load_steps(struct runner *r, struct err *e)
+{
+	char run[32];
+	i64(run, sizeof(run), r->run_id);
+	const char *params[] = { run };
+	PGresult *res = db_query(r->db, e, SQL_store_steps_get, 1, params);
+	if (!res)
+		return -1;
+	int rc = 0;
+	for (int k = 0; k < PQntuples(res) && rc == 0; k++) {
+		int i = dag_step_index(r->dag, PQgetvalue(res, k, 0));
+		if (i < 0)
+			continue; /* a step removed from the config since */
+		r->steps[i].state = parse_state(PQgetvalue(res, k, 1));
+		r->steps[i].attempts = atoi(PQgetvalue(res, k, 2));
+		if (r->steps[i].state == ST_SUCCESS)
+			rc = finish_renames(r, r->dag->steps[i].name, PQgetvalue(res, k, 3), e);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Insert run_steps for every step of the DAG: 'pending', or 'skipped'
+ * for the steps a rerun leaves alone. */
+static int insert_steps(struct runner *r, const char *mark, struct err *e)
+{
+	char run[32];
+	size_t cap = 16;
+	for (int i = 0; i < r->dag->nsteps; i++)
+		cap += strlen(r->dag->steps[i].name) * 2 + 24;
+	char *names = malloc(cap), *states = malloc(cap);
+	if (!names || !states) {
+		free(names);
+		free(states);
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	}
+	size_t n1 = 0, n2 = 0;
+	names[n1++] = '{';
+	states[n2++] = '{';
+	for (int i = 0; i < r->dag->nsteps; i++) {
+		/* Step names are [A-Za-z0-9_-], safe inside an array literal. */
+		n1 += (size_t)snprintf(names + n1, cap - n1, "%s%s", i ? "," : "", r->dag->steps[i].name);
+		n2 += (size_t)snprintf(states + n2, cap - n2, "%s%s", i ? "," : "",
+				       mark && !mark[i] ? "skipped" : "pending");
+	}
+	snprintf(names + n1, cap - n1, "}");
+	snprintf(states + n2, cap - n2, "}");
+	i64(run, sizeof(run), r->run_id);
+	const char *params[] = { run, names, states };
+	int rc = db_exec(r->db, e, SQL_store_steps_insert, 3, params);
+	free(names);
+	free(states);
+	return rc;
+}
+
+static int create_run(struct runner *r, const char *mark, struct err *e)
+{
+	const struct run_request *q = r->req;
+	char pid[16], rv[32], rerun[32], sha[SHA256_HEX_LEN + 1] = "";
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	i64(rv, sizeof(rv), r->rule_version);
+	i64(rerun, sizeof(rerun), q->rerun_of);
+	if (q->cfg->path[0])
+		hash_sha256_file(q->cfg->path, sha, NULL);
+	const char *params[] = { q->dag->name, q->dag->period_kind, q->period.start, q->period.end, r->host, pid,
+				 r->rule_version ? rv : NULL, q->rerun_of ? rerun : NULL, q->rerun_from, r->account,
+				 sha[0] ? sha : NULL };
+	if (db_query_int64(r->db, e, &r->run_id, SQL_store_run_insert, 11, params) != 0)
+		return -1;
+	return insert_steps(r, mark, e);
+}
+
+static int prepare_output(struct runner *r, struct err *e)
+{
+	char base[4096], run[32];
+	cfg_output_dir(r->req->cfg, base, sizeof(base));
+	snprintf(r->output_dir, sizeof(r->output_dir), "%s/%s/%s/run-%lld", base, r->dag->name,
+		 r->req->period.start, (long long)r->run_id);
+	if (mkdir_p(r->output_dir, e))
+		return -1;
+	i64(run, sizeof(run), r->run_id);
+	const char *params[] = { run, r->output_dir };
+	return db_exec(r->db, e, SQL_store_run_set_output, 2, params);
+}
+
+/* Original run's rule version and checks for a rerun. */
+static int rerun_setup(struct runner *r, char *mark, struct err *e)
+{
+	const struct run_request *q = r->req;
+	char id[32];
+	i64(id, sizeof(id), q->rerun_of);
+	const char *params[] = { id };
+	PGresult *res = db_query(r->db, e, SQL_store_run_get, 1, params);
+	if (!res)
+		return -1;
+	if (PQntuples(res) < 1) {
+		PQclear(res);
+		return err_set(e, ERR_NOT_FOUND, "no run %s", id);
+	}
+	int64_t version = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
+	PQclear(res);
+	int from = dag_step_index(q->dag, q->rerun_from);
+	if (from < 0)
+		return err_set(e, ERR_USAGE, "DAG '%s' has no step '%s'", q->dag->name, q->rerun_from);
+	dag_mark_downstream(q->dag, from, mark);
+	if (!q->rules_current)
+		r->rule_version = version;
+	return 0;
+}
+
+static void print_plan(struct runner *r, const char *mark, int resuming, FILE *out)
+{
+	const struct dag *d = r->dag;
+	fprintf(out, "plan: DAG %s, %s period %s to %s (exclusive)\n", d->name, d->period_kind, r->req->period.start,
+		r->req->period.end);
+	if (resuming)
+		fprintf(out, "resume run %lld on this host\n", (long long)r->run_id);
+	else if (r->req->rerun_of)
+		fprintf(out, "new run, a rerun of run %lld from step %s%s%s, rule version %s\n",
+			(long long)r->req->rerun_of, r->req->rerun_from, r->account ? " for account " : "",
+			r->account ? r->account : "", r->req->rules_current ? "current" : "of the original run");
+	else
+		fprintf(out, "new run\n");
+	fprintf(out, "max_parallel %d\n", d->max_parallel);
+	for (int k = 0; k < d->nsteps; k++) {
+		int i = d->order[k];
+		const char *what = "run";
+		if (resuming && is_good(r->steps[i].state))
+			what = "done already";
+		else if (mark && !mark[i])
+			what = "skip (upstream of the rerun)";
+		fprintf(out, "  %2d. %-20s %-28s %s\n", k + 1, d->steps[i].name, what,
+			d->steps[i].exec ? d->steps[i].exec : d->steps[i].job);
+	}
+}
+
+static int finish_run(struct runner *r, int *outcome, struct err *e)
+{
+	int failed = 0;
+	for (int i = 0; i < r->dag->nsteps; i++)
+		failed |= !is_good(r->steps[i].state);
+	*outcome = stop_requested ? RUN_INTERRUPTED : failed ? RUN_FAILED : RUN_SUCCESS;
+	if (*outcome != RUN_INTERRUPTED) {
+		char run[32];
+		i64(run, sizeof(run), r->run_id);
+		const char *params[] = { run, failed ? "failed" : "success" };
+		if (db_exec(r->db, e, SQL_store_run_finish, 2, params))
+			return -1;
+	}
+	struct err me;
+	err_clear(&me);
+	if (metrics_write_run(r->req->cfg, r->db, r->run_id, &me))
+		log_warn("could not write the metrics file: %s", me.message);
+	int64_t ms = now_ms() - r->started_ms;
+	if (*outcome == RUN_SUCCESS)
+		log_info("run %lld of DAG %s for %s succeeded in %lld ms", (long long)r->run_id, r->dag->name,
+			 r->req->period.start, (long long)ms);
+	else if (*outcome == RUN_FAILED)
+		log_error("run %lld of DAG %s for %s ended with failed steps after %lld ms", (long long)r->run_id,
+			  r->dag->name, r->req->period.start, (long long)ms);
+	else
+		log_warn("run %lld stopped by signal %d; 'billrun resume %lld' continues it", (long long)r->run_id,
+			 (int)stop_requested, (long long)r->run_id);
+	return 0;
+}
+
+int runner_run(const struct run_request *req, int64_t *run_id, struct err *e)
+{
+	struct runner r = { .req = req, .dag = req->dag, .account = req->account };
+	char *mark = NULL;
+	int rc = -1, outcome = RUN_FAILED, resuming = 0, locked = 0;
+	sigset_t chld, old;
+	struct sigaction sa = { 0 }, old_term, old_int;
+
+	r.started_ms = now_ms();
+	if (req->cfg->run_host && *req->cfg->run_host)
+		snprintf(r.host, sizeof(r.host), "%s", req->cfg->run_host);
+	else if (gethostname(r.host, sizeof(r.host) - 1) != 0)
+		snprintf(r.host, sizeof(r.host), "localhost");
+	r.steps = calloc((size_t)r.dag->nsteps, sizeof(*r.steps));
+	mark = calloc((size_t)r.dag->nsteps, 1);
+	if (!r.steps || !mark) {
+		err_set(e, ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	r.db = cluster_connect(req->cfg, DB_ROLE_APP, e);
+	if (!r.db)
+		goto out;
+	/* The runner's own bookkeeping need not wait for fsync: the billing
+	 * effects and done marks are committed by the step's own connection,
+	 * durably. After a server crash the runner's view may lag by a few
+	 * updates, which resume repairs from the done marks. */
+	if (db_exec(r.db, e, "SET synchronous_commit = off", 0, NULL))
+		goto out;
+	if (!req->dry_run) {
+		if (take_lock(&r, e))
+			goto out;
+		locked = 1;
+	}
+
+	/* Which run: the one asked to resume, an unfinished one of this DAG and
+	 * period, or a new one. */
+	if (req->resume_run) {
+		r.run_id = req->resume_run;
+		resuming = 1;
+	} else if (!req->rerun_of) {
+		const char *params[] = { r.dag->name, req->period.start };
+		int64_t id = 0;
+		int found = db_query_int64(r.db, e, &id, SQL_store_run_unfinished, 2, params);
+		if (found < 0)
+			goto out;
+		if (found == 0) {
+			r.run_id = id;
+			resuming = 1;
+			log_info("resuming unfinished run %lld of DAG %s for %s", (long long)id, r.dag->name,
+				 req->period.start);
+		} else {
+			found = db_query_int64(r.db, e, &id, SQL_store_run_succeeded, 2, params);
+			if (found < 0)
+				goto out;
+			if (found == 0) {
+				*run_id = id;
+				if (req->dry_run && req->plan_out)
+					fprintf(req->plan_out, "DAG %s for %s is complete already (run %lld); nothing to do\n",
+						r.dag->name, req->period.start, (long long)id);
+				log_info("DAG %s for %s is complete already (run %lld); use 'billrun rerun' to redo steps",
+					 r.dag->name, req->period.start, (long long)id);
+				rc = RUN_ALREADY_DONE;
+				goto out;
+			}
+		}
+	}
+	if (resuming) {
+		char id[32];
+		i64(id, sizeof(id), r.run_id);
+		const char *params[] = { id };
+		PGresult *res = db_query(r.db, e, SQL_store_run_get, 1, params);
+		if (!res)
+			goto out;
+		if (PQntuples(res) < 1) {
+			PQclear(res);
+			err_set(e, ERR_NOT_FOUND, "no run %s", id);
+			goto out;
+		}
+		r.rule_version = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
+		r.account = NULL;
+		if (!PQgetisnull(res, 0, 11)) {
+			snprintf(r.account_buf, sizeof(r.account_buf), "%s", PQgetvalue(res, 0, 11));
+			r.account = r.account_buf;
+		}
+		int finished = strcmp(PQgetvalue(res, 0, 5), "running") != 0;
+		PQclear(res);
+		if (finished) {
+			err_set(e, ERR_USAGE, "run %s has finished; there is nothing to resume", id);
+			err_hint(e, "use 'billrun rerun %s --from STEP' to redo steps", id);
+			goto out;
+		}
+		if (load_steps(&r, e))
+			goto out;
+		if (req->dry_run) {
+			print_plan(&r, NULL, 1, req->plan_out ? req->plan_out : stdout);
+			rc = RUN_SUCCESS;
+			goto out;
+		}
+		if (abandon_orphans(&r, e) || load_steps(&r, e))
+			goto out;
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		const char *p2[] = { id, r.host, pid };
+		if (db_exec(r.db, e, SQL_store_run_take_over, 3, p2))
+			goto out;
+	} else {
+		if (req->rerun_of) {
+			if (rerun_setup(&r, mark, e))
+				goto out;
+		} else {
+			memset(mark, 1, (size_t)r.dag->nsteps);
+		}
+		if (req->dry_run) {
+			print_plan(&r, mark, 0, req->plan_out ? req->plan_out : stdout);
+			rc = RUN_SUCCESS;
+			goto out;
+		}
+		if ((!req->rerun_of || req->rules_current) && register_rules(&r, e))
+			goto out;
+		if (create_run(&r, mark, e))
+			goto out;
+		for (int i = 0; i < r.dag->nsteps; i++)
+			r.steps[i].state = mark[i] ? ST_PENDING : ST_SKIPPED;
+		log_info("run %lld of DAG %s for %s started", (long long)r.run_id, r.dag->name, req->period.start);
+	}
+	*run_id = r.run_id;
+	log_set_run(r.run_id);
+	if (prepare_output(&r, e) || materialise_rules(&r, e))
+		goto out;
+
+	/* SIGCHLD is blocked and waited for with sigtimedwait; SIGTERM and
+	 * SIGINT stop the run cleanly so that it can be resumed. */
+	stop_requested = 0;
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGINT, &sa, &old_int);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	rc = loop(&r, e);
+	if (rc == 0)
+		rc = finish_run(&r, &outcome, e);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	if (rc == 0)
+		rc = outcome;
+out:
+	if (rc < 0 && r.running > 0) {
+		/* An error in the runner itself: do not leave children behind. */
+		for (int i = 0; i < r.dag->nsteps; i++)
+			if (r.steps[i].state == ST_RUNNING && r.steps[i].pid > 0)
+				kill(-r.steps[i].pid, SIGKILL);
+		while (waitpid(-1, NULL, 0) > 0)
+			;
+	}
+	if (locked && db_ok(r.db)) {
+		const char *params[] = { r.dag->name, req->period.start };
+		PGresult *res = PQexecParams(r.db->conn, SQL_store_lock_release, 2, NULL, params, NULL, NULL, 0);
+		PQclear(res);
+	}
+	log_set_run(0);
+	db_free(r.db);
+	free(r.steps);
+	free(mark);
+	return rc;
+}

@@ -2,17 +2,26 @@
  * cmd_config.c - `billrun check-config` and `billrun version`.
  */
 #include "cli.h"
+#include "dag.h"
 
 #include <stdio.h>
+
+int cli_dags(struct cli *cli, struct dag_set *set, struct err *e);
 
 static int check_config(struct cli *cli, int argc, char **argv, struct err *e)
 {
 	if (argc > 1)
 		return cli_usage_error(e, "check-config", "unexpected argument '%s'", argv[1]);
-	if (cli_config(cli, 1, e))
-		return -1;
-	cfg_print(&cli->cfg, stdout);
-	return 0;
+	struct dag_set set;
+	int rc = cli_dags(cli, &set, e);
+	if (rc == 0) {
+		cfg_print(&cli->cfg, stdout);
+		for (int i = 0; i < set.ndags; i++)
+			printf("# dag %s: %d steps, period %s, schedule \"%s\"\n", set.dags[i].name, set.dags[i].nsteps,
+			       set.dags[i].period_kind, set.dags[i].schedule);
+	}
+	dag_set_release(&set);
+	return rc;
 }
 
 const struct command cmd_check_config = {

@@ -520,10 +520,4 @@ void cfg_print(const struct config *cfg, FILE *out)
 		else
 			fputs(";   # default\n", out);
 	}
-	config_setting_t *dags = cfg->path[0] ? config_lookup((config_t *)&cfg->lc, "dags") : NULL;
-	if (dags)
-		for (int i = 0; i < config_setting_length(dags); i++)
-			fprintf(out, "# dag '%s' (see 'billrun dag show %s')\n",
-				config_setting_name(config_setting_get_elem(dags, (unsigned)i)),
-				config_setting_name(config_setting_get_elem(dags, (unsigned)i)));
 }

@@ -29,6 +29,8 @@ int test_db_fresh(const char *name, char *dsn, size_t size)
 		PQfinish(c);
 		return -1;
 	}
+	static const char quiet[] = "SET client_min_messages = warning";
+	PQclear(PQexec(c, quiet));
 	char sql[512];
 	/* Test database names are our own identifiers, never data. */
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);

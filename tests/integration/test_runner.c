@@ -1,0 +1,492 @@
+/*
+ * test_runner.c - the DAG runner against a real PostgreSQL, through the
+ * billrun binary: parallelism, order, retries, timeouts, the lock, crash
+ * and resume, reruns, rule versions, catch-up, metrics.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static char dsn[1024];
+static char dir[256];
+static char conf[512];
+static char rules[512];
+static PGconn *conn;
+static int counter;
+
+static char out[65536];
+
+/* Write a config with the given DAG body (inside dags = { ... }). */
+static void write_config(const char *dags)
+{
+	char text[16384];
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s/state\";\n"
+		 "database = { dsn = \"%s\"; connect_retries = 0; };\n"
+		 "rules = { file = \"%s\"; };\n"
+		 "runner = { kill_grace = \"500ms\"; };\n"
+		 "dags = {\n%s\n};\n",
+		 dir, dsn, rules, dags);
+	assert_int_equal(test_write_file(conf, text), 0);
+}
+
+/* Run billrun with the test's config; arguments end at the first NULL. */
+static int billrun_args(const char *first, ...)
+{
+	const char *args[16] = { "-c", conf, first };
+	int n = 3;
+	va_list ap;
+	va_start(ap, first);
+	while (n < 15 && (args[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	args[n] = NULL;
+	return test_billrun(out, sizeof(out), args);
+}
+#define billrun(...) billrun_args(__VA_ARGS__, NULL)
+
+static PGresult *q(const char *sql)
+{
+	PGresult *r = PQexec(conn, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "query failed: %s: %s", sql, PQerrorMessage(conn));
+		fail();
+	}
+	return r;
+}
+
+static long long q_int(const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	PGresult *r = q(sql);
+	long long v = PQntuples(r) && !PQgetisnull(r, 0, 0) ? atoll(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	return v;
+}
+
+static int setup(void **state)
+{
+	if (!test_pg_dsn())
+		return 0;
+	/* A fresh database per test keeps runs and periods apart. */
+	char name[64];
+	snprintf(name, sizeof(name), "test_runner_%d", ++counter);
+	if (test_db_fresh(name, dsn, sizeof(dsn)))
+		return -1;
+	if (test_tmpdir(dir, sizeof(dir)))
+		return -1;
+	snprintf(conf, sizeof(conf), "%s/billrun.conf", dir);
+	snprintf(rules, sizeof(rules), "%s/rates.conf", dir);
+	if (test_write_file(rules, "meters = ();\n# version 1\n"))
+		return -1;
+	conn = PQconnectdb(dsn);
+	if (PQstatus(conn) != CONNECTION_OK)
+		return -1;
+	write_config("x = { steps = ( { name = \"a\"; exec = \"true\"; } ); };");
+	if (billrun("db", "migrate", NULL, NULL, NULL) != 0) {
+		fprintf(stderr, "%s", out);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	if (conn)
+		PQfinish(conn);
+	conn = NULL;
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	test_sh(out, sizeof(out), cmd);
+	return 0;
+}
+
+#define NEED_PG()                                        \
+	do {                                             \
+		if (!test_pg_dsn())                      \
+			skip();                          \
+	} while (0)
+
+static void independent_steps_run_in_parallel_up_to_max_parallel(void **state)
+{
+	NEED_PG();
+	write_config("p = { max_parallel = 3; steps = (\n"
+		     " { name = \"a\"; exec = \"sleep 0.6\"; }, { name = \"b\"; exec = \"sleep 0.6\"; },\n"
+		     " { name = \"c\"; exec = \"sleep 0.6\"; } ); };\n"
+		     "s = { max_parallel = 1; steps = (\n"
+		     " { name = \"a\"; exec = \"sleep 0.3\"; }, { name = \"b\"; exec = \"sleep 0.3\"; },\n"
+		     " { name = \"c\"; exec = \"sleep 0.3\"; } ); };");
+	assert_int_equal(billrun("run", "p", "--period", "2026-01-01", NULL), 0);
+	assert_int_equal(billrun("run", "s", "--period", "2026-01-01", NULL), 0);
+	/* With room for three, all three were running at the same time: each
+	 * started before any ended. With room for one, none overlapped. */
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts a JOIN runs r ON r.id = a.run_id "
+			       "WHERE r.dag = 'p' AND a.started_at < (SELECT min(b.ended_at) FROM step_attempts b "
+			       "JOIN runs r2 ON r2.id = b.run_id WHERE r2.dag = 'p')"),
+			 3);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts a, step_attempts b, runs r "
+			       "WHERE r.dag = 's' AND a.run_id = r.id AND b.run_id = r.id AND a.step < b.step "
+			       "AND a.started_at < b.ended_at AND b.started_at < a.ended_at"),
+			 0);
+}
+
+static void a_step_starts_only_after_its_dependencies_succeed(void **state)
+{
+	NEED_PG();
+	write_config("d = { max_parallel = 4; steps = (\n"
+		     " { name = \"c\"; exec = \"sleep 0.1\"; after = [\"a\", \"b\"]; },\n"
+		     " { name = \"a\"; exec = \"sleep 0.3\"; }, { name = \"b\"; exec = \"sleep 0.1\"; } ); };");
+	assert_int_equal(billrun("run", "d", "--period", "2026-01-01", NULL), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts c, step_attempts d WHERE c.step = 'c' "
+			       "AND d.step IN ('a', 'b') AND c.started_at < d.ended_at"),
+			 0);
+	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE status = 'success'"), 1);
+}
+
+static void retryable_failures_are_retried_and_permanent_ones_are_not(void **state)
+{
+	NEED_PG();
+	char dags[2048];
+	/* flaky fails with 75 twice, then succeeds; temp always 75; perm exit 1. */
+	snprintf(dags, sizeof(dags),
+		 "r = { max_parallel = 3; steps = (\n"
+		 " { name = \"flaky\"; retries = 3; retry_delay = \"50ms\";\n"
+		 "   exec = \"n=$(cat %s/n 2>/dev/null || echo 0); echo $((n+1)) > %s/n; [ $n -ge 2 ] || exit 75\"; },\n"
+		 " { name = \"temp\"; exec = \"exit 75\"; retries = 2; retry_delay = \"50ms\"; },\n"
+		 " { name = \"perm\"; exec = \"exit 1\"; retries = 3; retry_delay = \"50ms\"; },\n"
+		 " { name = \"after_perm\"; exec = \"true\"; after = [\"perm\"]; },\n"
+		 " { name = \"cleanup\"; exec = \"true\"; after = [\"perm\"]; trigger = \"all_done\"; } ); };",
+		 dir, dir);
+	write_config(dags);
+	assert_int_equal(billrun("run", "r", "--period", "2026-01-01", NULL), 3);
+	assert_int_equal(q_int("SELECT attempts FROM run_steps WHERE step = 'flaky' AND status = 'success'"), 3);
+	assert_int_equal(q_int("SELECT attempts FROM run_steps WHERE step = 'temp' AND status = 'failed'"), 3);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE step = 'temp' AND status = 'retryable' "
+			       "AND exit_code = 75"),
+			 3);
+	assert_int_equal(q_int("SELECT attempts FROM run_steps WHERE step = 'perm' AND status = 'failed'"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM run_steps WHERE step = 'after_perm' AND status = 'upstream_failed' "
+			       "AND attempts = 0"),
+			 1);
+	assert_int_equal(q_int("SELECT count(*) FROM run_steps WHERE step = 'cleanup' AND status = 'success'"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE status = 'failed'"), 1);
+	/* The backoff was logged with its delay. */
+	assert_non_null(strstr(out, "retry 1 of 3 in"));
+}
+
+static void a_step_over_its_timeout_is_terminated_then_killed(void **state)
+{
+	NEED_PG();
+	write_config("t = { steps = (\n"
+		     " { name = \"slow\"; exec = \"sleep 30\"; timeout = \"300ms\"; },\n"
+		     " { name = \"stubborn\"; exec = \"trap '' TERM; sleep 30\"; timeout = \"300ms\"; } ); };");
+	time_t t0 = time(NULL);
+	assert_int_equal(billrun("run", "t", "--period", "2026-01-01", NULL), 3);
+	assert_true(time(NULL) - t0 < 20);
+	assert_int_equal(q_int("SELECT signal FROM step_attempts WHERE step = 'slow' AND status = 'timeout'"), SIGTERM);
+	assert_int_equal(q_int("SELECT signal FROM step_attempts WHERE step = 'stubborn' AND status = 'timeout'"),
+			 SIGKILL);
+	assert_non_null(strstr(out, "sending SIGKILL"));
+}
+
+static void exec_steps_get_the_run_facts_in_their_environment(void **state)
+{
+	NEED_PG();
+	char dags[1024];
+	snprintf(dags, sizeof(dags),
+		 "e = { period = \"month\"; steps = ( { name = \"env\"; exec = \"env | grep ^BILLRUN_ | sort > %s/env\"; } ); };",
+		 dir);
+	write_config(dags);
+	assert_int_equal(billrun("run", "e", "--period", "2026-02", NULL), 0);
+	char path[512];
+	snprintf(path, sizeof(path), "cat %s/env", dir);
+	test_sh(out, sizeof(out), path);
+	long long run = q_int("SELECT id FROM runs");
+	char want[128];
+	snprintf(want, sizeof(want), "BILLRUN_RUN_ID=%lld\n", run);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "BILLRUN_DAG=e\n"));
+	assert_non_null(strstr(out, "BILLRUN_STEP=env\n"));
+	assert_non_null(strstr(out, "BILLRUN_ATTEMPT=1\n"));
+	assert_non_null(strstr(out, "BILLRUN_PERIOD_START=2026-02-01\n"));
+	assert_non_null(strstr(out, "BILLRUN_PERIOD_END=2026-03-01\n"));
+	assert_non_null(strstr(out, "BILLRUN_PERIOD_KIND=month\n"));
+	assert_non_null(strstr(out, "BILLRUN_DSN="));
+	assert_non_null(strstr(out, "BILLRUN_OUTPUT_DIR="));
+	assert_non_null(strstr(out, "BILLRUN_RULE_VERSION=1\n"));
+}
+
+/* Start billrun in the background; returns its pid. */
+static pid_t spawn(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		const char *bin = getenv("BILLRUN_BIN");
+		execl(bin, bin, "-c", conf, a1, a2, a3, a4, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Poll until the query returns want (or give up after 20 s). */
+static int wait_for(long long want, const char *sql)
+{
+	for (int i = 0; i < 400; i++) {
+		if (q_int("%s", sql) == want)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+static void a_second_runner_for_the_same_dag_and_period_exits_75_naming_the_holder(void **state)
+{
+	NEED_PG();
+	write_config("l = { steps = ( { name = \"hold\"; exec = \"sleep 2\"; } ); };");
+	pid_t first = spawn("run", "l", "--period", "2026-01-01");
+	assert_true(wait_for(1, "SELECT count(*) FROM run_steps WHERE status = 'running'"));
+	assert_int_equal(billrun("run", "l", "--period", "2026-01-01", NULL), 75);
+	char want[64];
+	snprintf(want, sizeof(want), "pid %d", (int)first);
+	assert_non_null(strstr(out, "run 1 on host"));
+	assert_non_null(strstr(out, want));
+	/* Another period is not held. */
+	assert_int_equal(billrun("run", "l", "--period", "2026-01-02", "--dry-run"), 0);
+	int status;
+	waitpid(first, &status, 0);
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* The chain a -> b -> c -> d; each step appends its name to a log. */
+static void write_chain_config(void)
+{
+	char dags[2048];
+	snprintf(dags, sizeof(dags),
+		 "k = { steps = (\n"
+		 " { name = \"a\"; exec = \"echo a >> %s/log\"; },\n"
+		 " { name = \"b\"; exec = \"sleep 1; echo b >> %s/log\"; after = [\"a\"]; },\n"
+		 " { name = \"c\"; job = \"noop\"; after = [\"b\"]; },\n"
+		 " { name = \"d\"; exec = \"sleep 0.5; echo d >> %s/log\"; after = [\"c\"]; } ); };",
+		 dir, dir, dir);
+	write_config(dags);
+}
+
+static void final_state_equals_an_uninterrupted_run(void)
+{
+	/* One run, successful, every step done exactly once successfully. */
+	assert_int_equal(q_int("SELECT count(*) FROM runs"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE status = 'success'"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM run_steps WHERE status = 'success'"), 4);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE status = 'success'"), 4);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE status = 'running'"), 0);
+}
+
+/* Kill the runner with SIGKILL once until_sql returns until_value, resume,
+ * and check the outcome. An attempt that was running then is abandoned
+ * and redone: at most max_abandoned of them. */
+static void kill_runner_at(const char *until_sql, long long until_value, int max_abandoned)
+{
+	write_chain_config();
+	pid_t runner = spawn("run", "k", "--period", "2026-01-01");
+	assert_true(wait_for(until_value, until_sql));
+	kill(runner, SIGKILL);
+	waitpid(runner, NULL, 0);
+	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE status = 'running'"), 1);
+	/* `run` finds the unfinished run and resumes it. */
+	assert_int_equal(billrun("run", "k", "--period", "2026-01-01", NULL), 0);
+	assert_non_null(strstr(out, "resuming unfinished run 1"));
+	final_state_equals_an_uninterrupted_run();
+	assert_in_range(q_int("SELECT count(*) FROM step_attempts WHERE status = 'abandoned'"), 0, max_abandoned);
+	/* Finished steps were not repeated: a ran once (one line 'a' in the log). */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "grep -c '^a$' %s/log", dir);
+	test_sh(out, sizeof(out), cmd);
+	assert_int_equal(atoi(out), 1);
+}
+
+static void sigkill_while_a_step_runs_then_resume_redoes_only_that_step(void **state)
+{
+	NEED_PG();
+	kill_runner_at("SELECT count(*) FROM run_steps WHERE step = 'b' AND status = 'running'", 1, 1);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE status = 'abandoned' AND step = 'b'"), 1);
+	/* The orphaned attempt of b was killed by the resume, not left to finish
+	 * twice: b appears in the log once, from the resumed attempt. */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "grep -c '^b$' %s/log", dir);
+	test_sh(out, sizeof(out), cmd);
+	assert_int_equal(atoi(out), 1);
+}
+
+static void sigkill_between_steps_then_resume_repeats_nothing(void **state)
+{
+	NEED_PG();
+	/* c is a built-in step whose done mark commits with its effects. */
+	kill_runner_at("SELECT count(*) FROM run_steps WHERE step = 'c' AND status = 'success'", 1, 1);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE step IN ('a', 'b', 'c') AND status <> 'success'"), 0);
+}
+
+static void sigkill_of_the_runner_during_the_last_step_then_resume_via_resume_command(void **state)
+{
+	NEED_PG();
+	write_chain_config();
+	pid_t runner = spawn("run", "k", "--period", "2026-01-01");
+	assert_true(wait_for(1, "SELECT count(*) FROM run_steps WHERE step = 'd' AND status = 'running'"));
+	kill(runner, SIGKILL);
+	waitpid(runner, NULL, 0);
+	assert_int_equal(billrun("resume", "1", "--dry-run", NULL, NULL), 0);
+	assert_non_null(strstr(out, "done already"));
+	assert_int_equal(billrun("resume", "1", NULL, NULL, NULL), 0);
+	final_state_equals_an_uninterrupted_run();
+	/* A finished run cannot be resumed. */
+	assert_int_equal(billrun("resume", "1", NULL, NULL, NULL), 64);
+}
+
+static void a_period_already_run_is_not_run_again(void **state)
+{
+	NEED_PG();
+	write_config("o = { steps = ( { name = \"a\"; exec = \"true\"; } ); };");
+	assert_int_equal(billrun("run", "o", "--period", "2026-01-01", NULL), 0);
+	assert_int_equal(billrun("run", "o", "--period", "2026-01-01", NULL), 0);
+	assert_non_null(strstr(out, "complete already"));
+	assert_int_equal(q_int("SELECT count(*) FROM runs"), 1);
+}
+
+static void dry_run_prints_the_plan_and_changes_nothing(void **state)
+{
+	NEED_PG();
+	write_config("o = { steps = ( { name = \"first\"; exec = \"true\"; },"
+		     " { name = \"second\"; job = \"noop\"; after = [\"first\"]; } ); };");
+	assert_int_equal(billrun("run", "o", "--period", "2026-01-01", "--dry-run"), 0);
+	assert_non_null(strstr(out, "first"));
+	assert_non_null(strstr(out, "second"));
+	assert_int_equal(q_int("SELECT count(*) FROM runs"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM rule_versions"), 0);
+}
+
+static void rerun_redoes_a_step_and_downstream_with_the_original_rules(void **state)
+{
+	NEED_PG();
+	char dags[2048];
+	snprintf(dags, sizeof(dags),
+		 "r = { steps = (\n"
+		 " { name = \"a\"; exec = \"echo a >> %s/log\"; },\n"
+		 " { name = \"b\"; exec = \"echo b:$BILLRUN_ACCOUNT >> %s/log; cp $BILLRUN_RULES_FILE %s/rules.$BILLRUN_RUN_ID\"; after = [\"a\"]; },\n"
+		 " { name = \"c\"; exec = \"echo c >> %s/log\"; after = [\"b\"]; } ); };",
+		 dir, dir, dir, dir);
+	write_config(dags);
+	assert_int_equal(billrun("run", "r", "--period", "2026-01-01", NULL), 0);
+	/* The rate card changes after the original run. */
+	assert_int_equal(test_write_file(rules, "meters = ();\n# version 2\n"), 0);
+	assert_int_equal(billrun("rerun", "1", "--from", "b", "--dry-run"), 0);
+	assert_non_null(strstr(out, "skip"));
+	assert_int_equal(q_int("SELECT count(*) FROM runs"), 1);
+	assert_int_equal(billrun("rerun", "1", "--from", "b", "--account", "ACME-1"), 0);
+	assert_int_equal(q_int("SELECT rerun_of FROM runs WHERE id = 2"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM run_steps WHERE run_id = 2 AND step = 'a' AND status = 'skipped'"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM run_steps WHERE run_id = 2 AND status = 'success' AND attempts = 1"),
+			 2);
+	/* The original run's rule version, not the changed file. */
+	assert_int_equal(q_int("SELECT rule_version FROM runs WHERE id = 2"), q_int("SELECT rule_version FROM runs WHERE id = 1"));
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "cat %s/rules.2; grep -c . %s/log; grep -c '^b:ACME-1$' %s/log", dir, dir, dir);
+	test_sh(out, sizeof(out), cmd);
+	assert_non_null(strstr(out, "# version 1"));
+	assert_non_null(strstr(out, "\n5\n1\n"));
+	/* --rules current takes the file as it is now: a second version. */
+	assert_int_equal(billrun("rerun", "1", "--from", "c", "--rules", "current"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM rule_versions"), 2);
+	assert_int_equal(q_int("SELECT rule_version FROM runs WHERE id = 3"), 2);
+	assert_int_equal(billrun("rules", "list", NULL, NULL, NULL), 0);
+	assert_non_null(strstr(out, "rates.conf"));
+	assert_int_equal(billrun("rules", "show", "2", NULL, NULL), 0);
+	assert_non_null(strstr(out, "# version 2"));
+	assert_int_equal(billrun("rerun", "1", "--from", "nosuch", NULL), 64);
+}
+
+static void catch_up_runs_each_missed_period_in_order(void **state)
+{
+	NEED_PG();
+	write_config("n = { steps = ( { name = \"a\"; exec = \"true\"; } ); };");
+	assert_int_equal(billrun("run", "n", "--period", "2026-01-30", NULL), 0);
+	assert_int_equal(billrun("run", "n", "--catch-up", "--period", "2026-02-02"), 0);
+	PGresult *r = q("SELECT period_start::text FROM runs ORDER BY id");
+	const char *want[] = { "2026-01-30", "2026-01-31", "2026-02-01", "2026-02-02" };
+	assert_int_equal(PQntuples(r), 4);
+	for (int i = 0; i < 4; i++)
+		assert_string_equal(PQgetvalue(r, i, 0), want[i]);
+	PQclear(r);
+	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE status = 'success'"), 4);
+}
+
+static void the_metrics_file_has_each_steps_duration_attempts_and_status(void **state)
+{
+	NEED_PG();
+	write_config("m = { steps = ( { name = \"one\"; exec = \"true\"; }, { name = \"two\"; exec = \"exit 1\"; } ); };");
+	assert_int_equal(billrun("run", "m", "--period", "2026-01-01", NULL), 3);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "cat %s/state/metrics/billrun_m.prom; ls %s/state/metrics", dir, dir);
+	test_sh(out, sizeof(out), cmd);
+	assert_non_null(strstr(out, "billrun_step_duration_seconds{dag=\"m\",step=\"one\"}"));
+	assert_non_null(strstr(out, "billrun_step_attempts{dag=\"m\",step=\"two\"} 1"));
+	assert_non_null(strstr(out, "billrun_step_status{dag=\"m\",step=\"two\",status=\"failed\"} 1"));
+	assert_non_null(strstr(out, "billrun_run_success{dag=\"m\"} 0"));
+	assert_null(strstr(out, ".tmp"));
+}
+
+static void status_and_history_print_tables_and_json(void **state)
+{
+	NEED_PG();
+	write_config("h = { steps = ( { name = \"one\"; exec = \"true\"; } ); };");
+	assert_int_equal(billrun("run", "h", "--period", "2026-01-01", NULL), 0);
+	assert_int_equal(billrun("status", "1", NULL, NULL, NULL), 0);
+	assert_non_null(strstr(out, "run 1: DAG h"));
+	assert_non_null(strstr(out, "one"));
+	const char *args[] = { "-c", conf, "--json", "history", "h", NULL };
+	assert_int_equal(test_billrun(out, sizeof(out), args), 0);
+	assert_non_null(strstr(out, "{\"run\":\"1\",\"dag\":\"h\""));
+	assert_int_equal(billrun("status", "99", NULL, NULL, NULL), 65);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(independent_steps_run_in_parallel_up_to_max_parallel, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_step_starts_only_after_its_dependencies_succeed, setup, teardown),
+		cmocka_unit_test_setup_teardown(retryable_failures_are_retried_and_permanent_ones_are_not, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_step_over_its_timeout_is_terminated_then_killed, setup, teardown),
+		cmocka_unit_test_setup_teardown(exec_steps_get_the_run_facts_in_their_environment, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_second_runner_for_the_same_dag_and_period_exits_75_naming_the_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(sigkill_while_a_step_runs_then_resume_redoes_only_that_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(sigkill_between_steps_then_resume_repeats_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(sigkill_of_the_runner_during_the_last_step_then_resume_via_resume_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_period_already_run_is_not_run_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(dry_run_prints_the_plan_and_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(rerun_redoes_a_step_and_downstream_with_the_original_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(catch_up_runs_each_missed_period_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_metrics_file_has_each_steps_duration_attempts_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(status_and_history_print_tables_and_json, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
+}

@@ -43,7 +43,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(BUILD)/tests/support.o
 
-.PHONY: all deps test test-unit test-integration demo bench clean install check-deps
+.PHONY: all deps test test-unit test-integration demo bench bench-scheduler clean install
 
 all: billrun
 
@@ -108,6 +108,10 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory billrun
 	@sh tools/bench.sh $(BENCH_ARGS)
+
+bench-scheduler: deps
+	@$(MAKE) --no-print-directory billrun
+	@sh tools/bench_scheduler.sh $(BENCH_STEPS)
 
 install: billrun
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/billrun $(DESTDIR)$(PREFIX)/share/billrun/sql

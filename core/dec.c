@@ -263,69 +263,85 @@ struct dec dec_from_int(int64_t v)
 	return d;
 }
 
-int dec_parse(struct dec *out, const char *s, size_t len)
+/* Digits gather in a 64-bit chunk and fold into the 128-bit coefficient
+ * every 19 digits: ingest parses millions of values and most of them never
+ * touch 128-bit multiplication. Past 38 digits the coefficient wraps
+ * harmlessly; the caller rejects such input by its digit count. */
+struct digit_acc {
+	u128 coef;
+	uint64_t chunk;
+	int chunk_len;
+};
+
+static const char *take_digits(const char *p, const char *end, struct digit_acc *acc)
 {
-	size_t i = 0;
-	int neg = 0;
-
-	if (!s)
-		return -1;
-	if (i < len && (s[i] == '+' || s[i] == '-'))
-		neg = s[i++] == '-';
-
-	/* Digits gather in a 64-bit chunk and fold into the 128-bit
-	 * coefficient every 19 digits: ingest parses millions of values and
-	 * most of them never touch 128-bit multiplication. */
-	u128 coef = 0;
-	uint64_t chunk = 0;
-	int chunk_len = 0;
-	int sig = 0; /* significant digits so far, trailing zeros included */
-	int64_t frac = 0, ndigits = 0;
-	int seen_point = 0;
-	for (; i < len; i++) {
-		char c = s[i];
-		if (c >= '0' && c <= '9') {
-			ndigits++;
-			frac += seen_point;
-			if (sig == 0 && c == '0')
-				continue;
-			if (++sig > DEC_MAX_DIGITS)
-				return -1;
-			chunk = chunk * 10 + (uint64_t)(c - '0');
-			if (++chunk_len == 19) {
-				coef = coef * P19 + chunk;
-				chunk = 0;
-				chunk_len = 0;
-			}
-		} else if (c == '.' && !seen_point) {
-			seen_point = 1;
-		} else {
+	for (; p < end; p++) {
+		unsigned digit = (unsigned char)*p - '0';
+		if (digit >= 10)
 			break;
+		acc->chunk = acc->chunk * 10 + digit;
+		if (++acc->chunk_len == 19) {
+			acc->coef = acc->coef * P19 + acc->chunk;
+			acc->chunk = 0;
+			acc->chunk_len = 0;
 		}
 	}
-	if (ndigits == 0)
+	return p;
+}
+
+int dec_parse(struct dec *out, const char *s, size_t len)
+{
+	if (!s)
 		return -1;
-	coef = coef * dec_pow10[chunk_len] + chunk;
+	const char *p = s, *end = s + len;
+	int neg = 0;
+	if (p < end && (*p == '+' || *p == '-'))
+		neg = *p++ == '-';
+
+	/* Leading zeros are skipped, not counted: "000.0012" has 2
+	 * significant digits. Zeros after the first significant digit count,
+	 * trailing ones included, as they stay in the coefficient. */
+	struct digit_acc acc = { 0, 0, 0 };
+	const char *mantissa = p;
+	while (p < end && *p == '0')
+		p++;
+	const char *first = p;
+	p = take_digits(p, end, &acc);
+	ptrdiff_t sig = p - first, frac = 0, ndigits = p - mantissa;
+	if (p < end && *p == '.') {
+		const char *frac_start = ++p;
+		if (sig == 0)
+			while (p < end && *p == '0')
+				p++;
+		const char *sig_start = p;
+		p = take_digits(p, end, &acc);
+		sig += p - sig_start;
+		frac = p - frac_start;
+		ndigits += frac;
+	}
+	if (ndigits == 0 || sig > DEC_MAX_DIGITS)
+		return -1;
+	u128 coef = acc.coef ? acc.coef * dec_pow10[acc.chunk_len] + acc.chunk : acc.chunk;
 
 	int64_t exp = 0;
-	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+	if (p < end && (*p == 'e' || *p == 'E')) {
 		int exp_neg = 0;
-		i++;
-		if (i < len && (s[i] == '+' || s[i] == '-'))
-			exp_neg = s[i++] == '-';
-		size_t start = i;
-		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			exp_neg = *p++ == '-';
+		const char *start = p;
+		for (; p < end && *p >= '0' && *p <= '9'; p++)
 			if (exp < 1000000000000LL) /* saturate: far past any usable scale */
-				exp = exp * 10 + (s[i] - '0');
-		if (i == start)
+				exp = exp * 10 + (*p - '0');
+		if (p == start)
 			return -1;
 		if (exp_neg)
 			exp = -exp;
 	}
-	if (i != len)
+	if (p != end)
 		return -1;
 
-	int64_t scale = frac - exp;
+	int64_t scale = (int64_t)frac - exp;
 	if (scale > DEC_MAX_SCALE)
 		return -1;
 	if (scale < 0) {

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -218,37 +219,82 @@ static int set_step_status(struct runner *r, int i, enum step_state st, struct e
 
 /* ---- the child side of an attempt ---- */
 
-static void child_env(struct runner *r, int i, int attempt)
+/* The environment of an attempt: the runner's own plus the run's facts.
+ * Built in the parent so that exec steps can be started with posix_spawn
+ * (no copy of the runner's address space). The caller frees it with
+ * env_free(). */
+struct env {
+	char **vars;
+	int n, cap;
+};
+
+static void env_put(struct env *env, const char *name, const char *value)
+{
+	if (env->n + 2 > env->cap) {
+		env->cap = env->cap ? env->cap * 2 : 64;
+		char **v = realloc(env->vars, sizeof(char *) * (size_t)env->cap);
+		if (!v)
+			abort(); /* a few hundred bytes; nothing sensible to do without them */
+		env->vars = v;
+	}
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *kv = malloc(len);
+	if (!kv)
+		abort();
+	snprintf(kv, len, "%s=%s", name, value);
+	env->vars[env->n++] = kv;
+	env->vars[env->n] = NULL;
+}
+
+static void env_free(struct env *env)
+{
+	for (int i = 0; i < env->n; i++)
+		free(env->vars[i]);
+	free(env->vars);
+}
+
+extern char **environ;
+
+static void attempt_env(struct runner *r, int i, int attempt, struct env *env)
 {
 	char buf[64], dsn[4300];
 	const struct config *cfg = r->req->cfg;
 	const struct step *s = &r->dag->steps[i];
 
+	memset(env, 0, sizeof(*env));
+	for (char **e = environ; *e; e++) {
+		if (strncmp(*e, "BILLRUN_", 8) == 0 && strncmp(*e, "BILLRUN_CONFIG=", 15) != 0)
+			continue; /* ours are set below; never inherit stale ones */
+		char *eq = strchr(*e, '=');
+		if (!eq)
+			continue;
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - *e), *e);
+		env_put(env, name, eq + 1);
+	}
 	i64(buf, sizeof(buf), r->run_id);
-	setenv("BILLRUN_RUN_ID", buf, 1);
-	setenv("BILLRUN_DAG", r->dag->name, 1);
-	setenv("BILLRUN_STEP", s->name, 1);
+	env_put(env, "BILLRUN_RUN_ID", buf);
+	env_put(env, "BILLRUN_DAG", r->dag->name);
+	env_put(env, "BILLRUN_STEP", s->name);
 	snprintf(buf, sizeof(buf), "%d", attempt);
-	setenv("BILLRUN_ATTEMPT", buf, 1);
-	setenv("BILLRUN_PERIOD_KIND", r->dag->period_kind, 1);
-	setenv("BILLRUN_PERIOD_START", r->req->period.start, 1);
-	setenv("BILLRUN_PERIOD_END", r->req->period.end, 1);
-	setenv("BILLRUN_OUTPUT_DIR", r->output_dir, 1);
+	env_put(env, "BILLRUN_ATTEMPT", buf);
+	env_put(env, "BILLRUN_PERIOD_KIND", r->dag->period_kind);
+	env_put(env, "BILLRUN_PERIOD_START", r->req->period.start);
+	env_put(env, "BILLRUN_PERIOD_END", r->req->period.end);
+	env_put(env, "BILLRUN_OUTPUT_DIR", r->output_dir);
 	i64(buf, sizeof(buf), r->rule_version);
-	setenv("BILLRUN_RULE_VERSION", buf, 1);
-	setenv("BILLRUN_RULES_FILE", r->rules_path, 1);
+	env_put(env, "BILLRUN_RULE_VERSION", buf);
+	env_put(env, "BILLRUN_RULES_FILE", r->rules_path);
 	if (cfg->db_app_dsn && *cfg->db_app_dsn) {
-		setenv("BILLRUN_DSN", cfg->db_app_dsn, 1);
+		env_put(env, "BILLRUN_DSN", cfg->db_app_dsn);
 	} else {
 		/* The owner DSN, acting as the application role from the start. */
 		cluster_dsn(cfg, dsn, sizeof(dsn) - 40);
 		strcat(dsn, " options='-c role=billrun_app'");
-		setenv("BILLRUN_DSN", dsn, 1);
+		env_put(env, "BILLRUN_DSN", dsn);
 	}
 	if (r->account)
-		setenv("BILLRUN_ACCOUNT", r->account, 1);
-	else
-		unsetenv("BILLRUN_ACCOUNT");
+		env_put(env, "BILLRUN_ACCOUNT", r->account);
 }
 
 static void child_run_job(struct runner *r, int i, int attempt)
@@ -300,30 +346,52 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	const struct step *s = &r->dag->steps[i];
 	int attempt = sr->attempts + 1;
 	char run[32], att[16], pidbuf[16];
+	struct env env;
+	pid_t pid;
 
+	attempt_env(r, i, attempt, &env);
 	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return err_set(e, ERR_INTERNAL, "could not fork for step '%s': %s", s->name, strerror(errno));
-	if (pid == 0) {
-		/* The child never touches the parent's connection: its socket is
-		 * shared, and only _exit() is used so libpq sends nothing on it. */
-		setpgid(0, 0);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		sigset_t none;
+	if (s->exec) {
+		/* Own process group, default signals, nothing blocked. */
+		posix_spawnattr_t attr;
+		sigset_t none, all;
 		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		child_env(r, i, attempt);
-		if (s->exec) {
-			execl("/bin/sh", "sh", "-c", s->exec, (char *)NULL);
-			_exit(127);
+		sigfillset(&all);
+		posix_spawnattr_init(&attr);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		posix_spawnattr_setpgroup(&attr, 0);
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setsigdefault(&attr, &all);
+		char *argv[] = { "sh", "-c", (char *)s->exec, NULL };
+		int rc = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, env.vars);
+		posix_spawnattr_destroy(&attr);
+		env_free(&env);
+		if (rc != 0)
+			return err_set(e, ERR_INTERNAL, "could not start step '%s': %s", s->name, strerror(rc));
+	} else {
+		pid = fork();
+		if (pid < 0) {
+			env_free(&env);
+			return err_set(e, ERR_INTERNAL, "could not fork for step '%s': %s", s->name, strerror(errno));
 		}
-		child_run_job(r, i, attempt);
-		_exit(70);
+		if (pid == 0) {
+			/* The child never touches the parent's connection: its socket
+			 * is shared, and only _exit() is used so libpq sends nothing
+			 * on it. */
+			setpgid(0, 0);
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGCHLD, SIG_DFL);
+			sigset_t none;
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			environ = env.vars;
+			child_run_job(r, i, attempt);
+			_exit(70);
+		}
+		env_free(&env);
+		setpgid(pid, pid); /* also from the parent, so a kill never races setpgid */
 	}
-	setpgid(pid, pid); /* also from the parent, so a kill never races setpgid */
 	sr->pid = pid;
 	sr->attempts = attempt;
 	sr->state = ST_RUNNING;
@@ -401,7 +469,6 @@ static int attempt_ended(struct runner *r, int i, int status, struct err *e)
 	 * process died right after the commit. */
 	if (PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "success") == 0)
 		next = ST_SUCCESS;
-	PQclear(res);
 	sr->state = next;
 	switch (next) {
 	case ST_SUCCESS:
@@ -419,19 +486,11 @@ static int attempt_ended(struct runner *r, int i, int status, struct err *e)
 		log_error("step %s: failed after %d attempt%s (%s%s)", s->name, sr->attempts,
 			  sr->attempts == 1 ? "" : "s", msg, retryable ? ", no retries left" : "");
 	}
-	if (next == ST_SUCCESS) {
-		char run2[32];
-		i64(run2, sizeof(run2), r->run_id);
-		const char *p2[] = { run2, s->name };
-		PGresult *st = db_query(r->db, e, "SELECT pending_renames::text FROM run_steps WHERE run_id = $1 AND step = $2",
-					2, p2);
-		if (!st)
-			return -1;
-		int rc = PQntuples(st) ? finish_renames(r, s->name, PQgetvalue(st, 0, 0), e) : 0;
-		PQclear(st);
-		return rc;
-	}
-	return 0;
+	int rc = 0;
+	if (next == ST_SUCCESS && PQntuples(res) > 0)
+		rc = finish_renames(r, s->name, PQgetvalue(res, 0, 1), e);
+	PQclear(res);
+	return rc;
 }
 
 /* ---- the parent's loop ---- */

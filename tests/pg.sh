@@ -3,6 +3,7 @@
 #   pg.sh start DIR   initdb + start on a unix socket in DIR; prints the DSN
 #   pg.sh stop DIR    stop it (immediate) and remove DIR
 # As root the cluster runs as the unprivileged user $PG_USER (default postgres).
+# PG_DURABLE=1 keeps fsync on (benchmarks); PG_OPTS adds server options.
 set -eu
 cmd=$1 dir=$2
 PG_USER=${PG_USER:-postgres}
@@ -17,8 +18,12 @@ start)
 	[ "$(id -u)" = 0 ] && chown "$PG_USER" "$dir"
 	as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; exit 69; }
+	# Tests trade durability for speed; benchmarks (PG_DURABLE=1) keep the
+	# server's defaults so their figures mean something.
+	fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	[ "${PG_DURABLE:-0}" = 1 ] && fast=""
 	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-k $dir -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+		-o "-k $dir -c listen_addresses= $fast -c max_connections=200 ${PG_OPTS:-}" \
 		start >/dev/null || { cat "$dir/server.log" >&2; exit 69; }
 	echo "host=$dir port=5432 user=postgres dbname=postgres"
 	;;

@@ -65,7 +65,7 @@ WITH a AS (
 UPDATE run_steps SET status = CASE WHEN status = 'success' THEN 'success' ELSE $8 END,
        ended_at = CASE WHEN $8 IN ('retry_wait') THEN NULL ELSE clock_timestamp() END
 WHERE run_id = $1 AND step = $2
-RETURNING status
+RETURNING status, pending_renames::text
 
 -- name: store_step_set_status
 UPDATE run_steps SET status = $3, ended_at = CASE WHEN $3 = 'pending' THEN NULL ELSE clock_timestamp() END

@@ -49,5 +49,12 @@ extern const struct command cmd_status;
 extern const struct command cmd_history;
 extern const struct command cmd_dag;
 extern const struct command cmd_rules;
+extern const struct command cmd_report;
+extern const struct command cmd_timers;
+extern const struct command cmd_sla;
+extern const struct command cmd_accounts;
+extern const struct command cmd_subscriptions;
+extern const struct command cmd_fx;
+extern const struct command cmd_explain;
 
 #endif

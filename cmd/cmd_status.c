@@ -7,6 +7,7 @@
 #include "dag.h"
 #include "db.h"
 #include "log.h"
+#include "sla.h"
 #include "sqltext.h"
 
 #include <getopt.h>
@@ -97,6 +98,17 @@ static int status_main(struct cli *cli, int argc, char **argv, struct err *e)
 		snprintf(id, sizeof(id), "%lld", (long long)last);
 	}
 	const char *params[] = { id };
+	/* A run whose runner died may have deadlines to raise before it is
+	 * shown (needs the DAGs, and the application role to record them). */
+	struct dag_set set;
+	if (cli_dags(cli, &set, e) == 0) {
+		struct db *app = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
+		if (app && sla_check_dead_runs(app, &cli->cfg, &set, NULL, e) < 0)
+			log_warn("could not check deadlines: %s", e->message);
+		db_free(app);
+	}
+	dag_set_release(&set);
+	err_clear(e);
 	PGresult *run = db_query(db, e, SQL_store_run_get, 1, params);
 	if (!run)
 		goto out;

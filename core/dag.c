@@ -5,6 +5,7 @@
 #include "dag.h"
 #include "cfg.h"
 #include "err.h"
+#include "sla.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,18 +61,20 @@ static int report_cycle(const struct dag *d, const config_setting_t *steps, cons
 		cur = next;
 	}
 	char desc[ERR_MSG_MAX] = "";
+	int at = start >= 0 ? start : 0; /* the location: a step on the cycle */
 	if (seen && path && seen[cur]) {
 		size_t len = 0;
-		for (int k = n - 1; k >= seen[cur] - 1; k--)
+		/* snprintf returns the untruncated length: stop once full. */
+		for (int k = n - 1; k >= seen[cur] - 1 && len < sizeof(desc); k--)
 			len += (size_t)snprintf(desc + len, sizeof(desc) - len, "%s -> ",
 						d->steps[path[k]].name);
-		snprintf(desc + (len < sizeof(desc) ? len : sizeof(desc) - 1),
-			 sizeof(desc) - (len < sizeof(desc) ? len : sizeof(desc) - 1), "%s",
-			 d->steps[path[n - 1]].name);
+		if (len < sizeof(desc))
+			snprintf(desc + len, sizeof(desc) - len, "%s", d->steps[path[n - 1]].name);
+		at = cur;
 	}
 	free(seen);
 	free(path);
-	config_setting_t *s = config_setting_get_elem(steps, (unsigned)(start >= 0 ? start : 0));
+	config_setting_t *s = config_setting_get_elem(steps, (unsigned)at);
 	return cfg_error_at(e, s, "the steps of DAG '%s' form a cycle: %s", d->name, desc);
 }
 
@@ -151,6 +154,10 @@ static int load_step(struct dag *d, int i, config_setting_t *g, int (*job_exists
 	s->retry_max_delay_ms = get_duration(g, "retry_max_delay", STEP_DEFAULT_RETRY_MAX_DELAY_MS);
 	s->timeout_ms = get_duration(g, "timeout", 0);
 	s->sla = get_string(g, "sla");
+	struct sla_spec spec;
+	if (s->sla && sla_spec_parse(s->sla, &spec))
+		return cfg_error_at(e, config_setting_get_member(g, "sla"),
+				    "'%s' is not a deadline (\"45m\" after the start, or \"06:00 Europe/Berlin\")", s->sla);
 	return 0;
 }
 
@@ -184,6 +191,10 @@ static int load_dag(struct dag *d, config_setting_t *g, int (*job_exists)(const 
 	d->period_kind = get_string(g, "period");
 	d->sla = get_string(g, "sla");
 	d->max_parallel = get_int(g, "max_parallel", DAG_DEFAULT_MAX_PARALLEL);
+	struct sla_spec spec;
+	if (d->sla && sla_spec_parse(d->sla, &spec))
+		return cfg_error_at(e, config_setting_get_member(g, "sla"),
+				    "'%s' is not a deadline (\"45m\" after the start, or \"06:00 Europe/Berlin\")", d->sla);
 	if (!d->period_kind)
 		d->period_kind = "day";
 	if (strcmp(d->period_kind, "day") != 0 && strcmp(d->period_kind, "month") != 0)

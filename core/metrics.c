@@ -73,9 +73,19 @@ int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, s
 		for (const char **st = step_states; *st; st++)
 			fprintf(f, "billrun_step_status{dag=\"%s\",step=\"%s\",status=\"%s\"} %d\n", dag,
 				PQgetvalue(steps, i, 0), *st, strcmp(*st, PQgetvalue(steps, i, 1)) == 0);
+	const char *dp[] = { dag };
+	PGresult *sla = db_query(db, e, SQL_metrics_sla, 1, dp);
+	if (sla) {
+		fprintf(f, "# HELP billrun_sla_events_total SLA misses and predicted misses raised for the DAG.\n"
+			   "# TYPE billrun_sla_events_total counter\n");
+		for (int i = 0; i < PQntuples(sla); i++)
+			fprintf(f, "billrun_sla_events_total{dag=\"%s\",kind=\"%s\"} %s\n", dag, PQgetvalue(sla, i, 0),
+				PQgetvalue(sla, i, 1));
+		PQclear(sla);
+	}
 	PQclear(run);
 	PQclear(steps);
-	int bad = ferror(f);
+	int bad = ferror(f) || !sla;
 	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
 		unlink(tmp);
 		return err_set(e, ERR_IO, "could not write metrics file '%s': %s", path, strerror(errno));

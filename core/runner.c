@@ -12,6 +12,7 @@
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
+#include "sla.h"
 #include "sqltext.h"
 
 #include <errno.h>
@@ -41,6 +42,8 @@ struct step_run {
 	int timed_out;
 	int64_t next_ms;        /* when a retry may start */
 	int64_t duration_ms;    /* of the last attempt */
+	int64_t wall_start_ms;  /* Unix ms, for SLA checks */
+	int64_t wall_end_ms;
 };
 
 struct runner {
@@ -57,6 +60,8 @@ struct runner {
 	struct step_run *steps;
 	int running;
 	int64_t started_ms;
+	struct sla_monitor *sla;
+	int64_t next_sla_ms;   /* monotonic */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -210,6 +215,8 @@ static int finish_renames(struct runner *r, const char *step, const char *json, 
 
 static int set_step_status(struct runner *r, int i, enum step_state st, struct err *e)
 {
+	if (is_terminal(st))
+		r->steps[i].wall_end_ms = sla_now_ms();
 	char run[32];
 	i64(run, sizeof(run), r->run_id);
 	const char *params[] = { run, r->dag->steps[i].name, state_names[st] };
@@ -396,6 +403,9 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	sr->attempts = attempt;
 	sr->state = ST_RUNNING;
 	sr->started_ms = now_ms();
+	if (!sr->wall_start_ms)
+		sr->wall_start_ms = sla_now_ms();
+	sr->wall_end_ms = 0;
 	sr->term_sent_ms = 0;
 	sr->timed_out = 0;
 	r->running++;
@@ -417,6 +427,7 @@ static int attempt_ended(struct runner *r, int i, int status, struct err *e)
 	int retryable = 0;
 
 	sr->duration_ms = now_ms() - sr->started_ms;
+	sr->wall_end_ms = sla_now_ms();
 	r->running--;
 	sr->pid = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -591,6 +602,27 @@ static int64_t next_wakeup_ms(const struct runner *r)
 	return wait < 0 ? 0 : wait;
 }
 
+/* Check deadlines now; SLA trouble is reported, never fatal to the run,
+ * except a database error, which the next tick would hit too. */
+static int sla_tick(struct runner *r, struct err *e)
+{
+	if (!r->sla)
+		return 0;
+	struct sla_step_view *v = calloc((size_t)r->dag->nsteps + 1, sizeof(*v));
+	if (!v)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	for (int i = 0; i < r->dag->nsteps; i++) {
+		v[i].terminal = is_terminal(r->steps[i].state);
+		v[i].running = r->steps[i].state == ST_RUNNING;
+		v[i].started_ms = r->steps[i].wall_start_ms;
+		v[i].ended_ms = r->steps[i].wall_end_ms;
+	}
+	int rc = sla_check(r->sla, v, sla_now_ms(), e);
+	free(v);
+	r->next_sla_ms = now_ms() + r->req->cfg->sla_check_interval_ms;
+	return rc;
+}
+
 static int loop(struct runner *r, struct err *e)
 {
 	sigset_t chld;
@@ -614,9 +646,13 @@ static int loop(struct runner *r, struct err *e)
 			reaped = 1;
 		}
 		enforce_timeouts(r);
+		if ((reaped || now_ms() >= r->next_sla_ms) && sla_tick(r, e))
+			return -1;
 		if (reaped)
 			continue;
 		int64_t wait = next_wakeup_ms(r);
+		if (r->sla && r->next_sla_ms - now_ms() < wait)
+			wait = r->next_sla_ms - now_ms() > 0 ? r->next_sla_ms - now_ms() : 0;
 		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000L };
 		sigtimedwait(&chld, NULL, &ts);
 		if (!db_ok(r->db))
@@ -700,6 +736,8 @@ static int load_steps(struct runner *r, struct err *e)
 			continue; /* a step removed from the config since */
 		r->steps[i].state = parse_state(PQgetvalue(res, k, 1));
 		r->steps[i].attempts = atoi(PQgetvalue(res, k, 2));
+		r->steps[i].wall_start_ms = strtoll(PQgetvalue(res, k, 4), NULL, 10);
+		r->steps[i].wall_end_ms = is_terminal(r->steps[i].state) ? strtoll(PQgetvalue(res, k, 5), NULL, 10) : 0;
 		if (r->steps[i].state == ST_SUCCESS)
 			rc = finish_renames(r, r->dag->steps[i].name, PQgetvalue(res, k, 3), e);
 	}
@@ -827,6 +865,8 @@ static int finish_run(struct runner *r, int *outcome, struct err *e)
 	for (int i = 0; i < r->dag->nsteps; i++)
 		failed |= !is_good(r->steps[i].state);
 	*outcome = stop_requested ? RUN_INTERRUPTED : failed ? RUN_FAILED : RUN_SUCCESS;
+	if (*outcome != RUN_INTERRUPTED && sla_tick(r, e))
+		return -1;
 	if (*outcome != RUN_INTERRUPTED) {
 		char run[32];
 		i64(run, sizeof(run), r->run_id);
@@ -980,6 +1020,8 @@ int runner_run(const struct run_request *req, int64_t *run_id, struct err *e)
 	log_set_run(r.run_id);
 	if (prepare_output(&r, e) || materialise_rules(&r, e))
 		goto out;
+	if (sla_open(&r.sla, r.db, req->cfg, r.dag, r.run_id, resuming ? "resume" : "runner", e) || sla_tick(&r, e))
+		goto out;
 
 	/* SIGCHLD is blocked and waited for with sigtimedwait; SIGTERM and
 	 * SIGINT stop the run cleanly so that it can be resumed. */
@@ -1014,6 +1056,7 @@ out:
 		PQclear(res);
 	}
 	log_set_run(0);
+	sla_close(r.sla);
 	db_free(r.db);
 	free(r.steps);
 	free(mark);

@@ -3,7 +3,12 @@
  */
 #include "support.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +122,89 @@ const char *test_src(const char *rel)
 	char *b = buf[next++ % 8];
 	snprintf(b, sizeof(buf[0]), "%s/%s", src ? src : ".", rel);
 	return b;
+}
+
+int test_billrun_conf(char *out, size_t size, const char *conf, ...)
+{
+	const char *args[32] = { "-c", conf };
+	int n = 2;
+	va_list ap;
+	va_start(ap, conf);
+	while (n < 31 && (args[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	args[n] = NULL;
+	return test_billrun(out, size, args);
+}
+
+int test_spawn_billrun(const char *conf, ...)
+{
+	char *argv[32];
+	const char *bin = getenv("BILLRUN_BIN");
+	int n = 0;
+	argv[n++] = (char *)(bin ? bin : "./billrun");
+	argv[n++] = "-c";
+	argv[n++] = (char *)conf;
+	va_list ap;
+	va_start(ap, conf);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return (int)pid;
+}
+
+long long test_q_int(void *conn, const char *fmt, ...)
+{
+	char sql[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	PGresult *r = PQexec(conn, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "query failed: %s: %s", sql, PQerrorMessage(conn));
+		PQclear(r);
+		fail();
+	}
+	long long v = PQntuples(r) && !PQgetisnull(r, 0, 0) ? atoll(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	return v;
+}
+
+int test_wait_for(void *conn, long long want, const char *sql)
+{
+	for (int i = 0; i < 400; i++) {
+		if (test_q_int(conn, "%s", sql) == want)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+int test_write_config(const char *path, const char *dir, const char *dsn, const char *rules,
+		      const char *extra, const char *dags)
+{
+	size_t size = strlen(dags) + strlen(extra ? extra : "") + 4096;
+	char *text = malloc(size);
+	if (!text)
+		return -1;
+	snprintf(text, size,
+		 "state_dir = \"%s/state\";\n"
+		 "database = { dsn = \"%s\"; connect_retries = 0; };\n"
+		 "rules = { file = \"%s\"; };\n"
+		 "%s\n"
+		 "dags = {\n%s\n};\n",
+		 dir, dsn, rules, extra ? extra : "", dags);
+	int rc = test_write_file(path, text);
+	free(text);
+	return rc;
 }

@@ -6,6 +6,7 @@
 #define BILLRUN_TEST_SUPPORT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* TEST_PG_DSN, or NULL when no server is available. */
 const char *test_pg_dsn(void);
@@ -34,5 +35,26 @@ int test_sh(char *out, size_t size, const char *command);
 
 /* Path of a file in the source tree ($BILLRUN_SRC/rel). */
 const char *test_src(const char *rel);
+
+/* Run billrun -c conf ARGS... (NULL-terminated), capturing output like
+ * test_billrun. */
+int test_billrun_conf(char *out, size_t size, const char *conf, ...);
+
+/* Start billrun -c conf ARGS... (NULL-terminated) in the background with
+ * its output discarded; returns its pid. */
+int test_spawn_billrun(const char *conf, ...);
+
+/* First column of the first row of a query as a number; -1 for no row or
+ * NULL. A failing query fails the test. */
+long long test_q_int(void *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Poll (50 ms) until sql returns want; 1 if it did within 20 s. */
+int test_wait_for(void *conn, long long want, const char *sql);
+
+/* The config text every integration test shares: state in dir/state, the
+ * database, the rules file, then `extra` (top-level settings) and the
+ * DAGs (the inside of dags = { ... }). Returns 0 or -1. */
+int test_write_config(const char *path, const char *dir, const char *dsn, const char *rules,
+		      const char *extra, const char *dags);
 
 #endif

@@ -48,7 +48,10 @@ FROM unnest($2::text[], $3::text[]) AS s(name, status)
 ON CONFLICT (run_id, step) DO NOTHING
 
 -- name: store_steps_get
-SELECT step, status, attempts, pending_renames::text FROM run_steps WHERE run_id = $1
+SELECT step, status, attempts, pending_renames::text,
+       coalesce((extract(epoch FROM started_at) * 1000)::bigint, 0),
+       coalesce((extract(epoch FROM ended_at) * 1000)::bigint, 0)
+FROM run_steps WHERE run_id = $1
 
 -- name: store_step_start
 WITH s AS (
@@ -155,6 +158,10 @@ SELECT r.dag, r.status, r.period_start::text,
        round(extract(epoch FROM (coalesce(r.ended_at, clock_timestamp()) - r.started_at))::numeric, 3)::text,
        extract(epoch FROM coalesce(r.ended_at, clock_timestamp()))::bigint::text
 FROM runs r WHERE r.id = $1
+
+-- name: metrics_sla
+SELECT k.kind, (SELECT count(*) FROM sla_events e WHERE e.dag = $1 AND e.kind = k.kind)
+FROM (VALUES ('miss'), ('predicted_miss')) AS k(kind)
 
 -- name: metrics_steps
 SELECT s.step, s.status, s.attempts,

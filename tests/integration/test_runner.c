@@ -34,31 +34,31 @@ static char out[65536];
 /* Write a config with the given DAG body (inside dags = { ... }). */
 static void write_config(const char *dags)
 {
-	char text[16384];
-	snprintf(text, sizeof(text),
-		 "state_dir = \"%s/state\";\n"
-		 "database = { dsn = \"%s\"; connect_retries = 0; };\n"
-		 "rules = { file = \"%s\"; };\n"
-		 "runner = { kill_grace = \"500ms\"; };\n"
-		 "dags = {\n%s\n};\n",
-		 dir, dsn, rules, dags);
-	assert_int_equal(test_write_file(conf, text), 0);
+	assert_int_equal(test_write_config(conf, dir, dsn, rules, "runner = { kill_grace = \"500ms\"; };", dags), 0);
 }
 
 /* Run billrun with the test's config; arguments end at the first NULL. */
-static int billrun_args(const char *first, ...)
+#define billrun(...) run_billrun(__VA_ARGS__, NULL)
+#define q_int(...) test_q_int(conn, __VA_ARGS__)
+
+/* billrun's output goes to stderr when a test fails on it. */
+static int run_billrun(const char *first, ...)
 {
-	const char *args[16] = { "-c", conf, first };
+	const char *args[24] = { "-c", conf, first };
 	int n = 3;
 	va_list ap;
 	va_start(ap, first);
-	while (n < 15 && (args[n] = va_arg(ap, const char *)) != NULL)
+	while (n < 23 && (args[n] = va_arg(ap, const char *)) != NULL)
 		n++;
 	va_end(ap);
 	args[n] = NULL;
-	return test_billrun(out, sizeof(out), args);
+	int rc = test_billrun(out, sizeof(out), args);
+	if (getenv("TEST_VERBOSE") || (rc != 0 && rc != 3 && rc != 75 && rc != 64 && rc != 65))
+		fprintf(stderr, "billrun %s %s -> %d:\n%s\n", first, n > 3 ? args[3] : "", rc, out);
+	return rc;
 }
-#define billrun(...) billrun_args(__VA_ARGS__, NULL)
+#define wait_for(want, sql) test_wait_for(conn, want, sql)
+#define spawn(...) test_spawn_billrun(conf, __VA_ARGS__, NULL)
 
 static PGresult *q(const char *sql)
 {
@@ -68,19 +68,6 @@ static PGresult *q(const char *sql)
 		fail();
 	}
 	return r;
-}
-
-static long long q_int(const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	PGresult *r = q(sql);
-	long long v = PQntuples(r) && !PQgetisnull(r, 0, 0) ? atoll(PQgetvalue(r, 0, 0)) : -1;
-	PQclear(r);
-	return v;
 }
 
 static int setup(void **state)
@@ -235,32 +222,6 @@ static void exec_steps_get_the_run_facts_in_their_environment(void **state)
 	assert_non_null(strstr(out, "BILLRUN_RULE_VERSION=1\n"));
 }
 
-/* Start billrun in the background; returns its pid. */
-static pid_t spawn(const char *a1, const char *a2, const char *a3, const char *a4)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		const char *bin = getenv("BILLRUN_BIN");
-		execl(bin, bin, "-c", conf, a1, a2, a3, a4, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Poll until the query returns want (or give up after 20 s). */
-static int wait_for(long long want, const char *sql)
-{
-	for (int i = 0; i < 400; i++) {
-		if (q_int("%s", sql) == want)
-			return 1;
-		usleep(50000);
-	}
-	return 0;
-}
-
 static void a_second_runner_for_the_same_dag_and_period_exits_75_naming_the_holder(void **state)
 {
 	NEED_PG();
@@ -315,7 +276,10 @@ static void kill_runner_at(const char *until_sql, long long until_value, int max
 	waitpid(runner, NULL, 0);
 	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE status = 'running'"), 1);
 	/* `run` finds the unfinished run and resumes it. */
-	assert_int_equal(billrun("run", "k", "--period", "2026-01-01", NULL), 0);
+	int rc = billrun("run", "k", "--period", "2026-01-01", NULL);
+	if (rc != 0)
+		fprintf(stderr, "resume exited %d:\n%s\n", rc, out);
+	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "resuming unfinished run 1"));
 	final_state_equals_an_uninterrupted_run();
 	assert_in_range(q_int("SELECT count(*) FROM step_attempts WHERE status = 'abandoned'"), 0, max_abandoned);

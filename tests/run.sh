@@ -1,14 +1,19 @@
 #!/bin/sh
 # run.sh - the test driver behind `make test`.
 # Runs the unit test programs, then (after `--`) the integration test
-# programs against TEST_PG_DSN, or against a cluster it starts itself.
+# programs against TEST_PG_DSN, or against a cluster it starts itself,
+# then (after a second `--`) a short run of each fuzz target.
 # Prints each program's cmocka summary and a closing "N passed, N failed".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-unit="" integ="" seen=0
+unit="" integ="" fuzz="" seen=0
 for a in "$@"; do
-	if [ "$a" = "--" ]; then seen=1; continue; fi
-	if [ $seen = 0 ]; then unit="$unit $a"; else integ="$integ $a"; fi
+	if [ "$a" = "--" ]; then seen=$((seen + 1)); continue; fi
+	case $seen in
+	0) unit="$unit $a" ;;
+	1) integ="$integ $a" ;;
+	*) fuzz="$fuzz $a" ;;
+	esac
 done
 passed=0 failed=0 pgdir=""
 cleanup() { [ -n "$pgdir" ] && sh "$here/pg.sh" stop "$pgdir"; }
@@ -30,6 +35,8 @@ run_one() {
 }
 
 export BILLRUN_SRC="$(cd "$here/.." && pwd)"
+# Sanitizer builds: known leaks inside libraries are suppressed (see the file).
+export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export BILLRUN_BIN="$BILLRUN_SRC/${BUILD:-build}/billrun"
 for t in $unit; do run_one "$t"; done
 if [ -n "$integ" ]; then
@@ -40,5 +47,13 @@ if [ -n "$integ" ]; then
 	fi
 	for t in $integ; do run_one "$t"; done
 fi
+# A short run of each fuzz target (FUZZ_SECONDS each) counts as one test.
+for t in $fuzz; do
+	if FUZZ_SECONDS=${FUZZ_SECONDS:-5} sh "$here/../tools/fuzz.sh" "$t"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+done
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

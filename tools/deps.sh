@@ -4,7 +4,7 @@
 set -eu
 PKGS="gcc make pkg-config libc6-dev libpq-dev postgresql-15 libconfig-dev libarchive-dev
 libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev poppler-utils
-util-linux"
+util-linux clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

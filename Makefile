@@ -15,7 +15,14 @@ PKGS := libconfig libarchive libxml-2.0 openssl libpq cairo
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+# libFuzzer build (clang): the library with coverage and sanitizers.
+CC := clang
+BUILD := build-fuzz
+SANFLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := -O1
+WFLAGS := -Wno-unknown-warning-option -Wno-error
+else ifeq ($(SANITIZE),1)
 BUILD := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT := -O1
@@ -25,7 +32,7 @@ SANFLAGS :=
 OPT := -O2
 endif
 
-CFLAGS += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation \
+CFLAGS += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation $(WFLAGS) \
 	-D_GNU_SOURCE -DBILLRUN_VERSION='"$(VERSION)"' \
 	-I core -I jobs -I reports -I cmd -I $(BUILD) $(PKG_CFLAGS) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
@@ -41,9 +48,12 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+FUZZ_SECONDS ?= 60
 TEST_SUPPORT := $(BUILD)/tests/support.o
 
-.PHONY: all deps test test-unit test-integration demo bench bench-scheduler clean install
+.PHONY: all deps test test-unit test-integration demo bench bench-scheduler clean install fuzz fuzz-bins deb
 
 all: billrun
 
@@ -73,6 +83,9 @@ $(BUILD)/%.o: %.c $(BUILD)/sqltext.h $(wildcard core/*.h jobs/*.h reports/*.h cm
 	@echo '  CC   $<'
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
+# The taxonomy is built into the binary (reports/taxonomy.c, .incbin).
+$(BUILD)/reports/taxonomy.o: $(wildcard reports/taxonomy/*.xsd)
+
 $(BUILD)/sqltext.o: $(BUILD)/sqltext.c
 	@echo '  CC   $<'
 	@$(CC) $(CFLAGS) -c -o $@ $<
@@ -91,12 +104,35 @@ $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libbillrun.a $(TEST_SUPPORT)
 	@echo '  TEST $@'
 	@$(CC) $(CFLAGS) -I tests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
+# Tools linked with the library: the ingest bench driver, data generators.
+$(BUILD)/tools/%: tools/%.c $(BUILD)/libbillrun.a
+	@mkdir -p $(dir $@)
+	@echo '  TOOL $@'
+	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS)
+
 deps:
 	@sh tools/deps.sh
 
 test: deps
 	@$(MAKE) --no-print-directory billrun $(UNIT_BIN) $(INTEG_BIN)
-	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN) -- $(INTEG_BIN)
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+	@BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-5} sh tests/run.sh $(UNIT_BIN) -- $(INTEG_BIN) -- $(FUZZ_BIN)
+
+# `make fuzz`: each libFuzzer target for FUZZ_SECONDS (default 60), seeded
+# from tests/fuzz/corpus/TARGET and the fixtures; a crash, leak or
+# sanitizer report fails it.
+fuzz: deps
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tools/fuzz.sh $(FUZZ_BIN)
+
+fuzz-bins: $(FUZZ_BIN)
+
+build-fuzz/fuzz/%: tests/fuzz/%.c $(BUILD)/libbillrun.a
+	@mkdir -p $(dir $@)
+	@echo '  FUZZ $@'
+	@$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS)
+
+test-bins: billrun $(UNIT_BIN) $(INTEG_BIN)
 
 test-unit: billrun $(UNIT_BIN)
 	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN) --
@@ -118,6 +154,13 @@ install: billrun
 	install -m 755 billrun $(DESTDIR)$(PREFIX)/bin/billrun
 	install -m 644 conf/billrun.conf $(DESTDIR)/etc/billrun/billrun.conf
 	install -m 644 $(MIGRATIONS) $(DESTDIR)$(PREFIX)/share/billrun/sql/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 644 packaging/man/billrun.1 $(DESTDIR)$(PREFIX)/share/man/man1/billrun.1
+	install -m 644 packaging/man/billrun.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/billrun.conf.5
+
+# billrun_VERSION_ARCH.deb in $(BUILD)/ (see packaging/debian/build-deb.sh).
+deb: billrun
+	@sh packaging/debian/build-deb.sh $(VERSION) $(BUILD)
 
 clean:
-	rm -rf build build-san billrun
+	rm -rf build build-san build-fuzz billrun

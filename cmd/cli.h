@@ -56,5 +56,11 @@ extern const struct command cmd_accounts;
 extern const struct command cmd_subscriptions;
 extern const struct command cmd_fx;
 extern const struct command cmd_explain;
+extern const struct command cmd_invoice;
+extern const struct command cmd_quarantine;
+extern const struct command cmd_audit;
+extern const struct command cmd_archive;
+extern const struct command cmd_xbrl;
+extern const struct command cmd_export;
 
 #endif

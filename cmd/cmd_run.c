@@ -7,6 +7,7 @@
 #include "db.h"
 #include "job.h"
 #include "log.h"
+#include "run_report.h"
 #include "runner.h"
 #include "sqltext.h"
 
@@ -16,6 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+/* The run report goes into the run's output folder at the end of a run. */
+static int write_report(const struct config *cfg, struct db *db, int64_t run_id, struct err *e)
+{
+	return run_report_write(cfg, db, run_id, NULL, e);
+}
+
 static int job_exists(const char *name)
 {
 	return job_find(name) != NULL;
@@ -23,6 +30,9 @@ static int job_exists(const char *name)
 
 int cli_dags(struct cli *cli, struct dag_set *set, struct err *e)
 {
+	/* Callers release the set on failure too, so it must be valid even
+	 * when the configuration does not load. */
+	memset(set, 0, sizeof(*set));
 	if (cli_config(cli, 1, e))
 		return -1;
 	return dag_set_load(set, &cli->cfg, job_exists, e);
@@ -134,7 +144,7 @@ static int run_main(struct cli *cli, int argc, char **argv, struct err *e)
 		periods[0] = last;
 	}
 	for (int k = 0; k < nperiods; k++) {
-		struct run_request req = { .cfg = &cli->cfg, .dag = dag, .period = periods[k], .find_job = job_find,
+		struct run_request req = { .cfg = &cli->cfg, .dag = dag, .period = periods[k], .find_job = job_find, .on_finish = write_report,
 					   .dry_run = dry, .plan_out = stdout };
 		int64_t run_id = 0;
 		int outcome = runner_run(&req, &run_id, e);
@@ -226,7 +236,7 @@ static int resume_main(struct cli *cli, int argc, char **argv, struct err *e)
 	const struct dag *dag = dag_set_find(&set, dagname, e);
 	if (!dag)
 		goto out;
-	struct run_request req = { .cfg = &cli->cfg, .dag = dag, .find_job = job_find, .dry_run = dry,
+	struct run_request req = { .cfg = &cli->cfg, .dag = dag, .find_job = job_find, .on_finish = write_report, .dry_run = dry,
 				   .plan_out = stdout, .resume_run = id };
 	if (period_parse(&req.period, dag->period_kind, start, e))
 		goto out;
@@ -313,7 +323,7 @@ static int rerun_main(struct cli *cli, int argc, char **argv, struct err *e)
 	const struct dag *dag = dag_set_find(&set, dagname, e);
 	if (!dag)
 		goto out;
-	struct run_request req = { .cfg = &cli->cfg, .dag = dag, .find_job = job_find, .dry_run = dry,
+	struct run_request req = { .cfg = &cli->cfg, .dag = dag, .find_job = job_find, .on_finish = write_report, .dry_run = dry,
 				   .plan_out = stdout, .rerun_of = id, .rerun_from = from, .account = account,
 				   .rules_current = rules && strcmp(rules, "current") == 0 };
 	if (period_parse(&req.period, dag->period_kind, start, e))

@@ -50,6 +50,7 @@ static const struct cfg_key keys[] = {
 	{ "ingest.time_min", CFG_STRING, OFF(ingest_time_min), "2000-01-01T00:00:00Z", 0, 0, 0 },
 	{ "ingest.time_max", CFG_STRING, OFF(ingest_time_max), "2100-01-01T00:00:00Z", 0, 0, 0 },
 	{ "ingest.max_field_length", CFG_INT, OFF(ingest_max_field), "4096", 16, 1048576, 0 },
+	{ "ingest.batch_records", CFG_INT, NO_FIELD, NULL, 100, 65536, 0 },
 	{ "sources", CFG_LIST, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[]", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[].name", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
@@ -59,6 +60,9 @@ static const struct cfg_key keys[] = {
 	{ "sources.[].meter_column", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[].meter_prefix", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[].credit_meters", CFG_STRING_ARRAY, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].meter", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].key_column", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].time_zone", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
 	{ "money", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "money.rounding", CFG_STRING, OFF(money_rounding), "half_up", 0, 0, 0 },
 	{ "metrics", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
@@ -70,6 +74,41 @@ static const struct cfg_key keys[] = {
 	{ "sla.percentile", CFG_INT, OFF(sla_percentile), "90", 1, 100, 0 },
 	{ "runner", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "runner.kill_grace", CFG_DURATION, OFF(kill_grace_ms), "10s", 0, 3600000, 0 },
+	{ "archive", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "archive.dir", CFG_STRING, OFF(archive_dir), "", 0, 0, 0 },
+	{ "archive.sign_key", CFG_STRING, OFF(archive_sign_key), "", 0, 0, 0 },
+	{ "archive.sign_cert", CFG_STRING, OFF(archive_sign_cert), "", 0, 0, 0 },
+	{ "archive.retention", CFG_STRING, OFF(archive_retention), "7y", 0, 0, 0 },
+	{ "export", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "export.hmac_key", CFG_STRING, OFF(export_hmac_key), "", 0, 0, 1 },
+	{ "xbrl", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "xbrl.entity", CFG_STRING, OFF(xbrl_entity), "billrun", 0, 0, 0 },
+	{ "xbrl.entity_scheme", CFG_STRING, OFF(xbrl_entity_scheme), "http://www.billrun.org/entity", 0, 0, 0 },
+	{ "reconcile", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "reconcile.quantity_relative", CFG_STRING, OFF(reconcile_quantity_relative), "0.001", 0, 0, 0 },
+	{ "reconcile.quantity_absolute", CFG_STRING, OFF(reconcile_quantity_absolute), "0", 0, 0, 0 },
+	{ "reconcile.amount_relative", CFG_STRING, OFF(reconcile_amount_relative), "0.001", 0, 0, 0 },
+	{ "reconcile.amount_absolute", CFG_STRING, OFF(reconcile_amount_absolute), "0", 0, 0, 0 },
+	{ "reconcile.focus_cost", CFG_BOOL, OFF(reconcile_focus_cost), "true", 0, 0, 0 },
+	{ "reconcile.drift_nights", CFG_INT, OFF(reconcile_drift_nights), "30", 2, 366, 0 },
+	{ "reconcile.drift_min_nights", CFG_INT, OFF(reconcile_drift_min_nights), "7", 1, 366, 0 },
+	{ "reconcile.drift_sigmas", CFG_STRING, OFF(reconcile_drift_sigmas), "4", 0, 0, 0 },
+	{ "reconcile.drift_hold", CFG_BOOL, OFF(reconcile_drift_hold), "false", 0, 0, 0 },
+	{ "invoice", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "invoice.series", CFG_STRING, OFF(invoice_series), "INV-{YYYY}-{SEQ:6}", 0, 0, 0 },
+	{ "invoice.credit_note_series", CFG_STRING, OFF(invoice_credit_series), "CN-{YYYY}-{SEQ:6}", 0, 0, 0 },
+	{ "invoice.late_usage", CFG_STRING, OFF(invoice_late_usage), "supplementary", 0, 0, 0 },
+	{ "invoice.grace_period", CFG_DURATION, OFF(invoice_grace_ms), "0s", 0, 31622400000LL, 0 },
+	{ "invoice.payment_terms", CFG_DURATION, OFF(invoice_payment_terms_ms), "30d", 0, 31622400000LL, 0 },
+	{ "invoice.batch_size", CFG_INT, OFF(invoice_batch_size), "1000", 1, 100000, 0 },
+	{ "invoice.render_workers", CFG_INT, OFF(invoice_render_workers), "0", 0, 64, 0 },
+	{ "invoice.pdf", CFG_BOOL, OFF(invoice_pdf), "true", 0, 0, 0 },
+	{ "invoice.seller", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "invoice.seller.name", CFG_STRING, OFF(invoice_seller_name), "", 0, 0, 0 },
+	{ "invoice.seller.address", CFG_STRING_ARRAY, NO_FIELD, NULL, 0, 0, 0 },
+	{ "invoice.seller.vat_id", CFG_STRING, OFF(invoice_seller_vat_id), "", 0, 0, 0 },
+	{ "invoice.seller.email", CFG_STRING, OFF(invoice_seller_email), "", 0, 0, 0 },
+	{ "invoice.seller.payment", CFG_STRING, OFF(invoice_seller_payment), "", 0, 0, 0 },
 	{ "dags", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "dags.*", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "dags.*.schedule", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
@@ -391,9 +430,11 @@ int cfg_load(struct config *cfg, const char *path, int must_exist, struct err *e
 	/* Values whose domain is a set of words. */
 	static const char *levels[] = { "debug", "info", "warn", "error", NULL };
 	static const char *modes[] = { "half_up", "half_even", "up", "down", "ceiling", "floor", NULL };
+	static const char *late[] = { "supplementary", "next_invoice", NULL };
 	struct { const char *key, *value; const char **allowed; } words[] = {
 		{ "log.level", cfg->log_level, levels },
 		{ "money.rounding", cfg->money_rounding, modes },
+		{ "invoice.late_usage", cfg->invoice_late_usage, late },
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		int found = 0;
@@ -419,37 +460,71 @@ void cfg_release(struct config *cfg)
 	cfg->loaded = 0;
 }
 
+static void mask_append(char *buf, size_t size, size_t *n, const char *s, size_t len)
+{
+	while (len-- > 0 && *n + 1 < size)
+		buf[(*n)++] = *s++;
+	buf[*n] = '\0';
+}
+
+/*
+ * Masks every password: a URI's user:secret@, and each `password` keyword
+ * (libpq allows spaces around '=', a quoted value, and uses the last of
+ * repeated keywords, so none may show) or URI query parameter.
+ */
 void cfg_mask_dsn(const char *dsn, char *buf, size_t size)
 {
-	const char *p = strstr(dsn, "password=");
-	const char *url_at = strchr(dsn, '@');
+	static const char stars[] = "********";
 	const char *scheme = strstr(dsn, "://");
+	const char *p = dsn;
+	size_t n = 0;
 
-	if (p) {
-		size_t head = (size_t)(p - dsn) + 9;
-		const char *end = p + 9;
-		if (*end == '\'') {
-			end++;
-			while (*end && *end != '\'')
-				end += (*end == '\\' && end[1]) ? 2 : 1;
-			if (*end)
-				end++;
-		} else {
-			while (*end && *end != ' ' && *end != '&')
-				end++;
-		}
-		snprintf(buf, size, "%.*s********%s", (int)head, dsn, end);
+	if (size == 0)
 		return;
-	}
-	if (scheme && url_at) {
-		/* postgresql://user:secret@host/db */
-		const char *colon = memchr(scheme + 3, ':', (size_t)(url_at - scheme - 3));
+	buf[0] = '\0';
+	if (scheme) {
+		/* postgresql://user:secret@host/db: the userinfo ends at the last
+		 * '@' of the authority. */
+		const char *auth = scheme + 3;
+		size_t authlen = strcspn(auth, "/?#");
+		const char *at = memrchr(auth, '@', authlen);
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
 		if (colon) {
-			snprintf(buf, size, "%.*s:********%s", (int)(colon - dsn), dsn, url_at);
-			return;
+			mask_append(buf, size, &n, dsn, (size_t)(colon + 1 - dsn));
+			mask_append(buf, size, &n, stars, sizeof(stars) - 1);
+			p = at;
 		}
 	}
-	snprintf(buf, size, "%s", dsn);
+	while (*p) {
+		char before = p > dsn ? p[-1] : ' ';
+		if ((before == ' ' || before == '\t' || before == '?' || before == '&') &&
+		    strncmp(p, "password", 8) == 0) {
+			const char *v = p + 8;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			if (*v == '=') {
+				v++;
+				while (*v == ' ' || *v == '\t')
+					v++;
+				mask_append(buf, size, &n, p, (size_t)(v - p));
+				mask_append(buf, size, &n, stars, sizeof(stars) - 1);
+				if (*v == '\'') {
+					v++;
+					while (*v && *v != '\'')
+						v += (*v == '\\' && v[1]) ? 2 : 1;
+					if (*v)
+						v++;
+				} else {
+					while (*v && *v != ' ' && *v != '\t' && *v != '&')
+						v++;
+				}
+				p = v;
+				continue;
+			}
+		}
+		mask_append(buf, size, &n, p, 1);
+		p++;
+	}
 }
 
 void cfg_output_dir(const struct config *cfg, char *buf, size_t size)

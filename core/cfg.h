@@ -51,6 +51,36 @@ struct config {
 	int64_t sla_percentile;
 	int64_t kill_grace_ms;
 	const char *run_host;      /* "" = gethostname() */
+
+	const char *archive_dir;       /* "" = OUTPUT_DIR/archive */
+	const char *archive_sign_key;  /* PEM private key; "" = archives are not signed */
+	const char *archive_sign_cert; /* PEM certificate(s) of that key, signer first */
+	const char *archive_retention; /* "7y": what 'archive prune' keeps by default */
+	const char *export_hmac_key;   /* secret for masked exports' tokens */
+	const char *xbrl_entity;       /* the reporting entity's identifier */
+	const char *xbrl_entity_scheme;/* ... and the scheme (a URI) it is from */
+
+	/* reconcile.*: thresholds as exact decimal text (jobs/reconcile.h) */
+	const char *reconcile_quantity_relative;
+	const char *reconcile_quantity_absolute;
+	const char *reconcile_amount_relative;
+	const char *reconcile_amount_absolute;
+	int reconcile_focus_cost;
+	int64_t reconcile_drift_nights;
+	int64_t reconcile_drift_min_nights;
+	const char *reconcile_drift_sigmas;
+	int reconcile_drift_hold;
+
+	/* invoice.*: numbering, late usage, output (jobs/INVOICES.md) */
+	const char *invoice_series;         /* "INV-{YYYY}-{SEQ:6}" */
+	const char *invoice_credit_series;  /* "CN-{YYYY}-{SEQ:6}" */
+	const char *invoice_late_usage;     /* "supplementary" or "next_invoice" */
+	int64_t invoice_grace_ms;           /* after a period's end before it is invoiced */
+	int64_t invoice_payment_terms_ms;   /* due date = issue date + this (whole days) */
+	int64_t invoice_batch_size;         /* drafts issued per transaction */
+	int64_t invoice_render_workers;     /* processes rendering PDFs; 0 = one per CPU */
+	int invoice_pdf;                    /* write the PDF form */
+	const char *invoice_seller_name, *invoice_seller_vat_id, *invoice_seller_email, *invoice_seller_payment;
 };
 
 /* The declared type of a key. */

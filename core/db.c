@@ -95,14 +95,14 @@ int db_error_from_result(struct db *db, const PGresult *res, struct err *e, cons
 	if (PQstatus(db->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
 	    (state && strncmp(state, "57P0", 4) == 0))
 		kind = ERR_DB_UNAVAILABLE;
+	if (!e)
+		return -1;
 	if (primary)
 		err_set(e, kind, "%s failed: %s", what, primary);
 	else {
 		err_set(e, kind, "%s failed: %s", what, PQerrorMessage(db->conn));
 		chomp(e->message);
 	}
-	if (!e)
-		return -1;
 	if (res) {
 		const char *d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 		const char *h = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);

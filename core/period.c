@@ -60,6 +60,11 @@ int period_parse(struct period *p, const char *kind, const char *text, struct er
 	memset(p, 0, sizeof(*p));
 	p->month_kind = strcmp(kind, "month") == 0;
 	size_t len = strlen(text);
+	/* sscanf's %d would take a sign or leading blanks: only digits and
+	 * the dashes at 4 and 7 are a date. */
+	for (size_t i = 0; i < len; i++)
+		if (i == 4 || i == 7 ? text[i] != '-' : (text[i] < '0' || text[i] > '9'))
+			len = 0;
 	if (len == 10 && sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && n == 10) {
 		/* ok */
 	} else if (len == 7 && p->month_kind && sscanf(text, "%4d-%2d%n", &y, &m, &n) == 2 && n == 7) {

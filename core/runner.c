@@ -878,6 +878,9 @@ static int finish_run(struct runner *r, int *outcome, struct err *e)
 	err_clear(&me);
 	if (metrics_write_run(r->req->cfg, r->db, r->run_id, &me))
 		log_warn("could not write the metrics file: %s", me.message);
+	err_clear(&me);
+	if (r->req->on_finish && r->req->on_finish(r->req->cfg, r->db, r->run_id, &me))
+		log_warn("could not write the run report: %s", me.message);
 	int64_t ms = now_ms() - r->started_ms;
 	if (*outcome == RUN_SUCCESS)
 		log_info("run %lld of DAG %s for %s succeeded in %lld ms", (long long)r->run_id, r->dag->name,

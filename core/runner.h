@@ -25,6 +25,7 @@
 
 struct config;
 struct dag;
+struct db;
 struct err;
 struct job;
 
@@ -32,11 +33,17 @@ struct job;
  * depend on jobs/. Returns the job's run function's owner, or NULL. */
 typedef const struct job *(*runner_job_lookup)(const char *name);
 
+/* Called at the end of a run (after its metrics) to write run-level
+ * documents such as the HTML run report; its failure is logged, not
+ * fatal. core/ does not know the renderers, so cmd/ passes this in. */
+typedef int (*runner_finish_hook)(const struct config *cfg, struct db *db, int64_t run_id, struct err *e);
+
 struct run_request {
 	const struct config *cfg;
 	const struct dag *dag;
 	struct period period;
 	runner_job_lookup find_job;
+	runner_finish_hook on_finish; /* may be NULL */
 	int dry_run;              /* print the plan to plan_out, change nothing */
 	FILE *plan_out;
 	int64_t resume_run;       /* continue this run (0 = new or unfinished one) */

@@ -10,9 +10,27 @@
 
 /* Each built-in job lives in its own file and is listed here. */
 extern const struct job job_noop;
+extern const struct job job_ingest;
+extern const struct job job_aggregate;
+extern const struct job job_rate;
+extern const struct job job_reconcile;
+extern const struct job job_quarantine;
+extern const struct job job_invoice;
+extern const struct job job_chargeback;
+extern const struct job job_xbrl;
+extern const struct job job_archive;
 
 const struct job *const job_table[] = {
 	&job_noop,
+	&job_ingest,
+	&job_aggregate,
+	&job_rate,
+	&job_reconcile,
+	&job_quarantine,
+	&job_invoice,
+	&job_chargeback,
+	&job_xbrl,
+	&job_archive,
 	NULL,
 };
 

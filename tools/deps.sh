@@ -1,10 +1,13 @@
 #!/bin/sh
 # deps.sh - install the Debian packages billrun builds, tests and runs with.
 # Installs only what is missing; needs root for apt-get, else says what to run.
+# The packaging tests (tests/integration/test_ops.c) need the last line:
+# chromium and prometheus are about 140 MB to fetch, about a minute to install.
 set -eu
 PKGS="gcc make pkg-config libc6-dev libpq-dev postgresql-15 libconfig-dev libarchive-dev
-libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev poppler-utils
-util-linux clang libclang-rt-14-dev"
+libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev poppler-utils iso-codes
+util-linux clang libclang-rt-14-dev
+systemd man-db groff-base dpkg-dev binutils lintian adduser chromium prometheus"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

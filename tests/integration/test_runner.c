@@ -240,6 +240,21 @@ static void a_second_runner_for_the_same_dag_and_period_exits_75_naming_the_hold
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static void two_runners_started_together_one_runs_the_other_exits_75(void **state)
+{
+	NEED_PG();
+	write_config("l = { steps = ( { name = \"hold\"; exec = \"sleep 1\"; } ); };");
+	pid_t a = spawn("run", "l", "--period", "2026-01-01");
+	pid_t b = spawn("run", "l", "--period", "2026-01-01");
+	int sa, sb;
+	waitpid(a, &sa, 0);
+	waitpid(b, &sb, 0);
+	int ca = WEXITSTATUS(sa), cb = WEXITSTATUS(sb);
+	assert_true((ca == 0 && cb == 75) || (ca == 75 && cb == 0));
+	assert_int_equal(q_int("SELECT count(*) FROM runs"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts"), 1);
+}
+
 /* The chain a -> b -> c -> d; each step appends its name to a log. */
 static void write_chain_config(void)
 {
@@ -442,6 +457,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_step_over_its_timeout_is_terminated_then_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(exec_steps_get_the_run_facts_in_their_environment, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_second_runner_for_the_same_dag_and_period_exits_75_naming_the_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(two_runners_started_together_one_runs_the_other_exits_75, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_while_a_step_runs_then_resume_redoes_only_that_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_between_steps_then_resume_repeats_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_of_the_runner_during_the_last_step_then_resume_via_resume_command, setup, teardown),

@@ -1,0 +1,749 @@
+/*
+ * ingest.c - the ingest step: the spool's files, each in one transaction,
+ * into usage (deduplicated), quarantine_records and ingest_files, with
+ * conservation (read = accepted + quarantined + duplicates) for every file.
+ * Reading is in the readers (reader*.c), loading in ingest_load.c.
+ */
+#include "ingest.h"
+#include "cfg.h"
+#include "control.h"
+#include "db.h"
+#include "err.h"
+#include "hash.h"
+#include "ingest_load.h"
+#include "log.h"
+#include "meters.h"
+#include "progress.h"
+#include "reader.h"
+#include "sqltext.h"
+#include "strset.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EVENT_KEY_MAX 1024  /* keeps index entries far below b-tree's limit */
+
+struct source {
+	struct reader_settings rs;
+	const char *pattern;
+	struct strset credit;   /* credit_meters */
+};
+
+struct ingest {
+	struct job_ctx *ctx;
+	struct db *db;
+	char spool[PATH_MAX], processed[PATH_MAX];
+	int keep;
+	int64_t time_min, time_max;
+	int64_t batch_records;
+	struct source *sources;
+	int nsources;
+	struct strset accounts;
+	struct meter_set meters;
+	long long crash_after;
+	/* for the closing line */
+	int64_t files, skipped, records, accepted, quarantined, duplicates;
+};
+
+/* One file's counts and totals. */
+struct file_stats {
+	int64_t records, candidates_not_billable;
+	struct meter_totals read_totals;
+	int has_cost;
+	struct dec cost;
+	int cost_overflow;
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9; /* for progress rates only, never money */
+}
+
+static void iso_now(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+}
+
+/* ---- configuration ---- */
+
+static const char *group_string(config_setting_t *g, const char *key)
+{
+	const char *v = NULL;
+	return config_setting_lookup_string(g, key, &v) == CONFIG_TRUE ? v : NULL;
+}
+
+static int parse_bound(const struct config *cfg, const char *key, const char *text, int64_t *out,
+		       struct err *e)
+{
+	if (parse_timestamp(text, strlen(text), 0, NULL, out) == 0)
+		return 0;
+	config_setting_t *s = config_lookup((config_t *)&cfg->lc, key);
+	if (s)
+		return cfg_error_at(e, s, "'%s' is not an ISO 8601 time with an offset or Z", text);
+	return err_set(e, ERR_CONFIG, "%s '%s' is not an ISO 8601 time with an offset or Z", key, text);
+}
+
+static int check_source(struct source *src, config_setting_t *g, struct err *e)
+{
+	static const char *const not_for_asterisk[] = { "account_column", "meter_column", "key_column", NULL };
+	const struct reader_settings *rs = &src->rs;
+
+	if (!rs->source || !*rs->source)
+		return cfg_error_at(e, g, "a source needs a name");
+	if (!rs->format)
+		return cfg_error_at(e, g, "source '%s' needs a format (usage-csv, focus or asterisk-cdr)", rs->source);
+	if (!reader_format_find(rs->format)) {
+		cfg_error_at(e, config_setting_get_member(g, "format"), "unknown format '%s'", rs->format);
+		return err_hint(e, "use usage-csv, focus or asterisk-cdr");
+	}
+	if (!src->pattern || !*src->pattern)
+		return cfg_error_at(e, g, "source '%s' needs a file pattern", rs->source);
+	if (rs->meter && !*rs->meter)
+		return cfg_error_at(e, config_setting_get_member(g, "meter"), "an empty meter name");
+	if (rs->time_zone && strcmp(rs->format, "asterisk-cdr") != 0)
+		return cfg_error_at(e, config_setting_get_member(g, "time_zone"),
+				    "time_zone is only for format asterisk-cdr (the others carry offsets)");
+	if (strcmp(rs->format, "asterisk-cdr") == 0)
+		for (int i = 0; not_for_asterisk[i]; i++)
+			if (config_setting_get_member(g, not_for_asterisk[i]))
+				return cfg_error_at(e, config_setting_get_member(g, not_for_asterisk[i]),
+						    "not for format asterisk-cdr (it has fixed columns)");
+	/* Let the format check what it can of its settings (a time zone...)
+	 * now, rather than at the first file. */
+	struct csv_mem empty = { "", 0, 0, 0 };
+	struct reader r;
+	int rc = reader_open(&r, rs, csv_read_mem, &empty, e);
+	reader_close(&r);
+	if (rc && e && e->kind == ERR_CONFIG) {
+		char msg[ERR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", e->message);
+		char hint[ERR_MSG_MAX];
+		snprintf(hint, sizeof(hint), "%s", e->hint);
+		cfg_error_at(e, g, "%s", msg);
+		if (hint[0])
+			err_hint(e, "%s", hint);
+	}
+	return rc;
+}
+
+static int load_settings(struct ingest *in, struct err *e)
+{
+	const struct config *cfg = in->ctx->cfg;
+
+	snprintf(in->spool, sizeof(in->spool), "%s", cfg->spool_dir);
+	if (cfg->spool_processed_dir && *cfg->spool_processed_dir)
+		snprintf(in->processed, sizeof(in->processed), "%s", cfg->spool_processed_dir);
+	else
+		snprintf(in->processed, sizeof(in->processed), "%s/processed", cfg->spool_dir);
+	in->keep = cfg->spool_keep_in_place;
+	if (parse_bound(cfg, "ingest.time_min", cfg->ingest_time_min, &in->time_min, e) ||
+	    parse_bound(cfg, "ingest.time_max", cfg->ingest_time_max, &in->time_max, e))
+		return -1;
+	if (in->time_min >= in->time_max)
+		return err_set(e, ERR_CONFIG, "ingest.time_min must be before ingest.time_max");
+	long long batch = 50000;
+	config_lookup_int64((config_t *)&cfg->lc, "ingest.batch_records", &batch);
+	in->batch_records = batch;
+
+	config_setting_t *list = config_lookup((config_t *)&cfg->lc, "sources");
+	int n = list ? config_setting_length(list) : 0;
+	in->sources = calloc((size_t)(n ? n : 1), sizeof(*in->sources));
+	if (!in->sources)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		struct source *src = &in->sources[i];
+		strset_init(&src->credit);
+		in->nsources = i + 1;
+		src->rs.source = group_string(g, "name");
+		src->rs.format = group_string(g, "format");
+		src->rs.account_column = group_string(g, "account_column");
+		src->rs.meter_column = group_string(g, "meter_column");
+		src->rs.meter_prefix = group_string(g, "meter_prefix");
+		src->rs.meter = group_string(g, "meter");
+		src->rs.key_column = group_string(g, "key_column");
+		src->rs.time_zone = group_string(g, "time_zone");
+		src->rs.max_field = (size_t)cfg->ingest_max_field;
+		src->pattern = group_string(g, "pattern");
+		if (check_source(src, g, e))
+			return -1;
+		for (int j = 0; j < i; j++)
+			if (strcmp(in->sources[j].rs.source, src->rs.source) == 0)
+				return cfg_error_at(e, g, "source name '%s' is used twice", src->rs.source);
+		config_setting_t *credit = config_setting_get_member(g, "credit_meters");
+		for (int k = 0; credit && k < config_setting_length(credit); k++) {
+			const char *m = config_setting_get_string_elem(credit, k);
+			if (m && strset_add(&src->credit, m, strlen(m), 0) < 0)
+				return err_set(e, ERR_INTERNAL, "out of memory");
+		}
+	}
+	return 0;
+}
+
+static int load_accounts(struct ingest *in, struct err *e)
+{
+	strset_init(&in->accounts);
+	PGresult *res = db_query(in->db, e, SQL_ingest_accounts_known, 0, NULL);
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (strset_add(&in->accounts, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0), 0) < 0) {
+			PQclear(res);
+			return err_set(e, ERR_INTERNAL, "out of memory loading accounts");
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ---- the spool ---- */
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* The regular files of the spool, by name; hidden files (still being
+ * written, by convention) and control files are not data. */
+static int list_spool(const char *dir, char ***names, int *count, struct err *e)
+{
+	DIR *d = opendir(dir);
+	*names = NULL;
+	*count = 0;
+	if (!d) {
+		err_set(e, ERR_IO, "could not open spool directory '%s': %s", dir, strerror(errno));
+		return err_hint(e, "create it, or set spool.dir");
+	}
+	size_t cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || ends_with(de->d_name, ".ctl"))
+			continue;
+		char path[PATH_MAX];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((size_t)*count == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **p = realloc(*names, cap * sizeof(*p));
+			if (!p) {
+				closedir(d);
+				return err_set(e, ERR_INTERNAL, "out of memory");
+			}
+			*names = p;
+		}
+		(*names)[(*count)++] = strdup(de->d_name);
+	}
+	closedir(d);
+	if (*count)
+		qsort(*names, (size_t)*count, sizeof(**names), by_name);
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Move src to dst without ever replacing a different file: a name taken
+ * by another file gets the SHA-256 prefix appended. */
+static int move_file(const char *src, const char *dst_dir, const char *name, const char *sha)
+{
+	char dst[PATH_MAX];
+	snprintf(dst, sizeof(dst), "%s/%s", dst_dir, name);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST && errno != EINVAL && errno != ENOSYS)
+			return -1;
+		if (errno != EEXIST) {
+			/* no RENAME_NOREPLACE on this file system: link, then unlink */
+			if (link(src, dst) == 0)
+				return unlink(src);
+			if (errno != EEXIST)
+				return -1;
+		}
+		snprintf(dst, sizeof(dst), "%s/%s.%.12s", dst_dir, name, sha);
+	}
+	/* Already there under the hashed name: this is a redo. */
+	return unlink(src);
+}
+
+static void move_processed(struct ingest *in, const char *name, const char *sha)
+{
+	if (in->keep)
+		return;
+	char src[PATH_MAX], ctl[PATH_MAX], ctl_name[NAME_MAX + 8];
+	snprintf(src, sizeof(src), "%s/%s", in->spool, name);
+	if (mkdir_p(in->processed) != 0 || move_file(src, in->processed, name, sha) != 0) {
+		log_warn("ingest: could not move '%s' to '%s': %s (it stays, and is skipped by its SHA-256)", src,
+			 in->processed, strerror(errno));
+		return;
+	}
+	snprintf(ctl, sizeof(ctl), "%s.ctl", src);
+	snprintf(ctl_name, sizeof(ctl_name), "%s.ctl", name);
+	if (access(ctl, F_OK) == 0 && move_file(ctl, in->processed, ctl_name, sha) != 0)
+		log_warn("ingest: could not move '%s' to '%s': %s", ctl, in->processed, strerror(errno));
+}
+
+/* ---- one file ---- */
+
+struct file_input {
+	int fd;
+	EVP_MD_CTX *sha;
+	int64_t bytes;
+};
+
+static ssize_t file_read(void *ctx, char *buf, size_t cap, struct err *e)
+{
+	struct file_input *fi = ctx;
+	ssize_t n = csv_read_fd(&fi->fd, buf, cap, e);
+	if (n > 0) {
+		EVP_DigestUpdate(fi->sha, buf, (size_t)n);
+		fi->bytes += n;
+	}
+	return n;
+}
+
+/* The checks that need the database's reference data. */
+static void validate(struct ingest *in, const struct source *src, struct usage_record *rec)
+{
+	if (rec->reason != REASON_NONE)
+		return;
+	if (rec->event_key_len > EVENT_KEY_MAX) {
+		record_fail(rec, REASON_FIELD_TOO_LONG, "the event key is %zu bytes, the limit is %d",
+			    rec->event_key_len, EVENT_KEY_MAX);
+		return;
+	}
+	if (rec->event_time < in->time_min || rec->event_time >= in->time_max) {
+		record_fail(rec, REASON_TIMESTAMP_OUT_OF_RANGE, "the time is outside [%s, %s)",
+			    in->ctx->cfg->ingest_time_min, in->ctx->cfg->ingest_time_max);
+		return;
+	}
+	if (!strset_get(&in->accounts, rec->account, rec->account_len, NULL)) {
+		record_fail(rec, REASON_UNKNOWN_ACCOUNT, "account '%.*s' is not known", utf8_clip(rec->account,
+			    rec->account_len, 100), rec->account);
+		return;
+	}
+	int flags = 0;
+	if (!meter_set_find(&in->meters, rec->meter, rec->meter_len, &flags)) {
+		record_fail(rec, REASON_UNKNOWN_METER, "meter '%.*s' is not in the rate card",
+			    utf8_clip(rec->meter, rec->meter_len, 100), rec->meter);
+		return;
+	}
+	if (dec_sign(rec->quantity) < 0 && !(flags & METER_ALLOW_CREDIT) &&
+	    !strset_get(&src->credit, rec->meter, rec->meter_len, NULL)) {
+		char q[DEC_STR_MAX];
+		dec_format(rec->quantity, q, sizeof(q));
+		record_fail(rec, REASON_NEGATIVE_QUANTITY, "quantity %s is negative and meter '%.*s' allows no credits",
+			    q, (int)rec->meter_len, rec->meter);
+	}
+}
+
+/* Control file beside the data file, compared with what was read. */
+struct control_result {
+	const char *status;
+	struct textbuf stated, detail;
+	char file[NAME_MAX + 8];
+	int present;
+};
+
+static void check_control(struct ingest *in, const char *name, const char *sha, const struct file_stats *fs,
+			  struct control_result *cr)
+{
+	char path[PATH_MAX];
+	memset(cr, 0, sizeof(*cr));
+	cr->status = "absent";
+	snprintf(path, sizeof(path), "%s/%s.ctl", in->spool, name);
+	if (access(path, F_OK) != 0)
+		return;
+	cr->present = 1;
+	snprintf(cr->file, sizeof(cr->file), "%s.ctl", name);
+	struct control_file c;
+	struct err ce;
+	err_clear(&ce);
+	if (control_read(path, &c, &ce)) {
+		cr->status = "invalid";
+		textbuf_add(&cr->detail, ce.message, strlen(ce.message));
+		log_warn("ingest: control file '%s' is not usable: %s", path, ce.message);
+		control_release(&c);
+		return;
+	}
+	control_json(&c, &cr->stated);
+	struct control_actual a = { fs->records, sha, &fs->read_totals, fs->has_cost && !fs->cost_overflow, fs->cost };
+	if (control_compare(&c, &a, &cr->detail)) {
+		cr->status = "match";
+	} else {
+		cr->status = "mismatch";
+		log_warn("ingest: file '%s' does not match its control file: %s", name, cr->detail.p);
+	}
+	control_release(&c);
+}
+
+/* Was a file with this SHA-256 ingested before? 1 (and a log line), 0, -1. */
+static int already_ingested(struct ingest *in, const char *name, const char *sha, struct err *e)
+{
+	const char *params[] = { sha };
+	PGresult *res = db_query(in->db, e, SQL_ingest_file_by_sha, 1, params);
+	if (!res)
+		return -1;
+	int found = PQntuples(res) > 0;
+	if (found)
+		log_info("ingest: '%s' was already ingested (file %s '%s', run %s): skipped", name,
+			 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return found;
+}
+
+static int count_not_billable(struct ingest *in, int64_t file_id, int64_t *out, struct err *e)
+{
+	char id[32];
+	snprintf(id, sizeof(id), "%lld", (long long)file_id);
+	const char *params[] = { id };
+	int rc = db_query_int64(in->db, e, out, SQL_ingest_file_not_billable, 1, params);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Everything one reading of a file produces. */
+struct file_pass {
+	struct reader reader;
+	struct ingest_loader loader;
+	struct file_stats fs;
+	char sha[SHA256_HEX_LEN + 1];
+	int64_t bytes;
+	int64_t blank_lines;
+	char header_problem[256];
+};
+
+static void pass_release(struct file_pass *p)
+{
+	reader_close(&p->reader);
+	ingest_loader_release(&p->loader);
+	meter_totals_release(&p->fs.read_totals);
+}
+
+/*
+ * Read the open file from its start and load it in mode. Returns 0, 1 when
+ * a LOAD_DIRECT pass met a key already in usage (nothing of the pass is
+ * left: read again with LOAD_STAGED), or -1 with e set.
+ */
+static int read_pass(struct ingest *in, struct source *src, const char *name, int fd, int64_t size,
+		     int64_t file_id, enum load_mode mode, struct file_pass *p, struct err *e)
+{
+	struct file_input fi = { fd, NULL, 0 };
+	int rc = -1;
+
+	memset(p, 0, sizeof(*p));
+	meter_totals_init(&p->fs.read_totals);
+	p->fs.cost = dec_zero();
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return err_set(e, ERR_IO, "could not rewind spool file '%s': %s", name, strerror(errno));
+	fi.sha = EVP_MD_CTX_new();
+	if (!fi.sha || !EVP_DigestInit_ex(fi.sha, EVP_sha256(), NULL)) {
+		err_set(e, ERR_INTERNAL, "could not start a SHA-256 digest");
+		goto out;
+	}
+	if (reader_open(&p->reader, &src->rs, file_read, &fi, e) ||
+	    ingest_loader_begin(&p->loader, in->db, mode, in->ctx->run_id, file_id, src->rs.source, name,
+				size / 16 + 1, e))
+		goto out;
+
+	char what[NAME_MAX + 32];
+	snprintf(what, sizeof(what), "records of '%s'", name);
+	progress_start(what, 0);
+	struct file_stats *fs = &p->fs;
+	struct usage_record rec;
+	int got;
+	while ((got = reader_next(&p->reader, &rec, e)) > 0) {
+		fs->records++;
+		validate(in, src, &rec);
+		if (rec.meter_len && rec.has_quantity)
+			meter_totals_add(&fs->read_totals, rec.meter, rec.meter_len, rec.quantity);
+		if (rec.has_cost && !fs->cost_overflow && dec_add(&fs->cost, fs->cost, rec.cost))
+			fs->cost_overflow = 1;
+		fs->has_cost |= rec.has_cost;
+		if (rec.reason != REASON_NONE) {
+			if (ingest_loader_quarantine(&p->loader, &rec, e))
+				goto out;
+		} else {
+			if (!rec.billable)
+				fs->candidates_not_billable++;
+			if (ingest_loader_usage(&p->loader, &rec, e))
+				goto out;
+		}
+		if (in->crash_after > 0 && fs->records >= in->crash_after)
+			_exit(99); /* the test hook: a crash in the middle of a file */
+		if ((fs->records & 1023) == 0)
+			progress_update(fs->records);
+	}
+	progress_update(fs->records);
+	progress_finish();
+	if (got < 0)
+		goto out;
+	rc = ingest_loader_finish(&p->loader, e);
+	if (rc)
+		goto out;
+
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_DigestFinal_ex(fi.sha, md, &mdlen);
+	for (unsigned k = 0; k < mdlen; k++)
+		snprintf(p->sha + 2 * k, 3, "%02x", md[k]);
+	p->bytes = fi.bytes;
+	p->blank_lines = reader_blank_lines(&p->reader);
+	snprintf(p->header_problem, sizeof(p->header_problem), "%s", p->reader.problem);
+	reader_close(&p->reader);
+	rc = 0;
+out:
+	if (fi.sha)
+		EVP_MD_CTX_free(fi.sha);
+	return rc;
+}
+
+static int ingest_file(struct ingest *in, struct source *src, const char *name, struct err *e)
+{
+	char path[PATH_MAX], pre_sha[SHA256_HEX_LEN + 1] = "";
+	char started[64];
+	struct file_pass pass;
+	struct control_result cr;
+	struct stat st;
+	int fd = -1, rc = -1, in_tx = 0;
+
+	memset(&pass, 0, sizeof(pass));
+	memset(&cr, 0, sizeof(cr));
+	snprintf(path, sizeof(path), "%s/%s", in->spool, name);
+	iso_now(started, sizeof(started));
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		err_set(e, ERR_IO, "could not open spool file '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	/* Hash first only when a file of the same size was ingested before:
+	 * otherwise it cannot be a repeat, and the hash is taken while reading. */
+	char size[32];
+	snprintf(size, sizeof(size), "%lld", (long long)st.st_size);
+	const char *size_param[] = { size };
+	PGresult *res = db_query(in->db, e, SQL_ingest_file_size_seen, 1, size_param);
+	if (!res)
+		goto out;
+	int size_seen = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (size_seen) {
+		if (hash_sha256_file(path, pre_sha, e))
+			goto out;
+		int seen = already_ingested(in, name, pre_sha, e);
+		if (seen < 0)
+			goto out;
+		if (seen) {
+			in->skipped++;
+			move_processed(in, name, pre_sha);
+			rc = 0;
+			goto out;
+		}
+	}
+
+	if (db_begin(in->db, e))
+		goto out;
+	in_tx = 1;
+	int64_t file_id;
+	if (db_query_int64(in->db, e, &file_id, SQL_ingest_file_next_id, 0, NULL))
+		goto out;
+	log_info("ingest: reading '%s' (source '%s', %s, %lld bytes)", name, src->rs.source, src->rs.format,
+		 (long long)st.st_size);
+	double t0 = now_seconds();
+	int r = read_pass(in, src, name, fd, st.st_size, file_id, LOAD_DIRECT, &pass, e);
+	if (r == 1) {
+		log_info("ingest: '%s' holds event keys already ingested: reading it again to count them", name);
+		pass_release(&pass);
+		r = read_pass(in, src, name, fd, st.st_size, file_id, LOAD_STAGED, &pass, e);
+	}
+	if (r)
+		goto out;
+	struct file_stats *fs = &pass.fs;
+	const char *sha = pass.sha;
+	if (pass.bytes != st.st_size || (pre_sha[0] && strcmp(pre_sha, sha) != 0)) {
+		err_set(e, ERR_TEMPFAIL, "spool file '%s' changed while it was read", path);
+		err_hint(e, "senders should write under a hidden name (.name) and rename when done");
+		goto out;
+	}
+	if (!pre_sha[0]) {
+		int seen = already_ingested(in, name, sha, e);
+		if (seen < 0)
+			goto out;
+		if (seen) {
+			db_rollback(in->db);
+			in_tx = 0;
+			in->skipped++;
+			move_processed(in, name, sha);
+			rc = 0;
+			goto out;
+		}
+	}
+	struct ingest_loader *loader = &pass.loader;
+
+	/* Unanswered calls that turned out to be duplicates are not in usage:
+	 * count the exact figure when both happened in one file. */
+	int64_t not_billable = fs->candidates_not_billable;
+	if (not_billable && loader->duplicates && count_not_billable(in, file_id, &not_billable, e))
+		goto out;
+
+	check_control(in, name, sha, fs, &cr);
+	struct textbuf totals = { 0 };
+	meter_totals_json(&fs->read_totals, &totals);
+	char n_id[32], n_run[32], n_size[32], n_read[32], n_acc[32], n_q[32], n_dup[32], n_nb[32], n_blank[32];
+	char cost[DEC_STR_MAX];
+	snprintf(n_id, sizeof(n_id), "%lld", (long long)file_id);
+	snprintf(n_run, sizeof(n_run), "%lld", (long long)in->ctx->run_id);
+	snprintf(n_size, sizeof(n_size), "%lld", (long long)st.st_size);
+	snprintf(n_read, sizeof(n_read), "%lld", (long long)fs->records);
+	snprintf(n_acc, sizeof(n_acc), "%lld", (long long)loader->accepted);
+	snprintf(n_q, sizeof(n_q), "%lld", (long long)loader->quarantined);
+	snprintf(n_dup, sizeof(n_dup), "%lld", (long long)loader->duplicates);
+	snprintf(n_nb, sizeof(n_nb), "%lld", (long long)not_billable);
+	snprintf(n_blank, sizeof(n_blank), "%lld", (long long)pass.blank_lines);
+	if (fs->has_cost && !fs->cost_overflow)
+		dec_format(fs->cost, cost, sizeof(cost));
+	const char *params[21] = {
+		n_id, n_run, src->rs.source, src->rs.format, name, sha, n_size, n_read, n_acc, n_q, n_dup, n_nb,
+		n_blank, pass.header_problem[0] ? pass.header_problem : NULL, totals.p,
+		fs->has_cost && !fs->cost_overflow ? cost : NULL, cr.present ? cr.file : NULL, cr.status,
+		cr.stated.len ? cr.stated.p : NULL, cr.detail.len ? cr.detail.p : NULL, started,
+	};
+	int ins = db_exec(in->db, e, SQL_ingest_file_insert, 21, params);
+	textbuf_release(&totals);
+	if (ins || db_commit(in->db, e))
+		goto out;
+	in_tx = 0;
+	in->files++;
+	in->records += fs->records;
+	in->accepted += loader->accepted;
+	in->quarantined += loader->quarantined;
+	in->duplicates += loader->duplicates;
+	double secs = now_seconds() - t0;
+	log_info("ingest: '%s': %lld read = %lld accepted + %lld quarantined + %lld duplicates, control %s, "
+		 "%.1f s (%.0f records/s)", name, (long long)fs->records, (long long)loader->accepted,
+		 (long long)loader->quarantined, (long long)loader->duplicates, cr.status, secs,
+		 secs > 0 ? (double)fs->records / secs : 0.0);
+	move_processed(in, name, sha);
+	rc = 0;
+out:
+	if (rc && e)
+		err_prefix(e, "file '%s': ", name);
+	if (in_tx)
+		db_rollback(in->db);
+	pass_release(&pass);
+	textbuf_release(&cr.stated);
+	textbuf_release(&cr.detail);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* ---- the step ---- */
+
+static int ingest_run(struct job_ctx *ctx, struct err *e)
+{
+	struct ingest in;
+	char **names = NULL;
+	int count = 0, rc = -1;
+
+	memset(&in, 0, sizeof(in));
+	in.ctx = ctx;
+	in.db = ctx->db;
+	strset_init(&in.accounts);
+	strset_init(&in.meters.names);
+	const char *crash = getenv(INGEST_CRASH_ENV);
+	in.crash_after = crash ? atoll(crash) : 0;
+
+	if (load_settings(&in, e))
+		goto out;
+	if (db_exec(in.db, e, "SET client_encoding = 'UTF8'", 0, NULL))
+		goto out;
+	if (ctx->rules_file && *ctx->rules_file) {
+		if (db_begin(in.db, e))
+			goto out;
+		int n = meters_sync(in.db, ctx->rules_file, e);
+		if (n < 0 || db_commit(in.db, e)) {
+			db_rollback(in.db);
+			goto out;
+		}
+		log_info("ingest: %d meters from '%s'", n, ctx->rules_file);
+	}
+	if (meter_set_load(&in.meters, in.db, e) || load_accounts(&in, e))
+		goto out;
+	if (list_spool(in.spool, &names, &count, e))
+		goto out;
+	int unmatched = 0;
+	for (int i = 0; i < count; i++) {
+		struct source *src = NULL;
+		for (int k = 0; k < in.nsources && !src; k++)
+			if (fnmatch(in.sources[k].pattern, names[i], FNM_PERIOD) == 0)
+				src = &in.sources[k];
+		if (!src) {
+			unmatched++;
+			log_debug("ingest: '%s' matches no source's pattern: left in the spool", names[i]);
+			continue;
+		}
+		if (ingest_file(&in, src, names[i], e))
+			goto out;
+	}
+	if (unmatched)
+		log_info("ingest: %d files in '%s' match no source and were left there", unmatched, in.spool);
+	if (db_begin(in.db, e) || job_commit_done(ctx, e))
+		goto out;
+	log_info("ingest: %lld files, %lld records read = %lld accepted + %lld quarantined + %lld duplicates; "
+		 "%lld files skipped as already ingested", (long long)in.files, (long long)in.records,
+		 (long long)in.accepted, (long long)in.quarantined, (long long)in.duplicates,
+		 (long long)in.skipped);
+	rc = 0;
+out:
+	db_rollback(in.db);
+	for (int i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	for (int i = 0; i < in.nsources; i++)
+		strset_release(&in.sources[i].credit);
+	free(in.sources);
+	strset_release(&in.accounts);
+	meter_set_release(&in.meters);
+	return rc;
+}
+
+const struct job job_ingest = {
+	"ingest", "read the spool's usage files into usage, quarantine and ingest_files", ingest_run,
+};

@@ -1,0 +1,548 @@
+/*
+ * invoice.c - the invoice step: drafts for every closed, rated, unheld
+ * billing period that has something to bill, issued with gapless numbers,
+ * then rendered (PDF and JSON) into the run's output folder. The set-based
+ * work is SQL (sql/queries/invoice.sql); this file runs the three phases
+ * and the renderers. jobs/INVOICES.md explains numbering, immutability,
+ * credit notes and late usage.
+ *
+ *   draft   one REPEATABLE READ transaction: what to issue, as drafts
+ *   issue   batches of drafts, each a transaction holding the series
+ *           counters' row locks (numbers are consumed only by a commit)
+ *   render  the documents this run issued, by worker processes while the
+ *           next batch is issued, into OUTPUT/.invoices.tmp, renamed to
+ *           OUTPUT/invoices once the done mark commits
+ *
+ * Redoing the step (a retry, a resume after a crash) issues nothing twice:
+ * every issue records the ratings it dealt with (invoice_reviews, unique
+ * per rating) in its own transaction, and drafts are always recomputed.
+ */
+#include "invoice.h"
+#include "cfg.h"
+#include "db.h"
+#include "err.h"
+#include "invoice_json.h"
+#include "invoice_pdf.h"
+#include "job.h"
+#include "log.h"
+#include "progress.h"
+#include "sqltext.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RENDER_CHUNK 2000   /* documents loaded and rendered at a time */
+#define MAX_WORKERS 64
+
+struct invoicer {
+	struct job_ctx *ctx;
+	char run[24], grace[24], terms[16], batch[16];
+	const char *series, *credit_series, *late;
+	int dispute;                 /* a rerun: changes are corrections */
+	const char *seller_name, *seller_vat, *seller_email, *seller_payment;
+	char *seller_address;        /* lines joined by '\n' */
+	int audit, pdf, workers;
+	long long candidates, empty, unchanged, draft_new, draft_reissue, draft_supplementary, draft_credit;
+	long long adjusted, waiting, grace_waiting;
+	long long issued_invoices, issued_credits, stale, batches;
+};
+
+static const char *or_default(const char *v, const char *def)
+{
+	return v && *v ? v : def;
+}
+
+static long long first_int(PGresult *res, int col)
+{
+	return PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, col), NULL, 10) : 0;
+}
+
+/* Settings, with the documented defaults when the config left a field
+ * unset (tests fill struct config by hand). */
+static int setup(struct invoicer *I, struct job_ctx *ctx, struct err *e)
+{
+	const struct config *cfg = ctx->cfg;
+	struct config none;
+	if (!cfg) {
+		memset(&none, 0, sizeof(none));
+		cfg = &none;
+	}
+	I->ctx = ctx;
+	snprintf(I->run, sizeof(I->run), "%lld", (long long)ctx->run_id);
+	snprintf(I->grace, sizeof(I->grace), "%lld", (long long)cfg->invoice_grace_ms);
+	snprintf(I->terms, sizeof(I->terms), "%lld", (long long)(cfg->invoice_payment_terms_ms / 86400000));
+	snprintf(I->batch, sizeof(I->batch), "%lld", (long long)(cfg->invoice_batch_size > 0 ? cfg->invoice_batch_size : 1000));
+	I->series = or_default(cfg->invoice_series, "INV-{YYYY}-{SEQ:6}");
+	I->credit_series = or_default(cfg->invoice_credit_series, "CN-{YYYY}-{SEQ:6}");
+	I->late = or_default(cfg->invoice_late_usage, "supplementary");
+	if (strcmp(I->late, "supplementary") != 0 && strcmp(I->late, "next_invoice") != 0)
+		return err_set(e, ERR_CONFIG, "invoice.late_usage '%s' is not 'supplementary' or 'next_invoice'", I->late);
+	I->dispute = ctx->rerun_of != 0;
+	I->seller_name = or_default(cfg->invoice_seller_name, "");
+	I->seller_vat = or_default(cfg->invoice_seller_vat_id, "");
+	I->seller_email = or_default(cfg->invoice_seller_email, "");
+	I->seller_payment = or_default(cfg->invoice_seller_payment, "");
+	I->pdf = cfg == &none ? 1 : cfg->invoice_pdf;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	I->workers = cfg->invoice_render_workers > 0 ? (int)cfg->invoice_render_workers : cpus > 0 ? (int)cpus : 1;
+	if (I->workers > MAX_WORKERS)
+		I->workers = MAX_WORKERS;
+
+	/* The address is a list of lines in the config. */
+	size_t cap = 1, len = 0;
+	const config_setting_t *addr = cfg->loaded ? config_lookup((config_t *)&cfg->lc, "invoice.seller.address") : NULL;
+	int n = addr ? config_setting_length(addr) : 0;
+	for (int i = 0; i < n; i++)
+		cap += strlen(config_setting_get_string_elem(addr, i)) + 1;
+	I->seller_address = malloc(cap);
+	if (!I->seller_address)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	I->seller_address[0] = '\0';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(I->seller_address + len, cap - len, "%s%s", i ? "\n" : "",
+					config_setting_get_string_elem(addr, i));
+
+	/* Check both formats now, not at the first issue. */
+	struct invoice_series_fmt f, g;
+	if (invoice_series_render(I->series, "2000-01-01", "invoice.series", &f, e) ||
+	    invoice_series_render(I->credit_series, "2000-01-01", "invoice.credit_note_series", &g, e))
+		return -1;
+	if (strcmp(f.key, g.key) == 0 || (strcmp(f.prefix, g.prefix) == 0 && strcmp(f.suffix, g.suffix) == 0)) {
+		err_set(e, ERR_CONFIG, "invoice.series and invoice.credit_note_series give the same numbers ('%s')",
+			I->series);
+		return err_hint(e, "credit notes have a series of their own, e.g. \"CN-{YYYY}-{SEQ:6}\"");
+	}
+	return 0;
+}
+
+/* ---- phase 1: drafts ---- */
+
+static int query_counts(struct db *db, struct err *e, const char *sql, int n, const char *const *p, long long *a,
+			long long *b, long long *c, long long *d)
+{
+	PGresult *res = db_query(db, e, sql, n, p);
+	if (!res)
+		return -1;
+	long long *out[] = { a, b, c, d };
+	for (int i = 0; i < 4 && i < PQnfields(res); i++)
+		if (out[i])
+			*out[i] = first_int(res, i);
+	PQclear(res);
+	return 0;
+}
+
+static int draft(struct invoicer *I, struct err *e)
+{
+	struct job_ctx *ctx = I->ctx;
+	struct db *db = ctx->db;
+	const char *run[] = { I->run };
+
+	if (db_begin(db, e))
+		return -1;
+	if (db_exec(db, e, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", 0, NULL) ||
+	    db_exec(db, e, SQL_invoice_drafts_clear, 1, run) || db_exec(db, e, SQL_invoice_candidates_create, 0, NULL))
+		goto fail;
+	const char *cp[] = { ctx->period_start, ctx->period_end, I->grace, I->dispute ? ctx->account : NULL };
+	if (query_counts(db, e, SQL_invoice_candidates, 4, cp, &I->candidates, NULL, NULL, NULL))
+		goto fail;
+	const char *gp[] = { ctx->period_end, I->grace };
+	if (!I->dispute && query_counts(db, e, SQL_invoice_waiting_grace, 2, gp, &I->grace_waiting, NULL, NULL, NULL))
+		goto fail;
+	if (query_counts(db, e, SQL_invoice_empty, 1, run, &I->empty, NULL, NULL, NULL) ||
+	    db_exec(db, e, SQL_invoice_deltas_create, 0, NULL) ||
+	    query_counts(db, e, SQL_invoice_unchanged, 1, run, &I->unchanged, NULL, NULL, NULL))
+		goto fail;
+	const char *hp[] = { I->run, I->dispute ? "true" : "false", I->late };
+	if (query_counts(db, e, SQL_invoice_draft_headers, 3, hp, &I->draft_new, &I->draft_reissue,
+			 &I->draft_supplementary, &I->draft_credit) ||
+	    db_exec(db, e, SQL_invoice_draft_lines_delta, 1, run))
+		goto fail;
+	if (!I->dispute && strcmp(I->late, "next_invoice") == 0 &&
+	    query_counts(db, e, SQL_invoice_draft_adjustments, 1, run, &I->adjusted, &I->waiting, NULL, NULL))
+		goto fail;
+	if (db_exec(db, e, SQL_invoice_drafts_prune, 1, run) || db_commit(db, e))
+		goto fail;
+	log_info("invoice: %lld periods to look at; drafts: %lld invoices, %lld replacing credited ones, "
+		 "%lld supplementary, %lld credit notes; %lld unchanged, %lld without charges",
+		 I->candidates, I->draft_new, I->draft_reissue, I->draft_supplementary, I->draft_credit, I->unchanged,
+		 I->empty);
+	if (I->adjusted || I->waiting)
+		log_info("invoice: late usage of %lld periods adjusted on new invoices; %lld wait for the account's next "
+			 "invoice (invoice.late_usage = next_invoice)",
+			 I->adjusted, I->waiting);
+	if (I->grace_waiting)
+		log_info("invoice: %lld closed periods wait for the grace period (invoice.grace_period) to pass",
+			 I->grace_waiting);
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+/* ---- phase 2: issue ---- */
+
+/* Check what an issuing statement returned: drafts, inserted, counter
+ * before, counter after. Anything but after = before + inserted = drafts
+ * would be a gap or a reuse: the transaction is abandoned. */
+static int check_issue(PGresult *res, const char *what, long long *issued, struct err *e)
+{
+	long long drafts = first_int(res, 0), inserted = first_int(res, 1);
+	long long before = first_int(res, 2), after = first_int(res, 3);
+	if (drafts != inserted || after != before + inserted)
+		return err_set(e, ERR_INTERNAL,
+			       "issuing %s: %lld drafts, %lld issued, counter %lld -> %lld; nothing was issued", what,
+			       drafts, inserted, before, after);
+	*issued += inserted;
+	return 0;
+}
+
+/* Issue one batch. Returns 1 when a batch was committed (issued or
+ * dropped as stale), 0 when no drafts are left, -1 on error. */
+static int issue_batch(struct invoicer *I, struct err *e)
+{
+	struct db *db = I->ctx->db;
+	PGresult *res = NULL;
+	struct invoice_series_fmt inv, cn;
+	char today[16];
+	long long stale = 0, ninv = 0, ncn = 0;
+
+	if (db_begin(db, e))
+		return -1;
+	res = db_query(db, e, SQL_invoice_issue_today, 0, NULL);
+	if (!res)
+		goto fail;
+	snprintf(today, sizeof(today), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+	if (invoice_series_render(I->series, today, "invoice.series", &inv, e) ||
+	    invoice_series_render(I->credit_series, today, "invoice.credit_note_series", &cn, e))
+		goto fail;
+	const char *sp[] = { inv.key, cn.key };
+	if (db_exec(db, e, SQL_invoice_series_ensure, 2, sp) || db_exec(db, e, SQL_invoice_series_lock, 2, sp))
+		goto fail;
+	const char *bp[] = { I->run, I->batch };
+	const char *run[] = { I->run };
+	if (db_exec(db, e, SQL_invoice_batch_create, 2, bp) ||
+	    query_counts(db, e, SQL_invoice_batch_stale, 0, NULL, &stale, NULL, NULL, NULL) ||
+	    query_counts(db, e, SQL_invoice_batch_count, 0, NULL, &ninv, &ncn, NULL, NULL))
+		goto fail;
+	if (stale)
+		log_warn("invoice: %lld drafts dropped: their ratings were dealt with or superseded by another run, or "
+			 "held, since they were drafted",
+			 stale);
+	I->stale += stale;
+	if (ninv == 0 && ncn == 0) {
+		if (db_commit(db, e))
+			goto fail;
+		return stale ? 1 : 0;
+	}
+	char width[8];
+	if (ncn) {
+		snprintf(width, sizeof(width), "%d", cn.width);
+		const char *p[] = { I->run, cn.key, cn.prefix, width, cn.suffix, today, I->seller_name,
+				    I->seller_address, I->seller_vat, I->seller_email, I->seller_payment };
+		res = db_query(db, e, SQL_invoice_issue_credit_notes, 11, p);
+		if (!res || check_issue(res, "credit notes", &I->issued_credits, e))
+			goto fail;
+		PQclear(res);
+		res = NULL;
+		if (db_exec(db, e, SQL_invoice_issue_credit_note_lines, 0, NULL))
+			goto fail;
+	}
+	if (ninv) {
+		snprintf(width, sizeof(width), "%d", inv.width);
+		const char *p[] = { I->run, inv.key, inv.prefix, width, inv.suffix, today, I->terms, I->seller_name,
+				    I->seller_address, I->seller_vat, I->seller_email, I->seller_payment };
+		res = db_query(db, e, SQL_invoice_issue_invoices, 12, p);
+		if (!res || check_issue(res, "invoices", &I->issued_invoices, e))
+			goto fail;
+		PQclear(res);
+		res = NULL;
+		if (db_exec(db, e, SQL_invoice_issue_invoice_lines, 0, NULL))
+			goto fail;
+	}
+	if (db_exec(db, e, SQL_invoice_issue_reviews, 1, run) ||
+	    (I->audit && db_exec(db, e, SQL_invoice_issue_audit, 1, run)) ||
+	    db_exec(db, e, SQL_invoice_batch_done, 0, NULL) || db_commit(db, e))
+		goto fail;
+	I->batches++;
+	return 1;
+fail:
+	PQclear(res);
+	db_rollback(db);
+	/* What this batch counted was not issued. */
+	return -1;
+}
+
+struct render_pool;
+static int pool_render_new(struct invoicer *I, struct render_pool *p, struct err *e);
+
+static int issue_all(struct invoicer *I, struct render_pool *pool, struct err *e)
+{
+	long long pending = 0;
+	const char *run[] = { I->run };
+	if (query_counts(I->ctx->db, e, SQL_invoice_drafts_pending, 1, run, &pending, NULL, NULL, NULL))
+		return -1;
+	if (pending == 0)
+		return 0;
+	progress_start("issuing documents", pending);
+	for (;;) {
+		long long before_inv = I->issued_invoices, before_cn = I->issued_credits;
+		int rc = issue_batch(I, e);
+		if (rc < 0) {
+			I->issued_invoices = before_inv;
+			I->issued_credits = before_cn;
+			progress_finish();
+			return -1;
+		}
+		if (rc == 0)
+			break;
+		progress_update(I->issued_invoices + I->issued_credits + I->stale);
+		if (pool_render_new(I, pool, e)) {
+			progress_finish();
+			return -1;
+		}
+	}
+	progress_finish();
+	return 0;
+}
+
+/* ---- phase 3: render ---- */
+
+/*
+ * Rendering runs beside issuing: after each batch commits, the documents
+ * it issued are loaded and handed to a forked worker, while this process
+ * goes on issuing (the database's work and the drawing overlap). At most
+ * `max` workers run at once. Workers only render and _exit: they never
+ * touch the database connection. Documents an earlier attempt of the step
+ * issued are rendered first, so the folder always holds every document
+ * of the run.
+ */
+struct render_pool {
+	pid_t pids[MAX_WORKERS];
+	int n, max, pdf;
+	int failed;
+	char dir[4200];
+	int64_t after[2];         /* last document id loaded, per kind */
+	long long loaded;
+};
+
+static const char *const kinds[2] = { "invoice", "credit_note" };
+
+static int remove_flat_dir(const char *dir, struct err *e)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(e, ERR_IO, "could not open '%s': %s", dir, strerror(errno));
+	}
+	struct dirent *de;
+	char path[4600];
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) != 0) {
+			closedir(d);
+			return err_set(e, ERR_IO, "could not remove '%s': %s", path, strerror(errno));
+		}
+	}
+	closedir(d);
+	if (rmdir(dir) != 0)
+		return err_set(e, ERR_IO, "could not remove '%s': %s", dir, strerror(errno));
+	return 0;
+}
+
+static int render_set(const struct invoice_doc_set *set, const char *dir, int pdf, struct err *e)
+{
+	char path[4600];
+	for (int i = 0; i < set->n; i++) {
+		const struct invoice_doc *d = &set->docs[i];
+		snprintf(path, sizeof(path), "%s/%s.json", dir, d->number);
+		if (invoice_json_write(d, path, e))
+			return -1;
+		if (pdf) {
+			snprintf(path, sizeof(path), "%s/%s.pdf", dir, d->number);
+			if (invoice_pdf_write(d, path, e))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Wait for one worker (any). */
+static void pool_wait_one(struct render_pool *p)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, 0)) < 0 && errno == EINTR)
+		;
+	for (int i = 0; i < p->n; i++) {
+		if (p->pids[i] != pid)
+			continue;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			p->failed = 1;
+		p->pids[i] = p->pids[--p->n];
+		return;
+	}
+	if (pid < 0)
+		p->n = 0; /* no children left: nothing to wait for */
+}
+
+static int pool_start(struct render_pool *p, const struct invoicer *I, struct err *e)
+{
+	memset(p, 0, sizeof(*p));
+	p->max = I->workers;
+	p->pdf = I->pdf;
+	snprintf(p->dir, sizeof(p->dir), "%s/.invoices.tmp", I->ctx->output_dir);
+	if (remove_flat_dir(p->dir, e))
+		return -1;
+	if (mkdir(p->dir, 0755) != 0)
+		return err_set(e, ERR_IO, "could not create '%s': %s", p->dir, strerror(errno));
+	return 0;
+}
+
+/* Hand every document of the run not handed out yet to workers. */
+static int pool_render_new(struct invoicer *I, struct render_pool *p, struct err *e)
+{
+	for (int k = 0; k < 2; k++) {
+		for (;;) {
+			struct invoice_doc_set set;
+			int n = invoice_docs_load_run(I->ctx->db, I->ctx->run_id, kinds[k], p->after[k], RENDER_CHUNK, &set,
+						      e);
+			if (n <= 0) {
+				invoice_docs_release(&set);
+				if (n < 0)
+					return -1;
+				break;
+			}
+			while (p->n >= p->max)
+				pool_wait_one(p);
+			if (p->failed) {
+				invoice_docs_release(&set);
+				return err_set(e, ERR_IO, "a rendering process failed (its error is logged above)");
+			}
+			fflush(NULL);
+			pid_t pid = fork();
+			if (pid == 0) {
+				struct err ce;
+				err_clear(&ce);
+				if (render_set(&set, p->dir, p->pdf, &ce)) {
+					log_err(&ce);
+					_exit(1);
+				}
+				_exit(0);
+			}
+			if (pid < 0) {
+				/* No process to spare: render here. */
+				log_warn("invoice: could not start a rendering process: %s", strerror(errno));
+				if (render_set(&set, p->dir, p->pdf, e)) {
+					invoice_docs_release(&set);
+					return -1;
+				}
+			} else {
+				p->pids[p->n++] = pid;
+			}
+			p->after[k] = invoice_docs_last_id(&set);
+			p->loaded += n;
+			invoice_docs_release(&set);
+		}
+	}
+	return 0;
+}
+
+/* Wait for every worker; -1 with e set if one failed. */
+static int pool_finish(struct render_pool *p, struct err *e)
+{
+	while (p->n > 0)
+		pool_wait_one(p);
+	if (p->failed)
+		return err_set(e, ERR_IO, "a rendering process failed (its error is logged above)");
+	return 0;
+}
+
+/* The rendered files go to OUTPUT/invoices once the done mark commits:
+ * the folder is renamed whole; if it exists (the step was redone within
+ * the same run), file by file. */
+static int register_renames(struct invoicer *I, const char *tmp, const char *final, struct err *e)
+{
+	struct stat st;
+	if (stat(final, &st) != 0)
+		return job_rename_after_commit(I->ctx, tmp, final, e);
+	DIR *d = opendir(tmp);
+	if (!d)
+		return err_set(e, ERR_IO, "could not open '%s': %s", tmp, strerror(errno));
+	struct dirent *de;
+	int rc = 0;
+	char from[4600], to[4600];
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", tmp, de->d_name);
+		snprintf(to, sizeof(to), "%s/%s", final, de->d_name);
+		rc = job_rename_after_commit(I->ctx, from, to, e);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int invoice_run(struct job_ctx *ctx, struct err *e)
+{
+	struct invoicer I;
+	struct render_pool pool;
+	char final[4200];
+	int rc = -1;
+
+	memset(&I, 0, sizeof(I));
+	memset(&pool, 0, sizeof(pool));
+	if (setup(&I, ctx, e))
+		goto out;
+	/* Documents are audited when the audit log (007) is there. */
+	PGresult *ar = db_query(ctx->db, e, SQL_invoice_audit_available, 0, NULL);
+	if (!ar)
+		goto out;
+	I.audit = PQgetvalue(ar, 0, 0)[0] == 't';
+	PQclear(ar);
+
+	if (pool_start(&pool, &I, e) || draft(&I, e) || pool_render_new(&I, &pool, e) || issue_all(&I, &pool, e) ||
+	    pool_render_new(&I, &pool, e) || pool_finish(&pool, e))
+		goto out;
+	snprintf(final, sizeof(final), "%s/invoices", ctx->output_dir);
+	if (db_begin(ctx->db, e))
+		goto out;
+	if (pool.loaded > 0 ? register_renames(&I, pool.dir, final, e) : remove_flat_dir(pool.dir, e)) {
+		db_rollback(ctx->db);
+		goto out;
+	}
+	if (job_commit_done(ctx, e))
+		goto out;
+	log_info("invoice: issued %lld invoices and %lld credit notes in %lld batches%s%s; %lld documents written to "
+		 "%s%s",
+		 I.issued_invoices, I.issued_credits, I.batches, I.dispute ? " (a rerun: changes are corrections)" : "",
+		 I.stale ? " (some drafts went stale)" : "", pool.loaded, pool.loaded ? final : "(none)",
+		 I.pdf ? "" : " (JSON only: invoice.pdf = false)");
+	rc = 0;
+out:
+	if (rc) {
+		/* Workers still drawing are of no use now. */
+		for (int i = 0; i < pool.n; i++)
+			kill(pool.pids[i], SIGKILL);
+		while (pool.n > 0)
+			pool_wait_one(&pool);
+		err_prefix(e, "invoice: ");
+	}
+	free(I.seller_address);
+	return rc;
+}
+
+const struct job job_invoice = {
+	"invoice", "issue invoices and credit notes for closed billing periods (PDF and JSON)", invoice_run
+};

@@ -1,0 +1,174 @@
+/*
+ * invoice_doc.c - issued documents from the database into struct
+ * invoice_doc (see invoice.h), for the renderers and the commands: one
+ * query for the headers, one for all their lines, walked side by side.
+ */
+#include "invoice.h"
+#include "db.h"
+#include "err.h"
+#include "sqltext.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Columns of invoice_doc_headers_run and invoice_doc_header_number. */
+enum {
+	H_DOC, H_ID, H_NUMBER, H_SERIES, H_ISSUE, H_DUE, H_ISSUED_AT, H_ACCOUNT, H_PERIOD_START, H_PERIOD_LAST,
+	H_CURRENCY, H_SUBTOTAL, H_TAX, H_TOTAL, H_RUN, H_RULE, H_RULE_SHA, H_REF_KIND, H_REF_NUMBER, H_REASON,
+	H_SELLER_NAME, H_SELLER_ADDRESS, H_SELLER_VAT, H_SELLER_EMAIL, H_SELLER_PAYMENT, H_CUSTOMER_NAME,
+	H_CUSTOMER_EMAIL, H_CUSTOMER_TAX, H_CUSTOMER_CC, H_SELLER_JSON, H_CUSTOMER_JSON, H_RATING, H_OUTPUT_DIR
+};
+/* Columns of invoice_doc_lines. */
+enum {
+	L_DOC_ID, L_NO, L_KIND, L_ADJUSTMENT, L_PERIOD, L_DESCRIPTION, L_QUANTITY, L_AMOUNT, L_TAX_RATE, L_TAX_BASE,
+	L_METER, L_CHARGE, L_PLAN, L_FX_RATE, L_PRICE_CURRENCY, L_PRICE_AMOUNT, L_FX_AS_OF, L_RATING, L_RATED_LINE,
+	L_BILLABLE
+};
+
+void invoice_docs_release(struct invoice_doc_set *set)
+{
+	PQclear(set->headers);
+	PQclear(set->lines);
+	free(set->docs);
+	free(set->line_arr);
+	memset(set, 0, sizeof(*set));
+}
+
+int64_t invoice_docs_last_id(const struct invoice_doc_set *set)
+{
+	return set->n > 0 ? strtoll(set->docs[set->n - 1].id, NULL, 10) : 0;
+}
+
+/* Fill set->docs from set->headers, then fetch and attach the lines. */
+static int attach(struct db *db, struct invoice_doc_set *set, struct err *e)
+{
+	PGresult *h = set->headers;
+	int n = PQntuples(h);
+	set->n = 0;
+	if (n == 0)
+		return 0;
+	set->docs = calloc((size_t)n, sizeof(*set->docs));
+	if (!set->docs)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+
+	/* All documents of a set are of one table: the lines' query takes
+	 * the table and the ids. */
+	size_t cap = (size_t)n * 24 + 4;
+	char *ids = malloc(cap);
+	if (!ids)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	size_t len = 0;
+	ids[len++] = '{';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(ids + len, cap - len, "%s%s", i ? "," : "", PQgetvalue(h, i, H_ID));
+	snprintf(ids + len, cap - len, "}");
+	const char *table = strcmp(PQgetvalue(h, 0, H_DOC), "credit_note") == 0 ? "credit_note" : "invoice";
+	const char *p[] = { table, ids };
+	set->lines = db_query(db, e, SQL_invoice_doc_lines, 2, p);
+	free(ids);
+	if (!set->lines)
+		return -1;
+	int nl = PQntuples(set->lines);
+	set->line_arr = calloc((size_t)nl + 1, sizeof(*set->line_arr));
+	if (!set->line_arr)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	PGresult *L = set->lines;
+	for (int k = 0; k < nl; k++) {
+		struct invoice_doc_line *l = &set->line_arr[k];
+		l->line_no = PQgetvalue(L, k, L_NO);
+		l->kind = PQgetvalue(L, k, L_KIND);
+		l->adjustment = PQgetvalue(L, k, L_ADJUSTMENT)[0] == 't';
+		l->period_start = PQgetvalue(L, k, L_PERIOD);
+		l->description = PQgetvalue(L, k, L_DESCRIPTION);
+		l->quantity = PQgetvalue(L, k, L_QUANTITY);
+		l->billable = PQgetvalue(L, k, L_BILLABLE);
+		l->amount = PQgetvalue(L, k, L_AMOUNT);
+		l->tax_rate = PQgetvalue(L, k, L_TAX_RATE);
+		l->tax_base = PQgetvalue(L, k, L_TAX_BASE);
+		l->meter = PQgetvalue(L, k, L_METER);
+		l->charge = PQgetvalue(L, k, L_CHARGE);
+		l->plan = PQgetvalue(L, k, L_PLAN);
+		l->fx_rate = PQgetvalue(L, k, L_FX_RATE);
+		l->price_currency = PQgetvalue(L, k, L_PRICE_CURRENCY);
+		l->price_amount = PQgetvalue(L, k, L_PRICE_AMOUNT);
+		l->fx_as_of = PQgetvalue(L, k, L_FX_AS_OF);
+		l->rating_id = PQgetvalue(L, k, L_RATING);
+		l->rated_line_id = PQgetvalue(L, k, L_RATED_LINE);
+	}
+	/* Headers and lines are both in id order. */
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		struct invoice_doc *d = &set->docs[i];
+#define C(col) PQgetvalue(h, i, (col))
+		d->doc = C(H_DOC);
+		d->id = C(H_ID);
+		d->number = C(H_NUMBER);
+		d->series = C(H_SERIES);
+		d->issue_date = C(H_ISSUE);
+		d->due_date = C(H_DUE);
+		d->issued_at = C(H_ISSUED_AT);
+		d->account = C(H_ACCOUNT);
+		d->period_start = C(H_PERIOD_START);
+		d->period_last = C(H_PERIOD_LAST);
+		d->currency = C(H_CURRENCY);
+		d->subtotal = C(H_SUBTOTAL);
+		d->tax_total = C(H_TAX);
+		d->total = C(H_TOTAL);
+		d->run_id = C(H_RUN);
+		d->rule_version = C(H_RULE);
+		d->rule_sha256 = C(H_RULE_SHA);
+		d->ref_kind = C(H_REF_KIND);
+		d->ref_number = C(H_REF_NUMBER);
+		d->reason = C(H_REASON);
+		d->seller_name = C(H_SELLER_NAME);
+		d->seller_address = C(H_SELLER_ADDRESS);
+		d->seller_vat_id = C(H_SELLER_VAT);
+		d->seller_email = C(H_SELLER_EMAIL);
+		d->seller_payment = C(H_SELLER_PAYMENT);
+		d->customer_name = C(H_CUSTOMER_NAME);
+		d->customer_email = C(H_CUSTOMER_EMAIL);
+		d->customer_tax = C(H_CUSTOMER_TAX);
+		d->customer_cost_centre = C(H_CUSTOMER_CC);
+		d->seller_json = C(H_SELLER_JSON);
+		d->customer_json = C(H_CUSTOMER_JSON);
+		d->rating_id = C(H_RATING);
+		d->output_dir = C(H_OUTPUT_DIR);
+#undef C
+		long long id = strtoll(d->id, NULL, 10);
+		while (k < nl && strtoll(PQgetvalue(L, k, L_DOC_ID), NULL, 10) < id)
+			k++;
+		d->lines = &set->line_arr[k];
+		int start = k;
+		while (k < nl && strtoll(PQgetvalue(L, k, L_DOC_ID), NULL, 10) == id)
+			k++;
+		d->nlines = k - start;
+	}
+	set->n = n;
+	return 0;
+}
+
+int invoice_docs_load_run(struct db *db, int64_t run_id, const char *kind, int64_t after_id, int limit,
+			  struct invoice_doc_set *set, struct err *e)
+{
+	char run[24], after[24], lim[16];
+	memset(set, 0, sizeof(*set));
+	snprintf(run, sizeof(run), "%lld", (long long)run_id);
+	snprintf(after, sizeof(after), "%lld", (long long)after_id);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *p[] = { run, kind, after, lim };
+	set->headers = db_query(db, e, SQL_invoice_doc_headers_run, 4, p);
+	if (!set->headers || attach(db, set, e))
+		return -1;
+	return set->n;
+}
+
+int invoice_docs_load_number(struct db *db, const char *number, struct invoice_doc_set *set, struct err *e)
+{
+	memset(set, 0, sizeof(*set));
+	const char *p[] = { number };
+	set->headers = db_query(db, e, SQL_invoice_doc_header_number, 1, p);
+	if (!set->headers || attach(db, set, e))
+		return -1;
+	return set->n > 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * invoice_pdf.h - an issued invoice or credit note as an A4 PDF, drawn
+ * with cairo: the seller's and the customer's details, the document's
+ * number, dates, billing period, currency and rule version, its lines
+ * (charges, late-usage adjustments, taxes; FX shown on converted lines),
+ * the totals and the payment details. Long documents continue on further
+ * pages with the table header repeated; every page is numbered "page i of
+ * n". Text is real text (pdftotext reads it back), in DejaVu Sans.
+ */
+#ifndef BILLRUN_INVOICE_PDF_H
+#define BILLRUN_INVOICE_PDF_H
+
+#include <stddef.h>
+
+#include "invoice_doc.h"
+
+struct err;
+
+/*
+ * Write the document to path (created or truncated; the caller writes to
+ * a temporary name and renames it). Returns 0, or -1 with e set: ERR_IO
+ * when the file cannot be written, ERR_INTERNAL when cairo fails.
+ */
+int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct err *e);
+
+/* Amount text with thousands separators for people: "-1234567.5" ->
+ * "-1,234,567.5". Copies anything that is not a plain decimal as it is.
+ * Writes into buf (NUL-terminated, cut to size). */
+void invoice_pdf_group_digits(const char *amount, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,158 @@
+-- The aggregate step (jobs/aggregate.c). All statements run in one
+-- REPEATABLE READ transaction: the targets are gathered into a temporary
+-- table, every target period is recomputed from all of its usage, and the
+-- work queue rows that were read are removed.
+
+-- name: aggregate_trigger_present
+SELECT count(*) FROM pg_trigger WHERE tgname = 'usage_dirty' AND tgrelid = to_regclass('usage')
+
+-- name: aggregate_targets_create
+CREATE TEMPORARY TABLE agg_targets (
+  account_ext         text NOT NULL,
+  period_local_start  date NOT NULL,
+  period_local_end    date NOT NULL,
+  period_start        timestamptz NOT NULL,
+  period_end          timestamptz NOT NULL,
+  account_id          bigint NOT NULL,
+  time_zone           text NOT NULL,
+  anchor_day          smallint NOT NULL,
+  reason              text NOT NULL,
+  PRIMARY KEY (account_ext, period_local_start)
+) ON COMMIT DROP
+
+-- name: aggregate_targets_dirty
+-- Periods with new usage: each queue row names an account and the span of
+-- event times one statement loaded; every period overlapping a span is
+-- recomputed. Accounts that are not (yet) known stay in the queue.
+INSERT INTO agg_targets
+SELECT d.account_ext, p.local_start, p.local_end, p.start_at, p.end_at, p.account_id, p.time_zone,
+       p.anchor_day, 'usage'
+FROM (SELECT account_ext, min(first_event) AS first_event, max(last_event) AS last_event
+      FROM usage_dirty GROUP BY account_ext) d
+CROSS JOIN LATERAL billing_periods(d.account_ext, d.first_event, d.last_event + interval '1 microsecond') p
+WHERE EXISTS (SELECT 1 FROM usage_dirty x
+              WHERE x.account_ext = d.account_ext AND x.first_event < p.end_at AND x.last_event >= p.start_at)
+ON CONFLICT DO NOTHING
+
+-- name: aggregate_targets_close
+-- Periods that end within the run's period ($1 .. $2, local end date in
+-- (start, end]) and have a subscription, or usage near them: the run
+-- closes them, unless another run already has. $3 = this run. (usage has
+-- no index on accounts, by design: one scan of the time window finds the
+-- accounts that used something.)
+INSERT INTO agg_targets
+SELECT a.external_id, p.local_start, p.local_end, p.start_at, p.end_at, p.account_id, p.time_zone,
+       p.anchor_day, 'close'
+FROM (SELECT DISTINCT external_id FROM accounts) a
+CROSS JOIN LATERAL billing_periods(a.external_id, ($1::date - 40)::timestamp AT TIME ZONE 'UTC',
+                                   ($2::date + 2)::timestamp AT TIME ZONE 'UTC') p
+WHERE p.local_end > $1::date AND p.local_end <= $2::date
+  AND (EXISTS (SELECT 1 FROM subscriptions s
+               WHERE s.account_ext = a.external_id AND s.valid_from < p.end_at
+                 AND (s.valid_to IS NULL OR s.valid_to > p.start_at))
+       OR a.external_id IN (SELECT DISTINCT u.account_ext FROM usage u
+                            WHERE u.event_time >= ($1::date - 40)::timestamp AT TIME ZONE 'UTC'
+                              AND u.event_time < ($2::date + 2)::timestamp AT TIME ZONE 'UTC'))
+  AND NOT EXISTS (SELECT 1 FROM agg_snapshots s
+                  WHERE s.account_ext = a.external_id AND s.period_local_start = p.local_start
+                    AND s.closed AND s.run_id <> $3)
+ON CONFLICT DO NOTHING
+
+-- name: aggregate_targets_rerun
+-- What this run ($1) aggregated before, when its step is run again: the
+-- rerun replaces those results. $2 limits it to one account.
+INSERT INTO agg_targets
+SELECT DISTINCT ON (s.account_ext, s.period_local_start)
+       s.account_ext, p.local_start, p.local_end, p.start_at, p.end_at, p.account_id, p.time_zone,
+       p.anchor_day, 'rerun'
+FROM agg_snapshots s
+CROSS JOIN LATERAL billing_period_at(s.account_ext, s.period_start) p
+WHERE s.run_id = $1 AND ($2::text IS NULL OR s.account_ext = $2)
+ORDER BY s.account_ext, s.period_local_start, s.id DESC
+ON CONFLICT DO NOTHING
+
+-- name: aggregate_targets_account
+-- A dispute rerun for one account ($1): every period of it that overlaps
+-- the run's period $2 .. $3 (local dates).
+INSERT INTO agg_targets
+SELECT $1, p.local_start, p.local_end, p.start_at, p.end_at, p.account_id, p.time_zone, p.anchor_day, 'account'
+FROM billing_periods($1, ($2::date - 2)::timestamp AT TIME ZONE 'UTC', ($3::date + 2)::timestamp AT TIME ZONE 'UTC') p
+WHERE p.local_start < $3::date AND p.local_end > $2::date
+ON CONFLICT DO NOTHING
+
+-- name: aggregate_store
+-- One snapshot per target with every meter's value, queued for rating.
+-- The usage of all targets is read in one scan of their time window
+-- (usage has BRIN indexes on time, none on accounts) and joined to the
+-- targets by account. Only billable records are aggregated; the others
+-- (unanswered calls) are counted. Per-record rounding goes up (away from
+-- zero) to a multiple of the meter's round_increment, before any
+-- aggregation; mod() on numeric is exact. $1 = run, $2 = the run's period
+-- end (a period that ended by then is closed). Returns: snapshots, records
+-- aggregated, billable records whose meter is not in table meters, and
+-- snapshots queued.
+WITH win AS (
+  SELECT t.account_ext, t.period_local_start, u.usage_id, u.meter, u.event_time, u.quantity, u.attributes,
+         u.billable
+  FROM agg_targets t
+  JOIN usage u ON u.account_ext = t.account_ext AND u.event_time >= t.period_start AND u.event_time < t.period_end
+  WHERE u.event_time >= (SELECT min(period_start) FROM agg_targets)
+    AND u.event_time < (SELECT max(period_end) FROM agg_targets)
+), counts AS (
+  SELECT account_ext, period_local_start, count(*) AS n, count(*) FILTER (WHERE NOT billable) AS nb,
+         max(usage_id) AS max_id
+  FROM win GROUP BY account_ext, period_local_start
+), snap AS (
+  INSERT INTO agg_snapshots (run_id, account_ext, account_id, period_local_start, period_local_end,
+                             period_start, period_end, time_zone, anchor_day, closed, reason,
+                             usage_records, usage_not_billable, usage_max_id)
+  SELECT $1, t.account_ext, t.account_id, t.period_local_start, t.period_local_end, t.period_start,
+         t.period_end, t.time_zone, t.anchor_day, t.period_local_end <= $2::date, t.reason,
+         coalesce(c.n, 0), coalesce(c.nb, 0), c.max_id
+  FROM agg_targets t
+  LEFT JOIN counts c ON c.account_ext = t.account_ext AND c.period_local_start = t.period_local_start
+  ORDER BY t.account_ext, t.period_local_start
+  RETURNING id, account_ext, period_local_start
+), vals AS (
+  INSERT INTO agg_values (snapshot_id, meter, aggregation, round_increment, value, records, quantity_raw,
+                          quantity_rounded)
+  SELECT s.id, m.name, m.aggregation, m.round_increment,
+         CASE m.aggregation
+           WHEN 'sum' THEN sum(r.q)
+           WHEN 'count' THEN count(*)
+           WHEN 'max' THEN max(r.q)
+           WHEN 'unique_count' THEN count(DISTINCT u.attributes ->> m.unique_attribute)
+           WHEN 'latest' THEN (array_agg(r.q ORDER BY u.event_time DESC, u.usage_id DESC))[1]
+         END,
+         count(*), sum(u.quantity), sum(r.q)
+  FROM snap s
+  JOIN win u ON u.account_ext = s.account_ext AND u.period_local_start = s.period_local_start AND u.billable
+  JOIN meters m ON m.name = u.meter
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN m.round_increment IS NULL OR m.round_increment <= 0
+                     OR mod(u.quantity, m.round_increment) = 0 THEN u.quantity
+                WHEN u.quantity > 0 THEN u.quantity - mod(u.quantity, m.round_increment) + m.round_increment
+                ELSE u.quantity - mod(u.quantity, m.round_increment) - m.round_increment
+           END AS q) r
+  GROUP BY s.id, m.name, m.aggregation, m.round_increment, m.unique_attribute
+  RETURNING snapshot_id, records
+), queued AS (
+  INSERT INTO rate_pending (snapshot_id) SELECT id FROM snap
+  ON CONFLICT DO NOTHING
+  RETURNING snapshot_id
+)
+SELECT (SELECT count(*) FROM snap),
+       (SELECT coalesce(sum(records), 0) FROM vals),
+       (SELECT count(*) FROM win WHERE billable AND NOT EXISTS (SELECT 1 FROM meters m WHERE m.name = win.meter)),
+       (SELECT count(*) FROM queued)
+
+-- name: aggregate_dirty_unknown
+-- Queued usage of accounts that are not known: left in the queue, reported.
+SELECT count(DISTINCT d.account_ext), coalesce(sum(d.records), 0) FROM usage_dirty d
+WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.external_id = d.account_ext)
+
+-- name: aggregate_dirty_consume
+-- Remove the queue rows this transaction has seen (REPEATABLE READ: rows
+-- added since are not visible, so they stay).
+DELETE FROM usage_dirty d
+WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.external_id = d.account_ext)

@@ -1,0 +1,278 @@
+/*
+ * test_archive.c - the archive step and `billrun archive`: the Library of
+ * Congress conformance bags through the binary; a month-end run's signed
+ * bag checked with tar, sha256sum and openssl cms against a throwaway CA;
+ * damage and a foreign CA found; retention removing old archives and raw
+ * usage with audit entries, and never the audit log.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auditors_env.h"
+
+#define ARCHIVE "state/output/archive/billrun-month_end-2026-01-01-run-1.tar.gz"
+
+static int setup(void **state)
+{
+	return env_setup("test_archive");
+}
+
+static int teardown(void **state)
+{
+	return env_teardown();
+}
+
+/* A CA and a signing certificate it issued (EC keys: quick), with the
+ * openssl command line, as NAME-ca.pem, NAME-sign.key, NAME-sign.pem. */
+static void make_ca(const char *name)
+{
+	SH_OK("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s-ca.key -out %s-ca.pem "
+	      "-days 2 -subj '/CN=%s archive CA' -addext basicConstraints=critical,CA:TRUE "
+	      "-addext keyUsage=critical,keyCertSign 2>&1 && "
+	      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s-sign.key -out %s-sign.csr "
+	      "-subj '/CN=%s archive signer' 2>&1 && printf 'keyUsage=critical,digitalSignature\\n' > ext.cnf && "
+	      "openssl x509 -req -in %s-sign.csr -CA %s-ca.pem -CAkey %s-ca.key -CAcreateserial -out %s-sign.pem "
+	      "-days 2 -extfile ext.cnf 2>&1",
+	      name, name, name, name, name, name, name, name, name, name);
+}
+
+static const char *month_end_dags =
+	"month_end = { period = \"month\"; steps = (\n"
+	"  { name = \"xbrl\"; job = \"xbrl\"; },\n"
+	"  { name = \"broken\"; exec = \"exit 1\"; },\n"
+	"  { name = \"archive\"; job = \"archive\"; after = [\"xbrl\", \"broken\"]; trigger = \"all_done\"; }\n"
+	"); };";
+
+static void signed_config(void)
+{
+	char extra[2048];
+	snprintf(extra, sizeof(extra),
+		 "archive = { sign_key = \"%s/a-sign.key\"; sign_cert = \"%s/a-sign.pem\"; };\n"
+		 "spool = { dir = \"%s/spool\"; };",
+		 env_dir, env_dir, env_dir);
+	env_config(extra, month_end_dags);
+}
+
+static void conformance(const char *kind, int want)
+{
+	char base[1024];
+	snprintf(base, sizeof(base), "%s%s", test_src("../shared/testdata/bagit-conformance/v1.0/"), kind);
+	DIR *d = opendir(base);
+	if (!d)
+		fail_msg("no conformance bags in '%s'", base);
+	struct dirent *de;
+	int n = 0;
+	while ((de = readdir(d)) != NULL) {
+		char bag[1400];
+		struct stat st;
+		snprintf(bag, sizeof(bag), "%s/%s", base, de->d_name);
+		if (de->d_name[0] == '.' || stat(bag, &st) != 0 || !S_ISDIR(st.st_mode))
+			continue;
+		const char *args[] = { "archive", "verify", bag, NULL };
+		int rc = test_billrun(out, sizeof(out), args);
+		if (rc != want)
+			fail_msg("billrun archive verify %s/%s exited %d, not %d:\n%s", kind, de->d_name, rc, want, out);
+		n++;
+	}
+	closedir(d);
+	assert_true(n > 0);
+}
+
+static void the_conformance_bags_are_accepted_and_rejected_as_they_should_be(void **state)
+{
+	conformance("valid", 0);
+	conformance("invalid", 65);
+}
+
+static void a_month_end_run_leaves_a_signed_bag_that_stock_tools_verify(void **state)
+{
+	NEED_PG();
+	make_ca("a");
+	make_ca("b");
+	signed_config();
+	/* A file the nightly runs of the month ingested. */
+	sql("INSERT INTO runs (dag, period_kind, period_start, period_end, host, pid, status) "
+	    "VALUES ('nightly', 'day', '2026-01-15', '2026-01-16', 'h', 1, 'success')");
+	sql("INSERT INTO ingest_files (run_id, source, format, file_name, sha256, size_bytes, records_read, accepted, "
+	    "quarantined, duplicates, started_at) VALUES (1, 'usage', 'usage-csv', 'usage-2026-01-15.csv', "
+	    "repeat('e', 64), 10, 5, 4, 1, 0, now())");
+	/* A temporary file an earlier, killed attempt might have left. */
+	SH_OK("mkdir -p state/output/archive && echo junk > state/output/archive/billrun-month_end-2026-01-01-run-2.tar.gz.tmp");
+
+	/* The failed step does not stop the archive (trigger all_done). */
+	assert_int_equal(billrun("run", "month_end", "--period", "2026-01"), 3);
+	assert_int_equal(q_int("SELECT count(*) FROM run_steps WHERE step = 'archive' AND status = 'success'"), 1);
+	char archive[64];
+	snprintf(archive, sizeof(archive), "billrun-month_end-2026-01-01-run-%s", q_text("SELECT max(id)::text FROM runs"));
+	SH_OK("test -f state/output/archive/%s.tar.gz && ! ls state/output/archive | grep -q 'run-2.tar.gz.tmp$'",
+	      archive);
+
+	/* tar, sha256sum and openssl cms are all an auditor needs. */
+	SH_OK("mkdir x && tar xzf state/output/archive/%s.tar.gz -C x && cd x/%s && "
+	      "sha256sum -c --strict tagmanifest-sha256.txt && sha256sum -c --strict manifest-sha256.txt && "
+	      "openssl cms -verify -binary -inform DER -in tagmanifest-sha256.txt.p7s -content tagmanifest-sha256.txt "
+	      "-CAfile ../../a-ca.pem -out /dev/null 2>&1",
+	      archive, archive);
+	/* The payload: the run's outputs, its record, its inputs, the audit head. */
+	SH_OK("cd x/%s/data && test -f output/xbrl/billrun-month_end-2026-01-01.xbrl && test -f output/xbrl/billrun-2026.xsd "
+	      "&& ls output | grep -q '^rules-.*\\.conf$' && grep -q '^broken\t1\tfailed' run/attempts.tsv && "
+	      "grep -q '^eeee.*\tusage-2026-01-15.csv\tusage\t5\t4\t1\t0\t1$' inputs/input-files.tsv && "
+	      "test -f audit/chain-head.txt",
+	      archive);
+	/* bag-info.txt names the run and the audit chain head, which the log confirms. */
+	SH_OK("cd x/%s && grep -q '^Billrun-DAG: month_end$' bag-info.txt && grep -q '^Billrun-Period-Start: 2026-01-01$' "
+	      "bag-info.txt && grep -q '^Payload-Oxum: [0-9]*\\.[0-9]*$' bag-info.txt && "
+	      "sed -n 's/^Billrun-Audit-Head: \\([0-9]*\\) \\([0-9a-f]*\\)$/\\1:\\2/p' bag-info.txt > ../../head.txt && "
+	      "test -s ../../head.txt",
+	      archive);
+	SH_OK("cat head.txt");
+	char head[128];
+	snprintf(head, sizeof(head), "%.*s", (int)strcspn(out, "\n"), out);
+	assert_int_equal(billrun("audit", "verify", "--expect", head), 0);
+
+	/* billrun agrees, and checks who signed. */
+	char path[512], ca[512];
+	snprintf(path, sizeof(path), "%s/state/output/archive/%s.tar.gz", env_dir, archive);
+	snprintf(ca, sizeof(ca), "%s/a-ca.pem", env_dir);
+	const char *ok[] = { "archive", "verify", path, "--ca", ca, NULL };
+	assert_int_equal(test_billrun(out, sizeof(out), ok), 0);
+	expect_output("signature verified");
+	expect_output("signed by /CN=a archive signer");
+	snprintf(ca, sizeof(ca), "%s/b-ca.pem", env_dir);
+	assert_int_equal(test_billrun(out, sizeof(out), ok), 65);
+	expect_output("does not verify against CA");
+
+	/* The archive is recorded with its checksum, and audited. */
+	SH_OK("sha256sum state/output/archive/%s.tar.gz | cut -c1-64", archive);
+	out[64] = '\0';
+	assert_int_equal(q_int("SELECT count(*) FROM archives WHERE sha256 = '%s' AND signed AND pruned_at IS NULL", out), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE kind = 'archive.created'"), 1);
+	assert_int_equal(billrun("audit", "verify"), 0);
+
+	/* A changed invoice, repacked with tar, is found and named. */
+	SH_OK("cd x/%s && printf 'changed' >> data/output/xbrl/billrun-month_end-2026-01-01.xbrl && cd .. && "
+	      "tar czf ../tampered.tar.gz %s",
+	      archive, archive);
+	snprintf(path, sizeof(path), "%s/tampered.tar.gz", env_dir);
+	const char *bad[] = { "archive", "verify", path, NULL };
+	assert_int_equal(test_billrun(out, sizeof(out), bad), 65);
+	expect_output("'data/output/xbrl/billrun-month_end-2026-01-01.xbrl' does not match its sha256 checksum");
+}
+
+static void without_a_key_the_bag_is_unsigned_and_half_a_key_is_a_config_error(void **state)
+{
+	NEED_PG();
+	env_config("", month_end_dags);
+	assert_int_equal(billrun("run", "month_end", "--period", "2026-01"), 3);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/" ARCHIVE, env_dir);
+	const char *plain[] = { "archive", "verify", path, NULL };
+	assert_int_equal(test_billrun(out, sizeof(out), plain), 0);
+	expect_output("not signed");
+	SH_OK("tar tzf %s | grep -c p7s || true", ARCHIVE);
+	assert_int_equal(atoi(out), 0);
+	make_ca("c");
+	char ca[512];
+	snprintf(ca, sizeof(ca), "%s/c-ca.pem", env_dir);
+	const char *with_ca[] = { "archive", "verify", path, "--ca", ca, NULL };
+	assert_int_equal(test_billrun(out, sizeof(out), with_ca), 65);
+	expect_output("not signed");
+
+	char extra[1024];
+	snprintf(extra, sizeof(extra), "archive = { sign_key = \"%s/c-sign.key\"; };", env_dir);
+	env_config(extra, month_end_dags);
+	assert_int_equal(billrun("run", "month_end", "--period", "2026-02"), 3);
+	assert_int_equal(q_int("SELECT exit_code FROM step_attempts a JOIN runs r ON r.id = a.run_id "
+			       "WHERE r.period_start = '2026-02-01' AND a.step = 'archive'"),
+			 78);
+	expect_output("archive.sign_key and archive.sign_cert must be set together");
+}
+
+static void prune_removes_old_archives_and_raw_usage_audited_and_keeps_the_log(void **state)
+{
+	NEED_PG();
+	make_ca("a");
+	signed_config();
+	assert_int_equal(billrun("run", "month_end", "--period", "2010-01"), 3);
+	assert_int_equal(billrun("run", "month_end", "--period", "2026-01"), 3);
+	SH_OK("ls state/output/archive | wc -l");
+	assert_int_equal(atoi(out), 2);
+	sql("INSERT INTO usage (source, event_key, file_id, line_no, account_ext, meter, event_time, quantity, run_id) "
+	    "VALUES ('t', 'old-1', 0, 1, 'A', 'm', '2010-01-05', 1, 0), ('t', 'old-2', 0, 2, 'A', 'm', '2010-01-06', 1, 0), "
+	    "('t', 'new-1', 0, 3, 'A', 'm', '2026-01-05', 1, 0)");
+	SH_OK("mkdir -p spool/processed && echo old > spool/processed/usage-2010-01-05.csv && "
+	      "touch -d 2010-01-06 spool/processed/usage-2010-01-05.csv && echo new > spool/processed/usage-2026-01-05.csv");
+	long long entries = q_int("SELECT count(*) FROM audit_log");
+
+	/* A dry run says what would go and changes nothing. */
+	assert_int_equal(billrun("archive", "prune", "--older-than", "7y", "--dry-run"), 0);
+	expect_output("would remove archive ");
+	expect_output("would remove 2 usage records");
+	expect_output("would remove spool file");
+	assert_int_equal(q_int("SELECT count(*) FROM usage"), 3);
+	assert_int_equal(q_int("SELECT count(*) FROM archives WHERE pruned_at IS NOT NULL"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM audit_log"), entries);
+
+	assert_int_equal(billrun("archive", "prune", "--older-than", "7y"), 0);
+	expect_output("removed 1 archive (1 file deleted)");
+	expect_output("removed 2 usage records");
+	expect_output("removed 1 processed spool file");
+	SH_OK("ls state/output/archive");
+	assert_null(strstr(out, "2010-01-01"));
+	assert_non_null(strstr(out, "2026-01-01"));
+	SH_OK("ls spool/processed");
+	assert_null(strstr(out, "2010"));
+	assert_non_null(strstr(out, "2026"));
+	assert_int_equal(q_int("SELECT count(*) FROM usage"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM archives"), 2);
+	assert_int_equal(q_int("SELECT count(*) FROM archives a JOIN runs r ON r.id = a.run_id "
+			       "WHERE a.pruned_at IS NOT NULL AND r.period_start = '2010-01-01'"),
+			 1);
+	/* Audited, and the log itself only grew. */
+	assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE kind = 'usage.pruned' AND "
+			       "(payload::jsonb ->> 'records')::int = 2"),
+			 1);
+	assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE kind = 'archive.changed' AND "
+			       "payload::jsonb -> 'changed' ? 'pruned_at'"),
+			 1);
+	assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE kind = 'spool.pruned' AND "
+			       "payload LIKE '%%usage-2010-01-05.csv%%'"),
+			 1);
+	assert_true(q_int("SELECT count(*) FROM audit_log") > entries);
+	assert_int_equal(q_int("SELECT min(id) FROM audit_log"), 1);
+	assert_int_equal(billrun("audit", "verify"), 0);
+	/* Usage is append-only again, for everyone. */
+	assert_string_equal(q_text("SELECT string_agg(tgenabled::text, '') FROM pg_trigger WHERE tgrelid = 'usage'::regclass "
+				   "AND tgname IN ('usage_append_only', 'usage_no_truncate')"),
+			    "OO");
+	assert_string_equal(sql_fails(owner, "DELETE FROM usage"), "42501");
+
+	/* Nothing is left to do the second time. */
+	assert_int_equal(billrun("archive", "prune", "--older-than", "7y"), 0);
+	expect_output("removed 0 archives");
+	expect_output("removed 0 usage records");
+	/* A retention that is not one. */
+	assert_int_equal(billrun("archive", "prune", "--older-than", "7x"), 64);
+	assert_int_equal(billrun("archive", "prune", "--older-than", "0d"), 64);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(the_conformance_bags_are_accepted_and_rejected_as_they_should_be),
+		cmocka_unit_test_setup_teardown(a_month_end_run_leaves_a_signed_bag_that_stock_tools_verify, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(without_a_key_the_bag_is_unsigned_and_half_a_key_is_a_config_error, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(prune_removes_old_archives_and_raw_usage_audited_and_keeps_the_log, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,228 @@
+/*
+ * test_xbrl_checks.c - the XBRL checks XSD cannot make (reports/
+ * xbrl_check.c), one broken fixture per check (tests/fixtures/xbrl), the
+ * ISO 4217 list from Debian's iso-codes, the instance writer against the
+ * built-in taxonomy, and the full validation with XSD through the shared
+ * XML catalog.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <libxml/parser.h>
+
+#include "err.h"
+#include "support.h"
+#include "xbrl.h"
+
+static struct xbrl_iso4217 *iso;
+static xmlDocPtr taxonomy;
+static struct xbrl_check r;
+
+static int setup(void **state)
+{
+	struct err e;
+	iso = xbrl_iso4217_load(XBRL_ISO4217_JSON, &e);
+	size_t len = 0;
+	const char *text = xbrl_taxonomy_text(&len);
+	taxonomy = xmlReadMemory(text, (int)len, XBRL_TAXONOMY_FILE, NULL, XML_PARSE_NONET);
+	return iso && taxonomy ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	xbrl_iso4217_free(iso);
+	xmlFreeDoc(taxonomy);
+	xmlCleanupParser();
+	return 0;
+}
+
+/* Check a fixture with xbrl_check_doc; returns the number of problems. */
+static int check_fixture(const char *name)
+{
+	char rel[256];
+	snprintf(rel, sizeof(rel), "tests/fixtures/xbrl/%s", name);
+	xmlDocPtr doc = xmlReadFile(test_src(rel), NULL, XML_PARSE_NONET);
+	if (!doc)
+		fail_msg("cannot parse %s", rel);
+	memset(&r, 0, sizeof(r));
+	int n = xbrl_check_doc(doc, taxonomy, iso, &r);
+	xmlFreeDoc(doc);
+	return n;
+}
+
+static void expect_one_problem(const char *fixture, const char *needle)
+{
+	int n = check_fixture(fixture);
+	if (n != 1)
+		fail_msg("%s: %d problems, expected 1 (first: %s)", fixture, n, n ? r.problems[0] : "none");
+	if (!strstr(r.problems[0], needle))
+		fail_msg("%s: '%s' does not mention '%s'", fixture, r.problems[0], needle);
+}
+
+static void the_valid_fixture_passes_every_check(void **state)
+{
+	assert_int_equal(check_fixture("valid.xbrl"), 0);
+	assert_int_equal(r.facts, 8);
+}
+
+static void a_context_ref_that_names_no_context(void **state)
+{
+	expect_one_problem("bad-contextref.xbrl", "RecordsIngested: contextRef 'D2' names no context");
+}
+
+static void a_unit_ref_that_names_no_unit(void **state)
+{
+	expect_one_problem("bad-unitref.xbrl", "InvoiceCount: unitRef 'U_count' names no unit");
+}
+
+static void a_numeric_fact_without_decimals(void **state)
+{
+	expect_one_problem("missing-decimals.xbrl", "numeric fact InvoiceCount has no decimals");
+}
+
+static void a_duration_concept_in_an_instant_context(void **state)
+{
+	expect_one_problem("wrong-period-type.xbrl", "RecordsIngested is a duration concept but context 'I' is an instant");
+}
+
+static void a_currency_code_that_is_not_iso_4217(void **state)
+{
+	int n = check_fixture("bad-currency.xbrl");
+	assert_true(n >= 1);
+	assert_non_null(strstr(r.problems[0], "measure 'iso4217:XYZ', which is not an ISO 4217 currency code"));
+}
+
+static void a_monetary_fact_in_a_unit_that_is_not_a_currency(void **state)
+{
+	expect_one_problem("monetary-in-pure.xbrl", "monetary fact RatedTaxAmount is in unit 'U_pure'");
+}
+
+static void a_duration_that_ends_before_it_starts(void **state)
+{
+	expect_one_problem("end-before-start.xbrl", "context 'D' ends (2026-01-31) before it starts (2026-02-15)");
+}
+
+static void one_concept_context_and_unit_with_two_values(void **state)
+{
+	expect_one_problem("inconsistent-duplicate.xbrl", "AuditLogEntries is reported twice");
+}
+
+static void iso_codes_come_from_debian_iso_codes(void **state)
+{
+	assert_true(xbrl_iso4217_has(iso, "EUR"));
+	assert_true(xbrl_iso4217_has(iso, "USD"));
+	assert_true(xbrl_iso4217_has(iso, "JPY"));
+	assert_true(xbrl_iso4217_has(iso, "CHF"));
+	assert_false(xbrl_iso4217_has(iso, "XYZ"));
+	assert_false(xbrl_iso4217_has(iso, "EU"));
+	assert_false(xbrl_iso4217_has(iso, "eur"));
+	struct err e;
+	err_clear(&e);
+	assert_null(xbrl_iso4217_load("/nonexistent/iso_4217.json", &e));
+	assert_int_equal(e.kind, ERR_IO);
+}
+
+/* Every concept of the taxonomy, written by the instance writer: the fact
+ * table (reports/xbrl.c) knows each one and gives it the taxonomy's
+ * period type and the right kind (unit and decimals for numbers). */
+static void the_fact_table_and_the_taxonomy_agree(void **state)
+{
+	struct xbrl_report rep;
+	memset(&rep, 0, sizeof(rep));
+	snprintf(rep.entity, sizeof(rep.entity), "billrun");
+	snprintf(rep.scheme, sizeof(rep.scheme), "http://www.billrun.org/entity");
+	snprintf(rep.start, sizeof(rep.start), "2026-01-01");
+	snprintf(rep.end, sizeof(rep.end), "2026-01-31");
+	rep.currencies = calloc(1, sizeof(*rep.currencies));
+	memcpy(rep.currencies[0], "EUR", 4);
+	rep.ncurrencies = 1;
+	int concepts = 0;
+	for (xmlNodePtr n = xmlDocGetRootElement(taxonomy)->children; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "element"))
+			continue;
+		xmlChar *name = xmlGetProp(n, BAD_CAST "name");
+		xmlChar *type = xmlGetProp(n, BAD_CAST "type");
+		int money = strstr((char *)type, "monetary") != NULL;
+		int text = strstr((char *)type, "string") != NULL;
+		/* The concept name must outlive the report: it is the taxonomy's. */
+		assert_int_equal(xbrl_report_add(&rep, (const char *)name, money ? "EUR" : NULL, text ? "x" : "0"), 0);
+		rep.values[rep.nvalues - 1].concept = (const char *)xmlStrdup(name);
+		xmlFree(name);
+		xmlFree(type);
+		concepts++;
+	}
+	assert_true(concepts >= 18);
+	struct err e;
+	err_clear(&e);
+	xmlDocPtr doc = xbrl_instance(&rep, &e);
+	if (!doc)
+		fail_msg("%s", e.message);
+	memset(&r, 0, sizeof(r));
+	int n = xbrl_check_doc(doc, taxonomy, iso, &r);
+	if (n)
+		fail_msg("%d problems: %s", n, r.problems[0]);
+	assert_int_equal(r.facts, concepts);
+	xmlFreeDoc(doc);
+	for (size_t i = 0; i < rep.nvalues; i++)
+		xmlFree((xmlChar *)rep.values[i].concept);
+	xbrl_report_release(&rep);
+}
+
+static void an_unknown_concept_is_refused_by_the_writer(void **state)
+{
+	struct xbrl_report rep;
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(xbrl_report_add(&rep, "NotAConcept", NULL, "1"), 0);
+	struct err e;
+	err_clear(&e);
+	assert_null(xbrl_instance(&rep, &e));
+	assert_int_equal(e.kind, ERR_INTERNAL);
+	xbrl_report_release(&rep);
+}
+
+/* The whole validation, XSD included, through the shared catalog. */
+static void validate_file_runs_xsd_and_the_checks(void **state)
+{
+	const char *catalog = test_src("../shared/xbrl/catalog.xml");
+	struct err e;
+	err_clear(&e);
+	if (xbrl_validate_file(test_src("tests/fixtures/xbrl/valid.xbrl"), catalog, NULL, &r, &e))
+		fail_msg("%s: %s", e.message, e.detail);
+	assert_true(r.schema_checked);
+	err_clear(&e);
+	assert_int_equal(xbrl_validate_file(test_src("tests/fixtures/xbrl/not-schema-valid.xbrl"), catalog, NULL, &r, &e),
+			 -1);
+	assert_int_equal(e.kind, ERR_INPUT);
+	assert_non_null(strstr(r.problems[0], "'ten euros' is not a valid value"));
+	err_clear(&e);
+	assert_int_equal(xbrl_validate_file(test_src("tests/fixtures/xbrl/bad-unitref.xbrl"), catalog, NULL, &r, &e), -1);
+	assert_int_equal(e.kind, ERR_INPUT);
+	assert_non_null(strstr(e.message, "names no unit"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(the_valid_fixture_passes_every_check),
+		cmocka_unit_test(a_context_ref_that_names_no_context),
+		cmocka_unit_test(a_unit_ref_that_names_no_unit),
+		cmocka_unit_test(a_numeric_fact_without_decimals),
+		cmocka_unit_test(a_duration_concept_in_an_instant_context),
+		cmocka_unit_test(a_currency_code_that_is_not_iso_4217),
+		cmocka_unit_test(a_monetary_fact_in_a_unit_that_is_not_a_currency),
+		cmocka_unit_test(a_duration_that_ends_before_it_starts),
+		cmocka_unit_test(one_concept_context_and_unit_with_two_values),
+		cmocka_unit_test(iso_codes_come_from_debian_iso_codes),
+		cmocka_unit_test(the_fact_table_and_the_taxonomy_agree),
+		cmocka_unit_test(an_unknown_concept_is_refused_by_the_writer),
+		cmocka_unit_test(validate_file_runs_xsd_and_the_checks),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

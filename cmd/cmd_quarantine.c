@@ -205,6 +205,8 @@ static int quarantine_release(struct cli *cli, int argc, char **argv, struct err
 		return -1;
 	int rc = -1;
 	PGresult *res = NULL;
+	char *done = NULL;           /* what was released, printed after the commit */
+	size_t done_len = 0;
 	if (db_begin(db, e))
 		goto out;
 	/* All or none: one transaction, so a bad id releases nothing. */
@@ -231,16 +233,28 @@ static int quarantine_release(struct cli *cli, int argc, char **argv, struct err
 			}
 			goto out;
 		}
-		printf("released hold %s: account %s, period %s, reason %s\n", argv[i], PQgetvalue(res, 0, 1),
-		       PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+		char line[1024];
+		int n = snprintf(line, sizeof(line), "released hold %s: account %s, period %s, reason %s\n", argv[i],
+				 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+		char *grown = realloc(done, done_len + (size_t)n + 1);
+		if (!grown) {
+			err_set(e, ERR_INTERNAL, "out of memory");
+			goto out;
+		}
+		done = grown;
+		memcpy(done + done_len, line, (size_t)n + 1);
+		done_len += (size_t)n;
 		PQclear(res);
 		res = NULL;
 	}
 	if (db_commit(db, e))
 		goto out;
+	if (done)
+		fputs(done, stdout);
 	printf("the next run's invoice step bills the released account periods that hold nothing else\n");
 	rc = 0;
 out:
+	free(done);
 	PQclear(res);
 	if (rc)
 		db_rollback(db);

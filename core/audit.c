@@ -77,6 +77,13 @@ int64_t audit_append(struct db *db, const char *kind, const char *entity, const 
 	return id;
 }
 
+int audit_lock(struct db *db, struct err *e)
+{
+	if (!db->in_tx)
+		return err_set(e, ERR_INTERNAL, "the audit chain head locked outside a transaction");
+	return db_exec(db, e, SQL_audit_lock, 0, NULL);
+}
+
 int audit_head(struct db *db, int64_t *id, char *hash, struct err *e)
 {
 	PGresult *res = db_query(db, e, SQL_audit_head_get, 0, NULL);

@@ -59,6 +59,15 @@ void audit_chain_hash(const char *prev_hash, const char *canonical, size_t len, 
 int64_t audit_append(struct db *db, const char *kind, const char *entity, const char *json_payload,
 		     struct err *e);
 
+/*
+ * Lock the chain head until the transaction open on db ends. For a
+ * REPEATABLE READ transaction that will append: call it first, before
+ * the snapshot, so that its appends never fail with a serialization
+ * failure (at the price of holding other appenders off meanwhile).
+ * Returns 0, or -1 with e set (ERR_INTERNAL when no transaction is open).
+ */
+int audit_lock(struct db *db, struct err *e);
+
 /* What audit_verify found. */
 struct audit_report {
 	int64_t entries;                    /* entries checked */

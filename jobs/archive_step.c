@@ -15,6 +15,7 @@
 #include "hash.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 #include "sqltext.h"
 
 #include <dirent.h>
@@ -193,13 +194,32 @@ static int table_exists(struct db *db, const char *name, int *exists, struct err
 	return 0;
 }
 
+/* The run's metrics as they stand now (the metrics file of metrics.dir is
+ * written when the run ends, after this step): rendered into a scratch
+ * folder beside the archive and added as metrics/billrun_DAG.prom. */
+static int add_metrics(struct bagit_writer *w, struct job_ctx *ctx, const char *dir, struct err *e)
+{
+	char scratch[4200], file[4400], in_bag[600];
+	snprintf(scratch, sizeof(scratch), "%s/.metrics-XXXXXX", dir);
+	if (!mkdtemp(scratch))
+		return err_set(e, ERR_IO, "could not create a folder in '%s': %s", dir, strerror(errno));
+	struct config mcfg = *ctx->cfg; /* a shallow copy that only redirects metrics.dir */
+	mcfg.metrics_dir = scratch;
+	snprintf(file, sizeof(file), "%s/billrun_%s.prom", scratch, ctx->dag);
+	snprintf(in_bag, sizeof(in_bag), "metrics/billrun_%s.prom", ctx->dag);
+	int rc = metrics_write_run(&mcfg, ctx->db, ctx->run_id, e) || bagit_writer_add_file(w, file, in_bag, e) ? -1 : 0;
+	unlink(file);
+	rmdir(scratch);
+	return rc;
+}
+
 #define INPUTS_HEADER "sha256\tfile\tsource\trecords_read\taccepted\tquarantined\tduplicates\trun"
 
 static int archive_run(struct job_ctx *ctx, struct err *e)
 {
 	const struct config *cfg = ctx->cfg;
 	char dir[4096], name[512], final[4700], tmp[4800], run[24], head_hash[SHA256_HEX_LEN + 1];
-	char line[1024], metrics[4200], sha[SHA256_HEX_LEN + 1];
+	char line[1024], sha[SHA256_HEX_LEN + 1];
 	struct bagit_writer *w = NULL;
 	PGresult *info = NULL;
 	int64_t head_id = 0;
@@ -257,14 +277,8 @@ static int archive_run(struct job_ctx *ctx, struct err *e)
 	snprintf(line, sizeof(line), "id %lld\nhash %s\n", (long long)head_id, head_hash);
 	if (bagit_writer_add_bytes(w, "audit/chain-head.txt", line, strlen(line), e))
 		goto fail;
-	cfg_metrics_dir(cfg, metrics, sizeof(metrics) - 64);
-	snprintf(metrics + strlen(metrics), 64, "/billrun_%s.prom", ctx->dag);
-	if (access(metrics, R_OK) == 0) {
-		char in_bag[600];
-		snprintf(in_bag, sizeof(in_bag), "metrics/billrun_%s.prom", ctx->dag);
-		if (bagit_writer_add_file(w, metrics, in_bag, e))
-			goto fail;
-	}
+	if (add_metrics(w, ctx, dir, e))
+		goto fail;
 
 	struct {
 		const char *label, *value;

@@ -29,8 +29,15 @@ void meter_totals_release(struct meter_totals *t)
 static struct meter_total *total_for(struct meter_totals *t, const char *meter, size_t len)
 {
 	int pos;
-	if (strset_get(&t->index, meter, len, &pos))
+	if (t->last < t->n) {
+		struct meter_total *m = &t->items[t->last];
+		if (strncmp(m->name, meter, len) == 0 && m->name[len] == '\0')
+			return m;
+	}
+	if (strset_get(&t->index, meter, len, &pos)) {
+		t->last = (size_t)pos;
 		return &t->items[pos];
+	}
 	if (t->n >= METER_TOTALS_MAX) {
 		meter = "(other)";
 		len = 7;
@@ -52,6 +59,7 @@ static struct meter_total *total_for(struct meter_totals *t, const char *meter, 
 	m->sum = dec_zero();
 	m->records = 0;
 	m->overflow = 0;
+	t->last = t->n;
 	t->n++;
 	return m;
 }

@@ -41,6 +41,7 @@ struct meter_totals {
 	struct strset index;   /* payload: position in items */
 	struct meter_total *items;
 	size_t n, cap;
+	size_t last;           /* the item added to last: files mostly repeat a meter */
 };
 
 void meter_totals_init(struct meter_totals *t);

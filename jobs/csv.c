@@ -28,6 +28,7 @@ struct csv_reader {
 	void *ctx;
 	struct csv_options o;
 
+	unsigned char special[256]; /* 1 for the delimiter, '\n' and '"' */
 	char *buf;
 	size_t cap, start, end;  /* unconsumed input is buf[start, end) */
 	int eof, started;
@@ -77,6 +78,9 @@ struct csv_reader *csv_new(csv_read_fn read_fn, void *ctx, const struct csv_opti
 		r->o.max_record = 64;
 	if (r->o.max_fields < 1)
 		r->o.max_fields = 1;
+	r->special[(unsigned char)r->o.delimiter] = 1;
+	r->special['\n'] = 1;
+	r->special['"'] = 1;
 	r->cap = READ_CHUNK * 2;
 	r->buf = malloc(r->cap);
 	r->line = 1;
@@ -154,12 +158,12 @@ static void set_error(struct csv_reader *r, enum csv_error err, size_t field)
 
 static int push_field(struct csv_reader *r, size_t len)
 {
-	if (len > r->o.max_field)
-		set_error(r, CSV_FIELD_TOO_LONG, r->npf);
 	if (r->npf >= r->o.max_fields) {
 		set_error(r, CSV_TOO_MANY_FIELDS, r->npf);
 		return 0;
 	}
+	if (len > r->o.max_field)
+		set_error(r, CSV_FIELD_TOO_LONG, r->npf); /* a field that is kept: error_field indexes it */
 	if (r->npf == r->pf_cap) {
 		size_t cap = r->pf_cap ? r->pf_cap * 2 : 64;
 		struct pending_field *p = realloc(r->pf, cap * sizeof(*p));
@@ -216,7 +220,8 @@ static int scan(struct csv_reader *r, size_t *rec_end)
 			/* fall through - the byte belongs to an unquoted field */
 		case ST_UNQUOTED: {
 			/* Fast inner loop over ordinary bytes. */
-			while (i < n && b[i] != delim && b[i] != '\n' && b[i] != '"')
+			const unsigned char *special = r->special;
+			while (i < n && !special[(unsigned char)b[i]])
 				i++;
 			if (i == n)
 				continue;

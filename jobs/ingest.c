@@ -45,11 +45,14 @@ struct ingest {
 	char spool[PATH_MAX], processed[PATH_MAX];
 	int keep;
 	int64_t time_min, time_max;
-	int64_t batch_records;
 	struct source *sources;
 	int nsources;
 	struct strset accounts;
 	struct meter_set meters;
+	/* The last meter looked up: files mostly repeat a handful. */
+	char last_meter[128];
+	size_t last_meter_len;
+	int last_meter_found, last_meter_flags;
 	long long crash_after;
 	/* for the closing line */
 	int64_t files, skipped, records, accepted, quarantined, duplicates;
@@ -158,9 +161,6 @@ static int load_settings(struct ingest *in, struct err *e)
 		return -1;
 	if (in->time_min >= in->time_max)
 		return err_set(e, ERR_CONFIG, "ingest.time_min must be before ingest.time_max");
-	long long batch = 50000;
-	config_lookup_int64((config_t *)&cfg->lc, "ingest.batch_records", &batch);
-	in->batch_records = batch;
 
 	config_setting_t *list = config_lookup((config_t *)&cfg->lc, "sources");
 	int n = list ? config_setting_length(list) : 0;
@@ -359,8 +359,20 @@ static void validate(struct ingest *in, const struct source *src, struct usage_r
 			    rec->account_len, 100), rec->account);
 		return;
 	}
-	int flags = 0;
-	if (!meter_set_find(&in->meters, rec->meter, rec->meter_len, &flags)) {
+	int flags = 0, found;
+	if (rec->meter_len == in->last_meter_len && memcmp(rec->meter, in->last_meter, rec->meter_len) == 0) {
+		found = in->last_meter_found;
+		flags = in->last_meter_flags;
+	} else {
+		found = meter_set_find(&in->meters, rec->meter, rec->meter_len, &flags);
+		if (rec->meter_len < sizeof(in->last_meter)) {
+			memcpy(in->last_meter, rec->meter, rec->meter_len);
+			in->last_meter_len = rec->meter_len;
+			in->last_meter_found = found;
+			in->last_meter_flags = flags;
+		}
+	}
+	if (!found) {
 		record_fail(rec, REASON_UNKNOWN_METER, "meter '%.*s' is not in the rate card",
 			    utf8_clip(rec->meter, rec->meter_len, 100), rec->meter);
 		return;
@@ -664,9 +676,9 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 out:
 	if (rc && e)
 		err_prefix(e, "file '%s': ", name);
+	pass_release(&pass); /* ends a COPY left open, before the rollback */
 	if (in_tx)
 		db_rollback(in->db);
-	pass_release(&pass);
 	textbuf_release(&cr.stated);
 	textbuf_release(&cr.detail);
 	if (fd >= 0)

@@ -3,8 +3,8 @@
  * and ingest_files, one transaction per file (see jobs/README.md).
  *
  * Configuration: spool.dir, spool.processed_dir, spool.keep_in_place,
- * ingest.time_min, ingest.time_max, ingest.max_field_length,
- * ingest.batch_records and the `sources` list (name, format, pattern,
+ * ingest.time_min, ingest.time_max, ingest.max_field_length and the
+ * `sources` list (name, format, pattern,
  * account_column, meter_column, meter_prefix, meter, key_column,
  * time_zone, credit_meters). When ctx->rules_file is set, the rate card's
  * meters are synchronised into table meters first (meters.h).

@@ -277,6 +277,15 @@ int ingest_loader_begin(struct ingest_loader *l, struct db *db, enum load_mode m
 
 void ingest_loader_release(struct ingest_loader *l)
 {
+	if (l->copy_open && l->db) {
+		/* Given up half way (a read error): end the COPY as failed so
+		 * that the connection can roll back. */
+		PQputCopyEnd(l->db->conn, "ingest of the file was abandoned");
+		PGresult *res;
+		while ((res = PQgetResult(l->db->conn)) != NULL)
+			PQclear(res);
+		l->copy_open = 0;
+	}
 	free(l->out.p);
 	free(l->qrow.p);
 	free(l->blocks);

@@ -68,6 +68,8 @@ struct ingest_loader {
 int ingest_loader_begin(struct ingest_loader *l, struct db *db, enum load_mode mode, int64_t run_id,
 			int64_t file_id, const char *source, const char *file_name, int64_t expected_records,
 			struct err *e);
+/* Free the loader; a COPY still open (an abandoned pass) is ended as
+ * failed first, so the caller can roll back. Never fails. */
 void ingest_loader_release(struct ingest_loader *l);
 
 /* Add a good record (the caller has validated it). 0, or -1 with e set. */

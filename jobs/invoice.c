@@ -43,6 +43,7 @@
 
 struct invoicer {
 	struct job_ctx *ctx;
+	char account[256];           /* a dispute rerun's account, or "" */
 	char run[24], grace[24], terms[16], batch[16];
 	const char *series, *credit_series, *late;
 	int dispute;                 /* a rerun: changes are corrections */
@@ -77,7 +78,8 @@ static int setup(struct invoicer *I, struct job_ctx *ctx, struct err *e)
 	I->ctx = ctx;
 	snprintf(I->run, sizeof(I->run), "%lld", (long long)ctx->run_id);
 	snprintf(I->grace, sizeof(I->grace), "%lld", (long long)cfg->invoice_grace_ms);
-	snprintf(I->terms, sizeof(I->terms), "%lld", (long long)(cfg->invoice_payment_terms_ms / 86400000));
+	snprintf(I->terms, sizeof(I->terms), "%lld",
+		 (long long)(cfg->loaded ? cfg->invoice_payment_terms_ms / 86400000 : 30));
 	snprintf(I->batch, sizeof(I->batch), "%lld", (long long)(cfg->invoice_batch_size > 0 ? cfg->invoice_batch_size : 1000));
 	I->series = or_default(cfg->invoice_series, "INV-{YYYY}-{SEQ:6}");
 	I->credit_series = or_default(cfg->invoice_credit_series, "CN-{YYYY}-{SEQ:6}");
@@ -89,7 +91,7 @@ static int setup(struct invoicer *I, struct job_ctx *ctx, struct err *e)
 	I->seller_vat = or_default(cfg->invoice_seller_vat_id, "");
 	I->seller_email = or_default(cfg->invoice_seller_email, "");
 	I->seller_payment = or_default(cfg->invoice_seller_payment, "");
-	I->pdf = cfg == &none ? 1 : cfg->invoice_pdf;
+	I->pdf = cfg->loaded ? cfg->invoice_pdf : 1;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	I->workers = cfg->invoice_render_workers > 0 ? (int)cfg->invoice_render_workers : cpus > 0 ? (int)cpus : 1;
 	if (I->workers > MAX_WORKERS)
@@ -149,7 +151,7 @@ static int draft(struct invoicer *I, struct err *e)
 	if (db_exec(db, e, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", 0, NULL) ||
 	    db_exec(db, e, SQL_invoice_drafts_clear, 1, run) || db_exec(db, e, SQL_invoice_candidates_create, 0, NULL))
 		goto fail;
-	const char *cp[] = { ctx->period_start, ctx->period_end, I->grace, I->dispute ? ctx->account : NULL };
+	const char *cp[] = { ctx->period_start, ctx->period_end, I->grace, I->account[0] ? I->account : NULL };
 	if (query_counts(db, e, SQL_invoice_candidates, 4, cp, &I->candidates, NULL, NULL, NULL))
 		goto fail;
 	const char *gp[] = { ctx->period_end, I->grace };
@@ -329,7 +331,9 @@ struct render_pool {
 	pid_t pids[MAX_WORKERS];
 	int n, max, pdf;
 	int failed;
-	char dir[4200];
+	char dir[4200];           /* where files are written */
+	char final[4200];         /* OUTPUT/invoices */
+	int in_place;             /* final existed: hidden temporary names in it */
 	int64_t after[2];         /* last document id loaded, per kind */
 	long long loaded;
 };
@@ -361,16 +365,26 @@ static int remove_flat_dir(const char *dir, struct err *e)
 	return 0;
 }
 
-static int render_set(const struct invoice_doc_set *set, const char *dir, int pdf, struct err *e)
+/* A temporary name: in the folder of its own, the final name; beside
+ * final files, ".NAME.tmp". */
+static void tmp_path(const struct render_pool *p, const char *number, const char *ext, char *buf, size_t size)
+{
+	if (p->in_place)
+		snprintf(buf, size, "%s/.%s.%s.tmp", p->dir, number, ext);
+	else
+		snprintf(buf, size, "%s/%s.%s", p->dir, number, ext);
+}
+
+static int render_set(const struct render_pool *p, const struct invoice_doc_set *set, struct err *e)
 {
 	char path[4600];
 	for (int i = 0; i < set->n; i++) {
 		const struct invoice_doc *d = &set->docs[i];
-		snprintf(path, sizeof(path), "%s/%s.json", dir, d->number);
+		tmp_path(p, d->number, "json", path, sizeof(path));
 		if (invoice_json_write(d, path, e))
 			return -1;
-		if (pdf) {
-			snprintf(path, sizeof(path), "%s/%s.pdf", dir, d->number);
+		if (p->pdf) {
+			tmp_path(p, d->number, "pdf", path, sizeof(path));
 			if (invoice_pdf_write(d, path, e))
 				return -1;
 		}
@@ -402,9 +416,18 @@ static int pool_start(struct render_pool *p, const struct invoicer *I, struct er
 	memset(p, 0, sizeof(*p));
 	p->max = I->workers;
 	p->pdf = I->pdf;
+	snprintf(p->final, sizeof(p->final), "%s/invoices", I->ctx->output_dir);
 	snprintf(p->dir, sizeof(p->dir), "%s/.invoices.tmp", I->ctx->output_dir);
 	if (remove_flat_dir(p->dir, e))
 		return -1;
+	struct stat st;
+	if (stat(p->final, &st) == 0) {
+		/* The step was redone after its folder was renamed into place:
+		 * write beside the files, rename each after the commit. */
+		p->in_place = 1;
+		snprintf(p->dir, sizeof(p->dir), "%s", p->final);
+		return 0;
+	}
 	if (mkdir(p->dir, 0755) != 0)
 		return err_set(e, ERR_IO, "could not create '%s': %s", p->dir, strerror(errno));
 	return 0;
@@ -435,7 +458,7 @@ static int pool_render_new(struct invoicer *I, struct render_pool *p, struct err
 			if (pid == 0) {
 				struct err ce;
 				err_clear(&ce);
-				if (render_set(&set, p->dir, p->pdf, &ce)) {
+				if (render_set(p, &set, &ce)) {
 					log_err(&ce);
 					_exit(1);
 				}
@@ -444,7 +467,7 @@ static int pool_render_new(struct invoicer *I, struct render_pool *p, struct err
 			if (pid < 0) {
 				/* No process to spare: render here. */
 				log_warn("invoice: could not start a rendering process: %s", strerror(errno));
-				if (render_set(&set, p->dir, p->pdf, e)) {
+				if (render_set(p, &set, e)) {
 					invoice_docs_release(&set);
 					return -1;
 				}
@@ -470,24 +493,23 @@ static int pool_finish(struct render_pool *p, struct err *e)
 }
 
 /* The rendered files go to OUTPUT/invoices once the done mark commits:
- * the folder is renamed whole; if it exists (the step was redone within
- * the same run), file by file. */
-static int register_renames(struct invoicer *I, const char *tmp, const char *final, struct err *e)
+ * the folder is renamed whole, or (in place) each hidden file. */
+static int register_renames(struct invoicer *I, struct render_pool *p, struct err *e)
 {
-	struct stat st;
-	if (stat(final, &st) != 0)
-		return job_rename_after_commit(I->ctx, tmp, final, e);
-	DIR *d = opendir(tmp);
+	if (!p->in_place)
+		return job_rename_after_commit(I->ctx, p->dir, p->final, e);
+	DIR *d = opendir(p->dir);
 	if (!d)
-		return err_set(e, ERR_IO, "could not open '%s': %s", tmp, strerror(errno));
+		return err_set(e, ERR_IO, "could not open '%s': %s", p->dir, strerror(errno));
 	struct dirent *de;
 	int rc = 0;
 	char from[4600], to[4600];
 	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] != '.' || len < 6 || strcmp(de->d_name + len - 4, ".tmp") != 0)
 			continue;
-		snprintf(from, sizeof(from), "%s/%s", tmp, de->d_name);
-		snprintf(to, sizeof(to), "%s/%s", final, de->d_name);
+		snprintf(from, sizeof(from), "%s/%s", p->dir, de->d_name);
+		snprintf(to, sizeof(to), "%s/%.*s", p->dir, (int)(len - 5), de->d_name + 1);
 		rc = job_rename_after_commit(I->ctx, from, to, e);
 	}
 	closedir(d);
@@ -498,13 +520,30 @@ static int invoice_run(struct job_ctx *ctx, struct err *e)
 {
 	struct invoicer I;
 	struct render_pool pool;
-	char final[4200];
 	int rc = -1;
 
 	memset(&I, 0, sizeof(I));
 	memset(&pool, 0, sizeof(pool));
 	if (setup(&I, ctx, e))
 		goto out;
+	/* Many short statements per batch: JIT compiling them (PostgreSQL
+	 * would, from their row estimates at scale) costs far more than it
+	 * saves. The connection is this attempt's own. */
+	if (db_exec(ctx->db, e, "SET jit = off", 0, NULL))
+		goto out;
+	/* A rerun's changes are corrections (credit note and new invoice);
+	 * asked of the run, as a resumed rerun's context does not say. */
+	const char *rp[] = { I.run };
+	PGresult *fr = db_query(ctx->db, e, SQL_invoice_run_facts, 1, rp);
+	if (!fr)
+		goto out;
+	if (PQntuples(fr) == 1) {
+		I.dispute = PQgetvalue(fr, 0, 0)[0] == 't';
+		snprintf(I.account, sizeof(I.account), "%s", I.dispute ? PQgetvalue(fr, 0, 1) : "");
+	}
+	PQclear(fr);
+	if (I.dispute && !I.account[0] && ctx->account)
+		snprintf(I.account, sizeof(I.account), "%s", ctx->account);
 	/* Documents are audited when the audit log (007) is there. */
 	PGresult *ar = db_query(ctx->db, e, SQL_invoice_audit_available, 0, NULL);
 	if (!ar)
@@ -515,10 +554,9 @@ static int invoice_run(struct job_ctx *ctx, struct err *e)
 	if (pool_start(&pool, &I, e) || draft(&I, e) || pool_render_new(&I, &pool, e) || issue_all(&I, &pool, e) ||
 	    pool_render_new(&I, &pool, e) || pool_finish(&pool, e))
 		goto out;
-	snprintf(final, sizeof(final), "%s/invoices", ctx->output_dir);
 	if (db_begin(ctx->db, e))
 		goto out;
-	if (pool.loaded > 0 ? register_renames(&I, pool.dir, final, e) : remove_flat_dir(pool.dir, e)) {
+	if (pool.loaded > 0 ? register_renames(&I, &pool, e) : pool.in_place ? 0 : remove_flat_dir(pool.dir, e)) {
 		db_rollback(ctx->db);
 		goto out;
 	}
@@ -527,7 +565,7 @@ static int invoice_run(struct job_ctx *ctx, struct err *e)
 	log_info("invoice: issued %lld invoices and %lld credit notes in %lld batches%s%s; %lld documents written to "
 		 "%s%s",
 		 I.issued_invoices, I.issued_credits, I.batches, I.dispute ? " (a rerun: changes are corrections)" : "",
-		 I.stale ? " (some drafts went stale)" : "", pool.loaded, pool.loaded ? final : "(none)",
+		 I.stale ? " (some drafts went stale)" : "", pool.loaded, pool.loaded ? pool.final : "(none)",
 		 I.pdf ? "" : " (JSON only: invoice.pdf = false)");
 	rc = 0;
 out:

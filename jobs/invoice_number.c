@@ -33,8 +33,10 @@ int invoice_series_render(const char *format, const char *issue_date, const char
 	int seqs = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!format || !*format)
-		return err_set(e, ERR_CONFIG, "%s is empty", what);
+	if (!format || !*format) {
+		err_set(e, ERR_CONFIG, "%s is empty", what);
+		goto hint;
+	}
 	if (strlen(issue_date) != 10 || issue_date[4] != '-' || issue_date[7] != '-')
 		return err_set(e, ERR_INTERNAL, "issue date '%s' is not YYYY-MM-DD", issue_date);
 	for (const char *p = format; *p;) {

@@ -570,8 +570,14 @@ static int json_number(struct json_cursor *c)
 			p++;
 		if (p >= c->end || *p < '0' || *p > '9')
 			return -1;
+		const char *digits = p;
 		while (p < c->end && *p >= '0' && *p <= '9')
 			p++;
+		/* jsonb stores numbers as numeric, which overflows long before
+		 * JSON does: refuse exponents past 999 here rather than fail the
+		 * file's COPY there. */
+		if (p - digits > 3)
+			return -1;
 	}
 	c->p = p;
 	return 0;

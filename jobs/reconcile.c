@@ -126,10 +126,15 @@ static int run_checks(struct reconciler *R, struct err *e)
 
 	const char *ra[] = { R->run, account };
 	const char *r1[] = { R->run };
+	/* The two scans of usage hash (see reconcile_hash_on); the temporary
+	 * tables are analyzed as they are filled, for the joins after them. */
 	if (db_exec_script(db, e, SQL_reconcile_temp_tables) ||
+	    db_exec_script(db, e, SQL_reconcile_hash_on) ||
 	    db_exec(db, e, SQL_reconcile_usage_scan, 2, ra) ||
+	    db_exec_script(db, e, SQL_reconcile_after_scan) ||
 	    db_exec(db, e, SQL_reconcile_usage_periods, 0, NULL) ||
-	    db_exec(db, e, SQL_reconcile_file_accounts, 1, r1))
+	    db_exec(db, e, SQL_reconcile_file_accounts, 1, r1) ||
+	    db_exec_script(db, e, SQL_reconcile_after_periods))
 		return -1;
 	/* A dispute rerun of one account ingests nothing; the files belong to
 	 * the original run, which checked them. */
@@ -142,7 +147,9 @@ static int run_checks(struct reconciler *R, struct err *e)
 	if (db_exec(db, e, SQL_reconcile_ratings, 2, ra) ||
 	    db_exec(db, e, SQL_reconcile_targets, 2, ra) ||
 	    db_exec(db, e, SQL_reconcile_targets_snapshot, 0, NULL) ||
-	    db_exec(db, e, SQL_reconcile_recount, 0, NULL))
+	    db_exec_script(db, e, SQL_reconcile_before_recount) ||
+	    db_exec(db, e, SQL_reconcile_recount, 0, NULL) ||
+	    db_exec_script(db, e, SQL_reconcile_after_recount))
 		return -1;
 	const char *qp[] = { R->run, s->quantity_relative, s->quantity_absolute };
 	const char *rp[] = { R->run, account, s->quantity_relative, s->quantity_absolute };

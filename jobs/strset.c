@@ -8,21 +8,44 @@
 
 #define BLOCK_SIZE (256 * 1024)
 
+#define INLINE_KEY 16
+
+/* 32 bytes; keys up to INLINE_KEY bytes (account ids, meter names) live
+ * in the slot itself, so a lookup touches one cache line. */
 struct strset_slot {
-	const char *key;  /* NULL = empty */
-	uint32_t len;
 	uint32_t hash;
+	uint32_t len;
 	int payload;
+	int used;
+	union {
+		const char *ptr;
+		char bytes[INLINE_KEY];
+	} key;
 };
 
-static uint32_t fnv1a(const char *p, size_t n)
+static const char *slot_key(const struct strset_slot *sl)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 16777619u;
+	return sl->len <= INLINE_KEY ? sl->key.bytes : sl->key.ptr;
+}
+
+/* A multiply-mix hash over 8-byte words: keys are short ids looked up
+ * once or twice per record, so this is on the hot path. */
+static uint32_t hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+		h ^= h >> 32;
+		p += 8;
+		n -= 8;
 	}
-	return h;
+	uint64_t w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
+	h ^= h >> 29;
+	return (uint32_t)h;
 }
 
 void strset_init(struct strset *s)
@@ -44,7 +67,7 @@ static struct strset_slot *find(const struct strset *s, const char *key, size_t 
 	size_t mask = s->cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		struct strset_slot *sl = &s->slots[i];
-		if (!sl->key || (sl->hash == h && sl->len == len && memcmp(sl->key, key, len) == 0))
+		if (!sl->used || (sl->hash == h && sl->len == len && memcmp(slot_key(sl), key, len) == 0))
 			return sl;
 	}
 }
@@ -61,8 +84,8 @@ static int grow(struct strset *s)
 	}
 	s->cap = cap;
 	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].key)
-			*find(s, old[i].key, old[i].len, old[i].hash) = old[i];
+		if (old[i].used)
+			*find(s, slot_key(&old[i]), old[i].len, old[i].hash) = old[i];
 	free(old);
 	return 0;
 }
@@ -116,14 +139,19 @@ int strset_add(struct strset *s, const char *key, size_t len, int payload)
 		return -1;
 	if ((s->count + 1) * 2 > s->cap && grow(s))
 		return -1;
-	uint32_t h = fnv1a(key, len);
+	uint32_t h = hash_bytes(key, len);
 	struct strset_slot *sl = find(s, key, len, h);
-	if (sl->key)
+	if (sl->used)
 		return 0;
-	const char *copy = store(s, key, len);
-	if (!copy)
-		return -1;
-	*sl = (struct strset_slot){ copy, (uint32_t)len, h, payload };
+	struct strset_slot new_slot = { h, (uint32_t)len, payload, 1, { NULL } };
+	if (len <= INLINE_KEY) {
+		memcpy(new_slot.key.bytes, key, len);
+	} else {
+		new_slot.key.ptr = store(s, key, len);
+		if (!new_slot.key.ptr)
+			return -1;
+	}
+	*sl = new_slot;
 	s->count++;
 	return 1;
 }
@@ -132,8 +160,8 @@ int strset_get(const struct strset *s, const char *key, size_t len, int *payload
 {
 	if (!s->cap)
 		return 0;
-	const struct strset_slot *sl = find(s, key, len, fnv1a(key, len));
-	if (!sl->key)
+	const struct strset_slot *sl = find(s, key, len, hash_bytes(key, len));
+	if (!sl->used)
 		return 0;
 	if (payload)
 		*payload = sl->payload;

@@ -1,5 +1,5 @@
 /*
- * strset.h - a set of byte strings (open addressing, FNV-1a), for the
+ * strset.h - a set of byte strings (open addressing, linear probing), for the
  * account ids and meter names the ingest step validates against.
  *
  * Keys are copied into the set's own storage; lookups take (pointer,

@@ -43,25 +43,25 @@ struct fact_def {
  * report always has the same shape. Giving a fact a source is one line.
  */
 static const struct fact_def facts[] = {
-	/* concept                          kind        inst  table                 source */
-	{ "BilledAmount",                   FACT_MONEY, 0,    "invoices",           NULL },
-	{ "TaxAmount",                      FACT_MONEY, 0,    "invoices",           NULL },
-	{ "CreditNoteAmount",               FACT_MONEY, 0,    "credit_notes",       NULL },
-	{ "RatedAmount",                    FACT_MONEY, 0,    "ratings",            SQL_xbrl_rated_amount },
-	{ "RatedTaxAmount",                 FACT_MONEY, 0,    "ratings",            SQL_xbrl_rated_tax_amount },
-	{ "ReconciliationDifferenceAmount", FACT_MONEY, 0,    "reconciliations",    NULL },
-	{ "InvoiceCount",                   FACT_COUNT, 0,    "invoices",           NULL },
-	{ "CreditNoteCount",                FACT_COUNT, 0,    "credit_notes",       NULL },
-	{ "RecordsIngested",                FACT_COUNT, 0,    "ingest_files",       SQL_xbrl_records_ingested },
-	{ "RecordsQuarantined",             FACT_COUNT, 0,    "ingest_files",       SQL_xbrl_records_quarantined },
-	{ "RecordsDuplicated",              FACT_COUNT, 0,    "ingest_files",       SQL_xbrl_records_duplicated },
-	{ "ReconciliationDifferenceCount",  FACT_COUNT, 0,    "reconciliations",    NULL },
-	{ "RatingsHeld",                    FACT_COUNT, 0,    "ratings",            SQL_xbrl_ratings_held },
-	{ "RecordsInQuarantine",            FACT_COUNT, 1,    "quarantine_records", SQL_xbrl_records_in_quarantine },
-	{ "AccountsHeld",                   FACT_COUNT, 1,    "account_holds",      SQL_xbrl_accounts_held },
-	{ "AuditLogEntries",                FACT_COUNT, 1,    "audit_log",          SQL_xbrl_audit_entries },
-	{ "RuleVersion",                    FACT_TEXT,  0,    "rule_versions",      SQL_xbrl_rule_version },
-	{ "RunIdentifier",                  FACT_TEXT,  0,    NULL,                 SQL_xbrl_run_identifier },
+	/* concept                          kind        inst  table                    source */
+	{ "BilledAmount",                   FACT_MONEY, 0,    "invoices",              SQL_xbrl_billed_amount },
+	{ "TaxAmount",                      FACT_MONEY, 0,    "invoices",              SQL_xbrl_tax_amount },
+	{ "CreditNoteAmount",               FACT_MONEY, 0,    "credit_notes",          SQL_xbrl_credit_note_amount },
+	{ "RatedAmount",                    FACT_MONEY, 0,    "ratings",               SQL_xbrl_rated_amount },
+	{ "RatedTaxAmount",                 FACT_MONEY, 0,    "ratings",               SQL_xbrl_rated_tax_amount },
+	{ "ReconciliationDifferenceAmount", FACT_MONEY, 0,    "reconciliation_checks", SQL_xbrl_reconciliation_difference_amount },
+	{ "InvoiceCount",                   FACT_COUNT, 0,    "invoices",              SQL_xbrl_invoice_count },
+	{ "CreditNoteCount",                FACT_COUNT, 0,    "credit_notes",          SQL_xbrl_credit_note_count },
+	{ "RecordsIngested",                FACT_COUNT, 0,    "ingest_files",          SQL_xbrl_records_ingested },
+	{ "RecordsQuarantined",             FACT_COUNT, 0,    "ingest_files",          SQL_xbrl_records_quarantined },
+	{ "RecordsDuplicated",              FACT_COUNT, 0,    "ingest_files",          SQL_xbrl_records_duplicated },
+	{ "ReconciliationDifferenceCount",  FACT_COUNT, 0,    "reconciliation_checks", SQL_xbrl_reconciliation_difference_count },
+	{ "RatingsHeld",                    FACT_COUNT, 0,    "ratings",               SQL_xbrl_ratings_held },
+	{ "RecordsInQuarantine",            FACT_COUNT, 1,    "quarantine_records",    SQL_xbrl_records_in_quarantine },
+	{ "AccountsHeld",                   FACT_COUNT, 1,    "account_holds",         SQL_xbrl_accounts_held },
+	{ "AuditLogEntries",                FACT_COUNT, 1,    "audit_log",             SQL_xbrl_audit_entries },
+	{ "RuleVersion",                    FACT_TEXT,  0,    "rule_versions",         SQL_xbrl_rule_version },
+	{ "RunIdentifier",                  FACT_TEXT,  0,    NULL,                    SQL_xbrl_run_identifier },
 };
 
 #define NFACTS (sizeof(facts) / sizeof(facts[0]))

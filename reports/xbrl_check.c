@@ -12,10 +12,12 @@
 #include <libxml/uri.h>
 #include <libxml/xmlIO.h>
 #include <libxml/xmlschemas.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define XBRLI_NS "http://www.xbrl.org/2003/instance"
 #define LINK_NS "http://www.xbrl.org/2003/linkbase"
@@ -489,6 +491,8 @@ int xbrl_validate_file(const char *path, const char *catalog_file, const char *i
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
+	if (access(path, R_OK) != 0)
+		return err_set(e, ERR_IO, "could not read '%s': %s", path, strerror(errno));
 	setup_offline(catalog_file);
 	iso = xbrl_iso4217_load(iso_path ? iso_path : XBRL_ISO4217_JSON, e);
 	if (!iso)

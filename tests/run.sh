@@ -37,7 +37,10 @@ run_one() {
 export BILLRUN_SRC="$(cd "$here/.." && pwd)"
 # Sanitizer builds: known leaks inside libraries are suppressed (see the file).
 export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export BILLRUN_BIN="$BILLRUN_SRC/${BUILD:-build}/billrun"
+case ${BUILD:-build} in
+/*) export BILLRUN_BIN="$BUILD/billrun" ;;
+*) export BILLRUN_BIN="$BILLRUN_SRC/${BUILD:-build}/billrun" ;;
+esac
 for t in $unit; do run_one "$t"; done
 if [ -n "$integ" ]; then
 	if [ -z "${TEST_PG_DSN:-}" ]; then

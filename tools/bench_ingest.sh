@@ -9,7 +9,10 @@
 #   1. a bare `psql \copy` of the file into an unlogged table without indexes;
 #   2. billrun's ingest of the same file (tools/bench_ingest.c calls the job);
 #   3. ingest+aggregate+rate+reconcile, for the steps that exist, on a fresh
-#      database (BENCH_PIPELINE=0 skips it).
+#      database (BENCH_PIPELINE=0 skips it; it is stopped after
+#      BENCH_PIPELINE_TIMEOUT seconds, default 900; BENCH_ACCOUNT_INDEX=1
+#      first adds a b-tree on usage (account_ext, event_time), which the
+#      aggregate step's per-account queries want, to show its cost).
 # Prints the times, their ratios to the bare \copy, records per second and
 # the ingest process's peak RSS (getrusage; also /usr/bin/time when there).
 set -eu
@@ -18,7 +21,8 @@ N=${1:-2000000}
 A=${2:-10000}
 BUILD=${BUILD:-build}
 cd "$here"
-make -s --no-print-directory "$BUILD/tools/gen_usage" "$BUILD/tools/bench_ingest" >&2
+make -s --no-print-directory "$BUILD/tools/gen_usage" "$BUILD/tools/bench_ingest" >/dev/null
+export PGOPTIONS="-c client_min_messages=warning"
 
 work=$(mktemp -d /tmp/billrun-bench-ingest.XXXXXX)
 pgdir=$(mktemp -d /tmp/billrun-bench-pg.XXXXXX)
@@ -35,6 +39,11 @@ cat >"$work/rates.conf" <<'RULES'
 meters = (
   { name = "api_calls"; aggregation = "sum"; unit = "call"; },
   { name = "voice_seconds"; aggregation = "sum"; round_increment = "60"; unit = "s"; }
+);
+plans = (
+  { id = "bench"; name = "Bench"; currency = "EUR"; effective_from = "2024-01-01";
+    charges = ( { meter = "api_calls"; model = "per_unit"; price = "0.001"; },
+                { meter = "voice_seconds"; model = "per_unit"; price = "0.0002"; } ); }
 );
 RULES
 
@@ -75,6 +84,7 @@ $TIME "$here/$BUILD/tools/bench_ingest" -c "$work/bench_ingest.conf" -d "$DSN db
 	-r "$work/rates.conf" -p 2026-01-15 -s ingest >"$work/out.txt" 2>"$work/log.txt" ||
 	{ cat "$work/log.txt" >&2; exit 1; }
 ingest=$(sed -n 's/^ingest_seconds=//p' "$work/out.txt")
+cpu=$(sed -n 's/^ingest_cpu //p' "$work/out.txt")
 records=$(sed -n 's/^records=\([0-9]*\).*/\1/p' "$work/out.txt")
 rss=$(sed -n 's/.*peak_rss_kb=//p' "$work/out.txt")
 [ -f "$timef" ] && rss_time=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$timef") || rss_time=""
@@ -89,21 +99,26 @@ if [ "${BENCH_PIPELINE:-1}" = 1 ]; then
 		"$here/$BUILD/tools/bench_ingest" -l | grep -qx "$s" && steps="$steps,$s"
 	done
 	setup_db bench_pipeline
-	if "$here/$BUILD/tools/bench_ingest" -c "$work/bench_pipeline.conf" -d "$DSN dbname=bench_pipeline" \
-		-r "$work/rates.conf" -p 2026-01-15 -s "$steps" >"$work/pout.txt" 2>"$work/plog.txt"; then
+	[ "${BENCH_ACCOUNT_INDEX:-0}" = 1 ] &&
+		psql_q "$DSN dbname=bench_pipeline" -c "CREATE INDEX usage_account_time ON usage (account_ext, event_time)"
+	if timeout "${BENCH_PIPELINE_TIMEOUT:-900}" "$here/$BUILD/tools/bench_ingest" -c "$work/bench_pipeline.conf" \
+		-d "$DSN dbname=bench_pipeline" -r "$work/rates.conf" -p 2026-01-15 -s "$steps" \
+		>"$work/pout.txt" 2>"$work/plog.txt"; then
 		pipeline=$(awk -F= '/_seconds=/ { s += $2 } END { printf "%.3f", s }' "$work/pout.txt")
-		pdetail=$(sed -n 's/_seconds=/ /p' "$work/pout.txt" | tr '\n' ' ')
+		pdetail=$(sed -n 's/_seconds=\(.*\)/ \1 s/p' "$work/pout.txt" | tr '\n' ' ')
 	else
 		pipeline="failed"
-		pdetail=$(tail -n 3 "$work/plog.txt" | tr '\n' ' ')
+		pdetail="$(sed -n 's/_seconds=\(.*\)/ \1 s/p' "$work/pout.txt" | tr '\n' ' ')then: $(grep -v INFO "$work/plog.txt" | tail -n 2 | tr '\n' ' ')"
+		[ -s "$work/plog.txt" ] || pdetail="$pdetail stopped after ${BENCH_PIPELINE_TIMEOUT:-900} s"
 	fi
 fi
 
-echo "bench ingest: $N usage-csv records over $A accounts, $size bytes"
+echo "bench ingest: $N usage-csv records over $A accounts, $size bytes ($(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '  bare psql \\copy (unlogged, no index): %8.3f s\n' "$bare"
 printf '  billrun ingest:                         %8.3f s   %.2fx the bare \\copy   %.0f records/s\n' \
 	"$ingest" "$(echo "$ingest / $bare" | bc -l)" "$(echo "$records / $ingest" | bc -l)"
 echo "  conservation: $counts"
+printf '  ingest CPU seconds: %s (client = the ingest process, server = its backend)\n' "$cpu"
 echo "  ingest peak RSS: $((rss / 1024)) MB (getrusage)${rss_time:+, $((rss_time / 1024)) MB (/usr/bin/time)}"
 if [ -n "$pipeline" ] && [ "$pipeline" != failed ]; then
 	printf '  ingest+%s: %8.3f s   %.2fx the bare \\copy   (%s)\n' "$(echo "$steps" | cut -d, -f2- | tr , +)" \

@@ -65,10 +65,23 @@ runuser_psql -v n="$N" -f tools/bench_month_end.sql
 t1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "bench-month-end: data generated in %.1f s\n", b - a }'
 
-echo "bench-month-end: month-end close, $(nproc) cores, PostgreSQL with fsync on"
+# CPU seconds, to tell the close's own cost from other load on the machine:
+# this shell's reaped children (billrun, its steps and render workers) and
+# the PostgreSQL server (the postmaster and the backends it reaped).
+tck=$(getconf CLK_TCK)
+cpu_children() { awk -v t="$tck" '{ sub(/^.*\) /, ""); print ($14 + $15) / t }' "/proc/$1/stat"; }
+cpu_all() { awk -v t="$tck" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / t }' "/proc/$1/stat"; }
+pm=$(head -n 1 "$work/pg/data/postmaster.pid")
+echo "bench-month-end: month-end close, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) before," \
+	"PostgreSQL with fsync on"
+c0=$(cpu_children $$)
+p0=$(cpu_all "$pm")
 t0=$(date +%s.%N)
 "$B" -c "$conf" run month_end --period 2026-03 > "$work/run.log" 2>&1 || { tail -30 "$work/run.log"; exit 1; }
 t1=$(date +%s.%N)
+sleep 1 # let the backends of the run exit and be reaped
+c1=$(cpu_children $$)
+p1=$(cpu_all "$pm")
 out=$(ls -d "$work"/state/output/month_end/2026-03-01/run-* | tail -n 1)
 pdfs=$(find "$out/invoices" -name '*.pdf' | wc -l)
 jsons=$(find "$out/invoices" -name '*.json' | wc -l)
@@ -82,8 +95,13 @@ billed=$("$bindir/psql" -X -At "$dsn" -c "SELECT (SELECT sum(total) FROM invoice
 inv_s=$("$bindir/psql" -X -At "$dsn" -c "SELECT extract(epoch FROM ended_at - started_at) FROM step_attempts
   WHERE step = 'invoice' AND status = 'success'")
 awk -v a="$t0" -v b="$t1" -v n="$invoices" -v s="$inv_s" -v p="$pdfs" -v j="$jsons" -v z="$size" -v g="$gaps" \
-	-v ok="$billed" -v acc="$N" 'BEGIN {
+	-v ok="$billed" -v acc="$N" -v c0="$c0" -v c1="$c1" -v p0="$p0" -v p1="$p1" -v cores="$(nproc)" \
+	-v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
 	w = b - a
+	cb = c1 - c0; cp = p1 - p0
+	printf "  CPU used: billrun %.1f s (steps, PDF workers), PostgreSQL %.1f s: %.2f ms per invoice;\n", cb, cp,
+		1000 * (cb + cp) / n
+	printf "    on %d idle cores the close needs at least %.1f s (load average now %s)\n", cores, (cb + cp) / cores, load
 	printf "  data: %d accounts, %d invoices issued (number gaps: %d, totals equal the ratings: %s)\n", acc, n, g, ok
 	printf "  output: %d PDF + %d JSON files, %s\n", p, j, z
 	printf "  invoice step: %.1f s, %.0f invoices/s (numbered, stored, PDF and JSON written)\n", s, n / s

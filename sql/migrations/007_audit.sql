@@ -105,6 +105,15 @@ LANGUAGE sql AS $$
   INSERT INTO audit_log (kind, entity, payload) VALUES (p_kind, p_entity, p_payload::text) RETURNING id
 $$;
 
+-- Take the chain head's lock now, until the transaction ends. A
+-- REPEATABLE READ transaction that will append calls this as its first
+-- statement: later appends then never meet a head that moved after its
+-- snapshot (otherwise a serialization failure, which is retried).
+CREATE FUNCTION billrun_audit_lock() RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT last_id FROM audit_head FOR UPDATE
+$$;
+
 -- The row trigger for history tables. TG_ARGV[0] is the entry kind's
 -- prefix ("run" gives "run.created", "run.changed"); further arguments
 -- name columns left out of the payload (big texts hashed elsewhere). An

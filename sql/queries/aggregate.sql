@@ -17,6 +17,9 @@ CREATE TEMPORARY TABLE agg_targets (
   time_zone           text NOT NULL,
   anchor_day          smallint NOT NULL,
   reason              text NOT NULL,
+  -- the snapshot's id, drawn up front so that usage joined to a target
+  -- carries it (no second join of the usage to the new snapshots)
+  snapshot_id         bigint NOT NULL DEFAULT nextval('agg_snapshots_id_seq'),
   PRIMARY KEY (account_ext, period_local_start)
 ) ON COMMIT DROP
 
@@ -24,7 +27,8 @@ CREATE TEMPORARY TABLE agg_targets (
 -- Periods with new usage: each queue row names an account and the span of
 -- event times one statement loaded; every period overlapping a span is
 -- recomputed. Accounts that are not (yet) known stay in the queue.
-INSERT INTO agg_targets
+INSERT INTO agg_targets (account_ext, period_local_start, period_local_end, period_start, period_end, account_id,
+                         time_zone, anchor_day, reason)
 SELECT d.account_ext, p.local_start, p.local_end, p.start_at, p.end_at, p.account_id, p.time_zone,
        p.anchor_day, 'usage'
 FROM (SELECT account_ext, min(first_event) AS first_event, max(last_event) AS last_event
@@ -40,7 +44,8 @@ ON CONFLICT DO NOTHING
 -- closes them, unless another run already has. $3 = this run. (usage has
 -- no index on accounts, by design: one scan of the time window finds the
 -- accounts that used something.)
-INSERT INTO agg_targets
+INSERT INTO agg_targets (account_ext, period_local_start, period_local_end, period_start, period_end, account_id,
+                         time_zone, anchor_day, reason)
 SELECT a.external_id, p.local_start, p.local_end, p.start_at, p.end_at, p.account_id, p.time_zone,
        p.anchor_day, 'close'
 FROM (SELECT DISTINCT external_id FROM accounts) a
@@ -61,7 +66,8 @@ ON CONFLICT DO NOTHING
 -- name: aggregate_targets_rerun
 -- What this run ($1) aggregated before, when its step is run again: the
 -- rerun replaces those results. $2 limits it to one account.
-INSERT INTO agg_targets
+INSERT INTO agg_targets (account_ext, period_local_start, period_local_end, period_start, period_end, account_id,
+                         time_zone, anchor_day, reason)
 SELECT DISTINCT ON (s.account_ext, s.period_local_start)
        s.account_ext, p.local_start, p.local_end, p.start_at, p.end_at, p.account_id, p.time_zone,
        p.anchor_day, 'rerun'
@@ -74,67 +80,84 @@ ON CONFLICT DO NOTHING
 -- name: aggregate_targets_account
 -- A dispute rerun for one account ($1): every period of it that overlaps
 -- the run's period $2 .. $3 (local dates).
-INSERT INTO agg_targets
+INSERT INTO agg_targets (account_ext, period_local_start, period_local_end, period_start, period_end, account_id,
+                         time_zone, anchor_day, reason)
 SELECT $1, p.local_start, p.local_end, p.start_at, p.end_at, p.account_id, p.time_zone, p.anchor_day, 'account'
 FROM billing_periods($1, ($2::date - 2)::timestamp AT TIME ZONE 'UTC', ($3::date + 2)::timestamp AT TIME ZONE 'UTC') p
 WHERE p.local_start < $3::date AND p.local_end > $2::date
 ON CONFLICT DO NOTHING
 
+-- name: aggregate_targets_analyze
+-- Statistics for the planner: how many targets, how many accounts.
+ANALYZE agg_targets
+
+-- name: aggregate_window
+-- The time window all targets lie in, passed back to aggregate_store as
+-- values so that the planner knows how much usage it will read.
+SELECT min(period_start)::text, max(period_end)::text FROM agg_targets
+
 -- name: aggregate_store
 -- One snapshot per target with every meter's value, queued for rating.
 -- The usage of all targets is read in one scan of their time window
--- (usage has BRIN indexes on time, none on accounts) and joined to the
--- targets by account. Only billable records are aggregated; the others
--- (unanswered calls) are counted. Per-record rounding goes up (away from
--- zero) to a multiple of the meter's round_increment, before any
--- aggregation; mod() on numeric is exact. $1 = run, $2 = the run's period
--- end (a period that ended by then is closed). Returns: snapshots, records
--- aggregated, billable records whose meter is not in table meters, and
--- snapshots queued.
+-- ($3 .. $4; usage has BRIN indexes on time, none on accounts) and
+-- hash-joined to the targets by account. Only billable records are
+-- aggregated; the others (unanswered calls) are counted. Per-record
+-- rounding goes up (away from zero) to a multiple of the meter's
+-- round_increment, before any aggregation; mod() on numeric is exact.
+-- sum, count and max are computed in one hashed pass; unique_count and
+-- latest, which need sorted input, only over their own meters' records.
+-- $1 = run, $2 = the run's period end (a period that ended by then is
+-- closed). Returns: snapshots, records aggregated, billable records whose
+-- meter is not in table meters, and snapshots queued.
 WITH win AS (
-  SELECT t.account_ext, t.period_local_start, u.usage_id, u.meter, u.event_time, u.quantity, u.attributes,
-         u.billable
-  FROM agg_targets t
-  JOIN usage u ON u.account_ext = t.account_ext AND u.event_time >= t.period_start AND u.event_time < t.period_end
-  WHERE u.event_time >= (SELECT min(period_start) FROM agg_targets)
-    AND u.event_time < (SELECT max(period_end) FROM agg_targets)
+  SELECT t.snapshot_id, u.usage_id, u.meter, u.event_time, u.quantity, u.attributes, u.billable
+  FROM usage u
+  JOIN agg_targets t ON t.account_ext = u.account_ext
+  WHERE u.event_time >= $3::timestamptz AND u.event_time < $4::timestamptz
+    AND u.event_time >= t.period_start AND u.event_time < t.period_end
 ), counts AS (
-  SELECT account_ext, period_local_start, count(*) AS n, count(*) FILTER (WHERE NOT billable) AS nb,
-         max(usage_id) AS max_id
-  FROM win GROUP BY account_ext, period_local_start
+  SELECT snapshot_id, count(*) AS n, count(*) FILTER (WHERE NOT billable) AS nb, max(usage_id) AS max_id
+  FROM win GROUP BY snapshot_id
 ), snap AS (
-  INSERT INTO agg_snapshots (run_id, account_ext, account_id, period_local_start, period_local_end,
+  INSERT INTO agg_snapshots (id, run_id, account_ext, account_id, period_local_start, period_local_end,
                              period_start, period_end, time_zone, anchor_day, closed, reason,
                              usage_records, usage_not_billable, usage_max_id)
-  SELECT $1, t.account_ext, t.account_id, t.period_local_start, t.period_local_end, t.period_start,
-         t.period_end, t.time_zone, t.anchor_day, t.period_local_end <= $2::date, t.reason,
+  SELECT t.snapshot_id, $1, t.account_ext, t.account_id, t.period_local_start, t.period_local_end,
+         t.period_start, t.period_end, t.time_zone, t.anchor_day, t.period_local_end <= $2::date, t.reason,
          coalesce(c.n, 0), coalesce(c.nb, 0), c.max_id
   FROM agg_targets t
-  LEFT JOIN counts c ON c.account_ext = t.account_ext AND c.period_local_start = t.period_local_start
-  ORDER BY t.account_ext, t.period_local_start
-  RETURNING id, account_ext, period_local_start
+  LEFT JOIN counts c ON c.snapshot_id = t.snapshot_id
+  ORDER BY t.snapshot_id
+  RETURNING id
+), rec AS (
+  SELECT u.snapshot_id, m.name, m.aggregation, m.round_increment, m.unique_attribute, u.usage_id, u.event_time,
+         u.attributes, u.quantity,
+         CASE WHEN m.round_increment IS NULL OR m.round_increment <= 0
+                   OR mod(u.quantity, m.round_increment) = 0 THEN u.quantity
+              WHEN u.quantity > 0 THEN u.quantity - mod(u.quantity, m.round_increment) + m.round_increment
+              ELSE u.quantity - mod(u.quantity, m.round_increment) - m.round_increment
+         END AS q
+  FROM win u
+  JOIN meters m ON m.name = u.meter
+  WHERE u.billable
 ), vals AS (
   INSERT INTO agg_values (snapshot_id, meter, aggregation, round_increment, value, records, quantity_raw,
                           quantity_rounded)
-  SELECT s.id, m.name, m.aggregation, m.round_increment,
-         CASE m.aggregation
-           WHEN 'sum' THEN sum(r.q)
-           WHEN 'count' THEN count(*)
-           WHEN 'max' THEN max(r.q)
-           WHEN 'unique_count' THEN count(DISTINCT u.attributes ->> m.unique_attribute)
-           WHEN 'latest' THEN (array_agg(r.q ORDER BY u.event_time DESC, u.usage_id DESC))[1]
-         END,
-         count(*), sum(u.quantity), sum(r.q)
-  FROM snap s
-  JOIN win u ON u.account_ext = s.account_ext AND u.period_local_start = s.period_local_start AND u.billable
-  JOIN meters m ON m.name = u.meter
-  CROSS JOIN LATERAL (
-    SELECT CASE WHEN m.round_increment IS NULL OR m.round_increment <= 0
-                     OR mod(u.quantity, m.round_increment) = 0 THEN u.quantity
-                WHEN u.quantity > 0 THEN u.quantity - mod(u.quantity, m.round_increment) + m.round_increment
-                ELSE u.quantity - mod(u.quantity, m.round_increment) - m.round_increment
-           END AS q) r
-  GROUP BY s.id, m.name, m.aggregation, m.round_increment, m.unique_attribute
+  SELECT snapshot_id, name, aggregation, round_increment,
+         CASE aggregation WHEN 'sum' THEN sum(q) WHEN 'count' THEN count(*) ELSE max(q) END,
+         count(*), sum(quantity), sum(q)
+  FROM rec WHERE aggregation IN ('sum', 'count', 'max')
+  GROUP BY snapshot_id, name, aggregation, round_increment
+  UNION ALL
+  SELECT snapshot_id, name, aggregation, round_increment, count(DISTINCT attributes ->> unique_attribute),
+         count(*), sum(quantity), sum(q)
+  FROM rec WHERE aggregation = 'unique_count'
+  GROUP BY snapshot_id, name, aggregation, round_increment
+  UNION ALL
+  SELECT snapshot_id, name, aggregation, round_increment,
+         (array_agg(q ORDER BY event_time DESC, usage_id DESC))[1], count(*), sum(quantity), sum(q)
+  FROM rec WHERE aggregation = 'latest'
+  GROUP BY snapshot_id, name, aggregation, round_increment
   RETURNING snapshot_id, records
 ), queued AS (
   INSERT INTO rate_pending (snapshot_id) SELECT id FROM snap

@@ -3,6 +3,9 @@
 -- name: audit_append
 SELECT billrun_audit($1, $2, coalesce($3, '{}')::jsonb)
 
+-- name: audit_lock
+SELECT billrun_audit_lock()
+
 -- name: audit_head_get
 SELECT last_id, last_hash FROM audit_head
 

@@ -18,6 +18,11 @@ WITH gone AS (
 )
 DELETE FROM invoice_drafts WHERE id IN (SELECT id FROM gone)
 
+-- name: invoice_run_facts
+-- Is run $1 a rerun (its changes are corrections), and of which account?
+-- Read from the run itself, so that a resumed rerun decides the same way.
+SELECT rerun_of IS NOT NULL, coalesce(rerun_account, '') FROM runs WHERE id = $1
+
 -- name: invoice_candidates_create
 CREATE TEMPORARY TABLE inv_cand (
   rating_id            bigint PRIMARY KEY,
@@ -44,10 +49,10 @@ WITH ins AS (
   SELECT r.id, r.snapshot_id, r.account_ext, r.account_id, r.period_local_start, r.period_local_end, r.currency,
          r.rule_version,
          (SELECT count(*) FROM rated_lines l WHERE l.rating_id = r.id),
-         EXISTS (SELECT 1 FROM invoice_lines l
-                 WHERE l.account_ext = r.account_ext AND l.period_local_start = r.period_local_start)
-           OR EXISTS (SELECT 1 FROM credit_note_lines l
-                      WHERE l.account_ext = r.account_ext AND l.period_local_start = r.period_local_start),
+         EXISTS (SELECT 1 FROM invoices i
+                 WHERE i.account_ext = r.account_ext AND i.period_local_start = r.period_local_start)
+           OR EXISTS (SELECT 1 FROM credit_notes c
+                      WHERE c.account_ext = r.account_ext AND c.period_local_start = r.period_local_start),
          (SELECT max(i.id) FROM invoices i
           WHERE i.account_ext = r.account_ext AND i.period_local_start = r.period_local_start AND i.kind = 'invoice')
   FROM ratings_current r
@@ -468,25 +473,34 @@ SELECT to_regprocedure('billrun_audit(text,text,jsonb)') IS NOT NULL
 -- with its total and the SHA-256 of its content (number, account, period,
 -- currency, totals, then each line's number, key, quantity and amount), so
 -- that a change to any issued document shows. $1 = run.
-WITH docs AS (
+WITH inv AS (
+  SELECT i.* FROM inv_batch b JOIN invoices i ON i.draft_id = b.id
+), cn AS (
+  SELECT c.*, o.number AS credits FROM inv_batch b JOIN credit_notes c ON c.draft_id = b.id
+  JOIN invoices o ON o.id = c.invoice_id
+), inv_body AS (
+  SELECT l.invoice_id AS id,
+         string_agg(concat_ws('|', l.line_no, l.line_key, l.quantity, l.amount), E'\n' ORDER BY l.line_no) AS body
+  FROM invoice_lines l WHERE l.invoice_id IN (SELECT id FROM inv) GROUP BY l.invoice_id
+), cn_body AS (
+  SELECT l.credit_note_id AS id,
+         string_agg(concat_ws('|', l.line_no, l.line_key, l.quantity, l.amount), E'\n' ORDER BY l.line_no) AS body
+  FROM credit_note_lines l WHERE l.credit_note_id IN (SELECT id FROM cn) GROUP BY l.credit_note_id
+), docs AS (
   SELECT 0 AS ord, c.seq, c.number, c.currency, c.total,
-         concat_ws('|', c.number, 'credits:' || i.number, c.account_ext, c.period_local_start, c.currency,
-                   c.subtotal, c.tax_total, c.total) AS head,
-         (SELECT string_agg(concat_ws('|', l.line_no, l.line_key, l.quantity, l.amount), E'\n' ORDER BY l.line_no)
-          FROM credit_note_lines l WHERE l.credit_note_id = c.id) AS body
-  FROM inv_batch b JOIN credit_notes c ON c.draft_id = b.id JOIN invoices i ON i.id = c.invoice_id
+         concat_ws('|', c.number, 'credits:' || c.credits, c.account_ext, c.period_local_start, c.currency,
+                   c.subtotal, c.tax_total, c.total) || E'\n' || coalesce(b.body, '') AS content
+  FROM cn c LEFT JOIN cn_body b ON b.id = c.id
   UNION ALL
   SELECT 1, i.seq, i.number, i.currency, i.total,
          concat_ws('|', i.number, i.kind, i.account_ext, i.period_local_start, i.currency, i.subtotal, i.tax_total,
-                   i.total, i.issue_date, i.due_date),
-         (SELECT string_agg(concat_ws('|', l.line_no, l.line_key, l.quantity, l.amount), E'\n' ORDER BY l.line_no)
-          FROM invoice_lines l WHERE l.invoice_id = i.id)
-  FROM inv_batch b JOIN invoices i ON i.draft_id = b.id
+                   i.total, i.issue_date, i.due_date) || E'\n' || coalesce(b.body, '')
+  FROM inv i LEFT JOIN inv_body b ON b.id = i.id
 )
 SELECT billrun_audit('invoice.issued', 'invoices/' || min(number) || '..' || max(number),
                      jsonb_build_object('run', $1::bigint, 'count', count(*),
                                         'documents', jsonb_agg(jsonb_build_array(number, currency, total::text,
-                                                                                 encode(sha256(convert_to(head || E'\n' || coalesce(body, ''), 'UTF8')), 'hex'))
+                                                                                 encode(sha256(convert_to(content, 'UTF8')), 'hex'))
                                                                ORDER BY ord, seq)))
 FROM docs
 HAVING count(*) > 0

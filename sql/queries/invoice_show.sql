@@ -71,9 +71,8 @@ ORDER BY d.issued_at, d.number
 -- Invoices carrying adjustment lines for the period of document $1.
 SELECT DISTINCT i.number, l.period_local_start::text
 FROM invoice_documents d
-JOIN invoice_lines l ON l.account_ext = d.account_ext AND l.period_local_start = d.period_local_start
-                     AND l.adjustment
-JOIN invoices i ON i.id = l.invoice_id
+JOIN invoices i ON i.account_ext = d.account_ext
+JOIN invoice_lines l ON l.invoice_id = i.id AND l.period_local_start = d.period_local_start AND l.adjustment
 WHERE d.number = $1
 ORDER BY 1
 
@@ -140,12 +139,11 @@ WITH doc AS (
 ), earlier AS (
   SELECT max(s2.usage_max_id) AS max_id
   FROM line
-  JOIN invoice_document_lines o ON o.account_ext = line.account_ext AND o.period_local_start = line.period_local_start
-                                AND o.rating_id <> line.rating_id
-  JOIN invoice_documents od ON od.id = o.document_id AND (od.doc = 'credit_note') = (o.doc_table = 'credit_note')
+  JOIN invoice_documents od ON od.account_ext = line.account_ext AND od.issued_at < (SELECT issued_at FROM doc)
+  JOIN invoice_document_lines o ON o.document_id = od.id AND (od.doc = 'credit_note') = (o.doc_table = 'credit_note')
+                                AND o.period_local_start = line.period_local_start AND o.rating_id <> line.rating_id
   JOIN ratings r2 ON r2.id = o.rating_id
   JOIN agg_snapshots s2 ON s2.id = r2.snapshot_id
-  WHERE od.issued_at < (SELECT issued_at FROM doc)
 )
 SELECT u.usage_id, to_char(u.event_time AT TIME ZONE snap.time_zone, 'YYYY-MM-DD HH24:MI:SS'), u.meter,
        u.quantity::text, coalesce(f.file_name, ''), u.file_id, u.line_no, u.source, u.event_key,

@@ -14,12 +14,13 @@ CREATE TEMPORARY TABLE rec_usage (
   file_id      bigint NOT NULL,
   account_ext  text NOT NULL,
   meter        text NOT NULL,
-  day          date NOT NULL,          -- UTC day of the events
   records      bigint NOT NULL,
   billable     bigint NOT NULL,
   quantity     numeric NOT NULL,       -- of the billable records
   first_event  timestamptz NOT NULL,
-  last_event   timestamptz NOT NULL
+  last_event   timestamptz NOT NULL,
+  currency_min text,                   -- FOCUS BillingCurrency
+  currency_max text
 ) ON COMMIT DROP;
 CREATE TEMPORARY TABLE rec_usage_periods (
   file_id             bigint NOT NULL,
@@ -56,30 +57,57 @@ CREATE TEMPORARY TABLE rec_counted (
 ) ON COMMIT DROP;
 CREATE TEMPORARY TABLE rec_ratings ON COMMIT DROP AS SELECT * FROM ratings WITH NO DATA
 
+-- name: reconcile_hash_on
+-- Right after ingest, usage has usually not been analyzed: the planner then
+-- expects a few thousand rows and sorts a million to group them. Around the
+-- two scans of usage it hashes instead.
+SET LOCAL work_mem = '64MB';
+SET LOCAL enable_sort = off
+
+-- name: reconcile_after_scan
+-- Back to the planner's choice; statistics for the temporary tables as
+-- they are filled, for the joins after them.
+SET LOCAL enable_sort = on;
+ANALYZE rec_usage
+
+-- name: reconcile_after_periods
+ANALYZE rec_usage_periods;
+ANALYZE rec_file_accounts
+
+-- name: reconcile_before_recount
+ANALYZE rec_ratings;
+ANALYZE rec_targets;
+SET LOCAL enable_sort = off
+
+-- name: reconcile_after_recount
+SET LOCAL enable_sort = on;
+ANALYZE rec_counted
+
 -- name: reconcile_usage_scan
 -- What this run accepted: one scan of its files' usage (BRIN on file_id),
--- grouped by file, account, meter and UTC day.
+-- grouped by file, account and meter.
 INSERT INTO rec_usage
-SELECT u.file_id, u.account_ext, u.meter, (u.event_time AT TIME ZONE 'UTC')::date, count(*),
-       count(*) FILTER (WHERE u.billable), coalesce(sum(u.quantity) FILTER (WHERE u.billable), 0),
-       min(u.event_time), max(u.event_time)
+SELECT u.file_id, u.account_ext, u.meter, count(*), count(*) FILTER (WHERE u.billable),
+       coalesce(sum(u.quantity) FILTER (WHERE u.billable), 0), min(u.event_time), max(u.event_time),
+       min(u.currency), max(u.currency)
 FROM usage u
 WHERE u.file_id IN (SELECT f.id FROM ingest_files f WHERE f.run_id = $1)
   AND ($2::text IS NULL OR u.account_ext = $2)
-GROUP BY 1, 2, 3, 4
+GROUP BY 1, 2, 3
 
 -- name: reconcile_usage_periods
 -- The billing periods this run's usage fell in, per file and account: one
--- billing_periods() call per account, and a period counts when a day's
--- span of events overlaps it (periods are longer than a day, so a day
--- whose first and last event straddle a boundary has usage on both sides).
+-- billing_periods() call per account; a period counts when the span of a
+-- file's events of the account overlaps it. (A span that covers a whole
+-- period without usage in it names that period too: it is then recounted
+-- and found empty, which is no finding.)
 INSERT INTO rec_usage_periods
 SELECT DISTINCT g.file_id, g.account_ext, p.local_start, p.start_at, p.end_at
 FROM (SELECT account_ext, min(first_event) AS first_event, max(last_event) AS last_event
       FROM rec_usage GROUP BY account_ext) a
 CROSS JOIN LATERAL billing_periods(a.account_ext, a.first_event, a.last_event + interval '1 microsecond') p
-JOIN (SELECT file_id, account_ext, day, min(first_event) AS first_event, max(last_event) AS last_event
-      FROM rec_usage GROUP BY file_id, account_ext, day) g
+JOIN (SELECT file_id, account_ext, min(first_event) AS first_event, max(last_event) AS last_event
+      FROM rec_usage GROUP BY file_id, account_ext) g
   ON g.account_ext = a.account_ext AND p.start_at <= g.last_event AND p.end_at > g.first_event
 
 -- name: reconcile_file_accounts
@@ -101,7 +129,8 @@ CROSS JOIN LATERAL reconcile_run_periods(q.account_ext, $1) rp
 WITH f AS (
   SELECT * FROM ingest_files WHERE run_id = $1
 ), stored AS (
-  SELECT file_id, sum(records) AS n FROM rec_usage GROUP BY file_id
+  SELECT file_id, sum(records) AS n, CASE WHEN min(currency_min) = max(currency_max) THEN min(currency_min) END AS currency
+  FROM rec_usage GROUP BY file_id
 ), quarantined AS (
   SELECT file_id, count(*) AS n FROM quarantine_records
   WHERE file_id IN (SELECT id FROM f) GROUP BY file_id
@@ -109,6 +138,7 @@ WITH f AS (
   SELECT * FROM f WHERE control_status IN ('match', 'mismatch')
 ), computed AS (
   SELECT f.id AS file_id, 'conservation' AS check_name, 'count' AS measure, NULL::text AS meter,
+         NULL::text AS currency,
          f.records_read::numeric AS expected,
          (coalesce(s.n, 0) + coalesce(q.n, 0) + f.duplicates)::numeric AS actual, 0::numeric AS tolerance,
          NULL::text AS verdict,
@@ -117,44 +147,45 @@ WITH f AS (
                 f.duplicates) AS detail
   FROM f LEFT JOIN stored s ON s.file_id = f.id LEFT JOIN quarantined q ON q.file_id = f.id
   UNION ALL
-  SELECT f.id, 'control_file', 'text', NULL, NULL, NULL, NULL, 'fail',
+  SELECT f.id, 'control_file', 'text', NULL, NULL, NULL, NULL, NULL, 'fail',
          format('file %s ''%s'': control file ''%s'' could not be used: %s', f.id, f.file_name, f.control_file,
                 coalesce(f.control_detail, ''))
   FROM f WHERE f.control_status = 'invalid'
   UNION ALL
-  SELECT ctl.id, 'control_records', 'count', NULL, (ctl.control ->> 'records')::numeric, ctl.records_read, 0, NULL,
+  SELECT ctl.id, 'control_records', 'count', NULL, NULL, (ctl.control ->> 'records')::numeric, ctl.records_read, 0, NULL,
          format('file %s ''%s'': control file states %s records, %s were read', ctl.id, ctl.file_name,
                 ctl.control ->> 'records', ctl.records_read)
   FROM ctl WHERE ctl.control ? 'records'
   UNION ALL
-  SELECT ctl.id, 'control_sha256', 'text', NULL, NULL, NULL, NULL,
+  SELECT ctl.id, 'control_sha256', 'text', NULL, NULL, NULL, NULL, NULL,
          CASE WHEN ctl.control ->> 'sha256' = ctl.sha256 THEN 'pass' ELSE 'fail' END,
          format('file %s ''%s'': control file states SHA-256 %s, the file''s is %s', ctl.id, ctl.file_name,
                 ctl.control ->> 'sha256', ctl.sha256)
   FROM ctl WHERE ctl.control ? 'sha256'
   UNION ALL
-  SELECT ctl.id, 'control_cost', 'amount', NULL, (ctl.control ->> 'cost')::numeric, coalesce(ctl.read_cost, 0),
+  SELECT ctl.id, 'control_cost', 'amount', NULL, s.currency, (ctl.control ->> 'cost')::numeric,
+         coalesce(ctl.read_cost, 0),
          reconcile_tolerance((ctl.control ->> 'cost')::numeric, $4::numeric, $5::numeric), NULL,
-         format('file %s ''%s'': control file states cost %s, %s was read', ctl.id, ctl.file_name,
+         format('file %s ''%s'': control file states cost %s, read %s', ctl.id, ctl.file_name,
                 ctl.control ->> 'cost', coalesce(ctl.read_cost, 0))
-  FROM ctl WHERE ctl.control ? 'cost'
+  FROM ctl LEFT JOIN stored s ON s.file_id = ctl.id WHERE ctl.control ? 'cost'
   UNION ALL
-  SELECT ctl.id, 'control_quantity', 'quantity', m.key,
+  SELECT ctl.id, 'control_quantity', 'quantity', m.key, NULL,
          CASE WHEN m.value ~ '^[-+]?[0-9.eE+-]+$' THEN m.value::numeric END,
          CASE WHEN ctl.read_totals ->> m.key = 'overflow' THEN NULL
               ELSE coalesce((ctl.read_totals ->> m.key)::numeric, 0) END,
          reconcile_tolerance(CASE WHEN m.value ~ '^[-+]?[0-9.eE+-]+$' THEN m.value::numeric END, $2::numeric,
                              $3::numeric),
          NULL,
-         format('file %s ''%s'': control file states %s %s, %s was read', ctl.id, ctl.file_name, m.value, m.key,
+         format('file %s ''%s'': control file states %s %s, read %s', ctl.id, ctl.file_name, m.value, m.key,
                 coalesce(ctl.read_totals ->> m.key, '0'))
   FROM ctl CROSS JOIN LATERAL jsonb_each_text(ctl.control -> 'quantity') m
   WHERE jsonb_typeof(ctl.control -> 'quantity') = 'object'
 )
-INSERT INTO reconciliation_checks (run_id, check_name, measure, file_id, meter, expected, actual, difference,
-                                   tolerance, verdict, detail)
-SELECT $1, c.check_name, c.measure, c.file_id, c.meter, c.expected, c.actual, c.actual - c.expected, c.tolerance,
-       coalesce(c.verdict, reconcile_verdict(c.expected, c.actual, c.tolerance)), c.detail
+INSERT INTO reconciliation_checks (run_id, check_name, measure, file_id, meter, currency, expected, actual,
+                                   difference, tolerance, verdict, detail)
+SELECT $1, c.check_name, c.measure, c.file_id, c.meter, c.currency, c.expected, c.actual, c.actual - c.expected,
+       c.tolerance, coalesce(c.verdict, reconcile_verdict(c.expected, c.actual, c.tolerance)), c.detail
 FROM computed c
 ORDER BY c.file_id, c.check_name, c.meter
 
@@ -191,20 +222,21 @@ SET snapshot_id = (SELECT s.id FROM agg_snapshots s
 
 -- name: reconcile_recount
 -- All usage of the target periods, recounted independently of the
--- aggregate step: one scan of their time window, joined by account.
+-- aggregate step: one scan of their time window, joined by account. Only
+-- FOCUS rows carry a cost and a currency (BillingCurrency).
 INSERT INTO rec_counted
-SELECT t.account_ext, t.period_local_start, u.meter, count(*), count(*) FILTER (WHERE u.billable),
-       coalesce(sum(u.quantity) FILTER (WHERE u.billable), 0),
-       coalesce(sum(u.cost) FILTER (WHERE u.billable AND u.cost IS NOT NULL), 0),
-       count(*) FILTER (WHERE u.billable AND u.cost IS NOT NULL),
-       count(*) FILTER (WHERE u.billable AND u.cost IS NULL),
-       min(u.currency) FILTER (WHERE u.billable AND u.cost IS NOT NULL),
-       max(u.currency) FILTER (WHERE u.billable AND u.cost IS NOT NULL)
-FROM rec_targets t
-JOIN usage u ON u.account_ext = t.account_ext AND u.event_time >= t.period_start AND u.event_time < t.period_end
-WHERE u.event_time >= (SELECT min(period_start) FROM rec_targets)
-  AND u.event_time < (SELECT max(period_end) FROM rec_targets)
-GROUP BY 1, 2, 3
+SELECT account_ext, period_local_start, meter, records, billable, coalesce(quantity, 0), coalesce(cost, 0),
+       cost_records, billable - cost_records, currency_min, currency_max
+FROM (SELECT t.account_ext, t.period_local_start, u.meter, count(*) AS records,
+             count(*) FILTER (WHERE u.billable) AS billable, sum(u.quantity) FILTER (WHERE u.billable) AS quantity,
+             sum(u.cost) FILTER (WHERE u.billable) AS cost, count(u.cost) FILTER (WHERE u.billable) AS cost_records,
+             min(u.currency) FILTER (WHERE u.billable) AS currency_min,
+             max(u.currency) FILTER (WHERE u.billable) AS currency_max
+      FROM rec_targets t
+      JOIN usage u ON u.account_ext = t.account_ext AND u.event_time >= t.period_start AND u.event_time < t.period_end
+      WHERE u.event_time >= (SELECT min(period_start) FROM rec_targets)
+        AND u.event_time < (SELECT max(period_end) FROM rec_targets)
+      GROUP BY 1, 2, 3) g
 
 -- name: reconcile_aggregate_checks
 -- Accepted vs aggregated, per account period (all records against the
@@ -212,10 +244,13 @@ GROUP BY 1, 2, 3
 -- against quantity_raw; the billable record counts must match too).
 -- $2, $3: quantity tolerance.
 WITH per_period AS (
-  SELECT t.account_ext, t.period_local_start, t.snapshot_id, s.usage_records,
-         coalesce((SELECT sum(c.records) FROM rec_counted c
-                   WHERE c.account_ext = t.account_ext AND c.period_local_start = t.period_local_start), 0) AS records
-  FROM rec_targets t LEFT JOIN agg_snapshots s ON s.id = t.snapshot_id
+  SELECT t.account_ext, t.period_local_start, t.snapshot_id, s.usage_records, coalesce(c.records, 0) AS records
+  FROM rec_targets t
+  LEFT JOIN agg_snapshots s ON s.id = t.snapshot_id
+  LEFT JOIN (SELECT account_ext, period_local_start, sum(records) AS records FROM rec_counted
+             GROUP BY account_ext, period_local_start) c
+         ON c.account_ext = t.account_ext AND c.period_local_start = t.period_local_start
+  WHERE t.snapshot_id IS NOT NULL OR c.records > 0
 ), keys AS (
   SELECT account_ext, period_local_start, meter FROM rec_counted WHERE billable > 0
   UNION

@@ -77,3 +77,53 @@ WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigi
 SELECT count(*)::text FROM account_holds h, p
 WHERE h.created_at < p.period_end
   AND NOT EXISTS (SELECT 1 FROM hold_releases x WHERE x.hold_id = h.id AND x.released_at < p.period_end)
+
+-- name: xbrl_billed_amount
+-- Invoices and credit notes: those issued by the runs of the period (the
+-- month-end run, and any rerun of it for a dispute).
+WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint)
+SELECT i.currency::text, sum(i.subtotal)::text
+FROM p, invoices i JOIN runs r ON r.id = i.run_id
+WHERE r.period_start >= p.period_start AND r.period_start < p.period_end
+GROUP BY i.currency ORDER BY 1
+
+-- name: xbrl_tax_amount
+WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint)
+SELECT i.currency::text, sum(i.tax_total)::text
+FROM p, invoices i JOIN runs r ON r.id = i.run_id
+WHERE r.period_start >= p.period_start AND r.period_start < p.period_end
+GROUP BY i.currency ORDER BY 1
+
+-- name: xbrl_invoice_count
+WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint)
+SELECT count(*)::text
+FROM p, invoices i JOIN runs r ON r.id = i.run_id
+WHERE r.period_start >= p.period_start AND r.period_start < p.period_end
+
+-- name: xbrl_credit_note_amount
+WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint)
+SELECT c.currency::text, sum(c.total)::text
+FROM p, credit_notes c JOIN runs r ON r.id = c.run_id
+WHERE r.period_start >= p.period_start AND r.period_start < p.period_end
+GROUP BY c.currency ORDER BY 1
+
+-- name: xbrl_credit_note_count
+WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint)
+SELECT count(*)::text
+FROM p, credit_notes c JOIN runs r ON r.id = c.run_id
+WHERE r.period_start >= p.period_start AND r.period_start < p.period_end
+
+-- name: xbrl_reconciliation_difference_count
+-- Checks of the runs of the period that failed (beyond tolerance).
+WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint)
+SELECT count(*)::text
+FROM p, reconciliation_checks c JOIN runs r ON r.id = c.run_id
+WHERE r.period_start >= p.period_start AND r.period_start < p.period_end AND c.verdict = 'fail'
+
+-- name: xbrl_reconciliation_difference_amount
+WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint)
+SELECT c.currency, sum(abs(c.difference))::text
+FROM p, reconciliation_checks c JOIN runs r ON r.id = c.run_id
+WHERE r.period_start >= p.period_start AND r.period_start < p.period_end AND c.verdict = 'fail'
+  AND c.measure = 'amount' AND c.difference IS NOT NULL AND c.currency ~ '^[A-Z]{3}$'
+GROUP BY c.currency ORDER BY 1

@@ -124,7 +124,7 @@ static void a_month_end_run_leaves_a_signed_bag_that_stock_tools_verify(void **s
 	SH_OK("cd x/%s/data && test -f output/xbrl/billrun-month_end-2026-01-01.xbrl && test -f output/xbrl/billrun-2026.xsd "
 	      "&& ls output | grep -q '^rules-.*\\.conf$' && grep -q '^broken\t1\tfailed' run/attempts.tsv && "
 	      "grep -q '^eeee.*\tusage-2026-01-15.csv\tusage\t5\t4\t1\t0\t1$' inputs/input-files.tsv && "
-	      "test -f audit/chain-head.txt",
+	      "test -f audit/chain-head.txt && grep -q 'billrun_step' metrics/billrun_month_end.prom",
 	      archive);
 	/* bag-info.txt names the run and the audit chain head, which the log confirms. */
 	SH_OK("cd x/%s && grep -q '^Billrun-DAG: month_end$' bag-info.txt && grep -q '^Billrun-Period-Start: 2026-01-01$' "

@@ -198,6 +198,27 @@ static void an_append_in_repeatable_read_after_a_concurrent_one_is_retryable(voi
 	assert_string_equal(e.sqlstate, "40001");
 	assert_true(err_is_retryable(&e));
 	db_rollback(a);
+
+	/* Locking the head first, before the snapshot, avoids it. */
+	assert_int_equal(db_begin(a, &e), 0);
+	assert_int_equal(db_exec(a, &e, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", 0, NULL), 0);
+	assert_int_equal(audit_lock(a, &e), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Waits for a's commit, then appends after it. */
+		struct db *c = db_connect(env_dsn, 0, &e);
+		int bad = !c || db_exec(c, &e, "SET ROLE billrun_app", 0, NULL) || db_begin(c, &e) ||
+			  audit_append(c, "test.waited", "x", NULL, &e) < 0 || db_commit(c, &e);
+		_exit(bad);
+	}
+	usleep(200000);
+	assert_true(audit_append(a, "test.locked", "x", NULL, &e) > 0);
+	assert_int_equal(db_commit(a, &e), 0);
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(q_int("SELECT id FROM audit_log WHERE kind = 'test.waited'") >
+		    q_int("SELECT id FROM audit_log WHERE kind = 'test.locked'"));
 	db_free(a);
 	db_free(b);
 	assert_int_equal(billrun("audit", "verify"), 0);

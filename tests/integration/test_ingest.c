@@ -73,9 +73,15 @@ static char *q1(const char *sql, const char *param)
 	return q_text(sql, 1, p);
 }
 
+/* Every spool made, removed (with its config folder) at the end. */
+static char spools[64][256];
+static int nspools;
+
 static void make_spool(char *dir, size_t size)
 {
 	assert_int_equal(test_tmpdir(dir, size), 0);
+	if (nspools < 64)
+		snprintf(spools[nspools++], sizeof(spools[0]), "%s", dir);
 }
 
 static void write_bytes(const char *path, const char *data, size_t len)
@@ -286,6 +292,11 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
+	for (int i = 0; i < nspools; i++) {
+		char cmd[1024], out[256];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s.conf' '%s.rates.conf'", spools[i], spools[i], spools[i]);
+		test_sh(out, sizeof(out), cmd);
+	}
 	if (app)
 		db_free(app);
 	if (conn)

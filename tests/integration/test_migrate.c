@@ -31,10 +31,18 @@
  * assertion does not leak it. */
 static struct db *open_db;
 
+/* The test's copy of the migrations folder, removed by the teardown. */
+static char copy_dir[256];
+
+static void remove_dir(const char *dir);
+
 static int teardown(void **state)
 {
 	db_free(open_db);
 	open_db = NULL;
+	if (copy_dir[0])
+		remove_dir(copy_dir);
+	copy_dir[0] = '\0';
 	return 0;
 }
 
@@ -86,6 +94,7 @@ static void copy_migrations(char *dir, size_t size)
 {
 	char cmd[8400], out[1024];
 	assert_int_equal(test_tmpdir(dir, size), 0);
+	snprintf(copy_dir, sizeof(copy_dir), "%s", dir);
 	snprintf(cmd, sizeof(cmd), "cp '%s'/*.sql '%s'/", test_src("sql/migrations"), dir);
 	if (test_sh(out, sizeof(out), cmd) != 0)
 		fail_msg("%s: %s", cmd, out);
@@ -207,7 +216,6 @@ static void a_folder_copy_has_the_same_checksums_as_the_embedded_set(void **stat
 	if (migrate_apply(db, NULL, NULL, &e) != 0)
 		fail_msg("the embedded set differs from sql/migrations (a stale build?): %s", e.message);
 	assert_int_equal(migrate_check(db, &e), 0);
-	remove_dir(dir);
 }
 
 static void an_edited_applied_migration_is_refused_naming_the_file(void **state)
@@ -241,7 +249,6 @@ static void an_edited_applied_migration_is_refused_naming_the_file(void **state)
 	assert_contains(out, "004_next.sql");
 	assert_contains(out, "pending");
 	free(out);
-	remove_dir(dir);
 }
 
 static void a_failing_migration_is_rolled_back_and_earlier_ones_stay(void **state)
@@ -274,7 +281,6 @@ static void a_failing_migration_is_rolled_back_and_earlier_ones_stay(void **stat
 	assert_int_equal(test_write_file(path, "CREATE TABLE half_done (v int);\n"), 0);
 	assert_int_equal(migrate_apply(db, dir, NULL, &e), 1);
 	assert_int_equal(count(db, "SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'"), 1);
-	remove_dir(dir);
 }
 
 static void a_missing_folder_is_an_io_error(void **state)

@@ -140,6 +140,10 @@ static void control_cost_of_a_focus_file(void **state)
 			    "focus-cost-off.csv fail 38.84567890124 37.84567890124, "
 			    "focus-march.csv pass 37.84567890124 37.84567890124");
 	assert_string_equal(verdict(run, "control_records", NULL), "pass,pass");
+	/* A file's cost is in its one BillingCurrency. */
+	assert_string_equal(q_text("SELECT string_agg(DISTINCT currency, ',') FROM reconciliation_checks "
+				   "WHERE run_id = %lld AND check_name = 'control_cost'", run),
+			    "EUR");
 }
 
 /* ---- conservation ---- */
@@ -404,6 +408,31 @@ static void reconciling_a_run_twice_stores_nothing_new(void **state)
 	assert_int_equal(q_int("SELECT count(*) FROM account_holds"), holds);
 }
 
+static void a_dispute_rerun_reconciles_its_one_account(void **state)
+{
+	NEED_PG();
+	spool_put("usage-ok.csv");
+	long long run = night("2026-03-10");
+	long long rerun = new_run("nightly", "day", "2026-03-10", "2026-03-11");
+	sql("UPDATE runs SET rerun_of = %lld, rerun_from = 'aggregate', rerun_account = 'alpha' WHERE id = %lld", run,
+	    rerun);
+	run_job("aggregate", rerun);
+	run_job("rate", rerun);
+	run_job("reconcile", rerun);
+
+	/* alpha's period only, no files (the original run checked them), no
+	 * drift; everything agrees. */
+	assert_string_equal(q_text("SELECT string_agg(DISTINCT coalesce(account_ext, '-'), ',') FROM "
+				   "reconciliation_checks WHERE run_id = %lld", rerun),
+			    "alpha");
+	assert_string_equal(q_text("SELECT string_agg(DISTINCT check_name, ',') FROM reconciliation_checks "
+				   "WHERE run_id = %lld", rerun),
+			    "aggregate_quantity,aggregate_records,rate_quantity");
+	assert_int_equal(q_int("SELECT count(*) FROM reconciliation_checks WHERE run_id = %lld AND verdict <> 'pass'",
+			       rerun),
+			 0);
+}
+
 static void checks_and_holds_cannot_be_rewritten(void **state)
 {
 	NEED_PG();
@@ -483,6 +512,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(drift_holds_when_configured, setup, teardown),
 		cmocka_unit_test_setup_teardown(too_little_history_is_not_judged, setup, teardown),
 		cmocka_unit_test_setup_teardown(reconciling_a_run_twice_stores_nothing_new, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_dispute_rerun_reconciles_its_one_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(checks_and_holds_cannot_be_rewritten, setup, teardown),
 		cmocka_unit_test(bad_settings_are_config_errors),
 	};

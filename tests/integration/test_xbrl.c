@@ -54,6 +54,18 @@ static void january(void)
 	    "VALUES (100, 'usage', 1, 'a.csv', 3, 'x', 'bad_number', 'm', '2026-01-10')");
 	sql("INSERT INTO account_holds (run_id, account_ext, period_start, reason, created_at) "
 	    "VALUES (100, 'A-3', '2026-01-01', 'no_plan', '2026-01-20')");
+	sql("INSERT INTO invoice_series (series, doc) VALUES ('INV-{SEQ}', 'invoice'), ('CN-{SEQ}', 'credit_note')");
+	sql("INSERT INTO invoices (id, run_id, draft_id, kind, series, seq, number, account_ext, account_id, "
+	    "period_local_start, period_local_end, rating_id, currency, subtotal, tax_total, total, issue_date, due_date, "
+	    "seller, customer) VALUES (1, 100, 1, 'invoice', 'INV-{SEQ}', 1, 'INV-1', 'A-1', 1, '2026-01-01', "
+	    "'2026-02-01', 1, 'EUR', 100.50, 19.10, 119.60, '2026-02-01', '2026-03-01', '{}', '{}')");
+	sql("INSERT INTO credit_notes (run_id, draft_id, reason, series, seq, number, invoice_id, account_ext, account_id, "
+	    "period_local_start, period_local_end, rating_id, currency, subtotal, tax_total, total, issue_date, seller, "
+	    "customer) VALUES (100, 2, 'correction', 'CN-{SEQ}', 1, 'CN-1', 1, 'A-1', 1, '2025-12-01', '2026-01-01', 3, "
+	    "'EUR', 10, 1.90, 11.90, '2026-02-01', '{}', '{}')");
+	sql("INSERT INTO reconciliation_checks (run_id, check_name, measure, currency, expected, actual, difference, "
+	    "tolerance, verdict) VALUES (100, 'control_cost', 'amount', 'EUR', 10, 12.5, 2.5, 0, 'fail'), "
+	    "(100, 'control_records', 'count', NULL, 5, 5, 0, 0, 'pass')");
 }
 
 static const char *fact(const char *concept, const char *unit)
@@ -93,14 +105,20 @@ static void a_month_end_run_writes_a_valid_instance_with_the_periods_figures(voi
 	assert_string_equal(fact("RatedAmount", "EUR"), "100.50");
 	assert_string_equal(fact("RatedAmount", "USD"), "0");
 	assert_string_equal(fact("RatedTaxAmount", "EUR"), "19.10");
-	assert_string_equal(fact("BilledAmount", "EUR"), "0");
+	assert_string_equal(fact("BilledAmount", "EUR"), "100.50");
+	assert_string_equal(fact("BilledAmount", "USD"), "0");
+	assert_string_equal(fact("TaxAmount", "EUR"), "19.10");
+	assert_string_equal(fact("CreditNoteAmount", "EUR"), "11.90");
+	assert_string_equal(fact("CreditNoteCount", "pure"), "1");
+	assert_string_equal(fact("ReconciliationDifferenceCount", "pure"), "1");
+	assert_string_equal(fact("ReconciliationDifferenceAmount", "EUR"), "2.5");
 	assert_string_equal(fact("RatingsHeld", "pure"), "1");
 	assert_string_equal(fact("RecordsIngested", "pure"), "4");
 	assert_string_equal(fact("RecordsQuarantined", "pure"), "1");
 	assert_string_equal(fact("RecordsDuplicated", "pure"), "2");
 	assert_string_equal(fact("RecordsInQuarantine", "pure"), "1");
 	assert_string_equal(fact("AccountsHeld", "pure"), "1");
-	assert_string_equal(fact("InvoiceCount", "pure"), "0");
+	assert_string_equal(fact("InvoiceCount", "pure"), "1");
 	assert_string_equal(fact("RuleVersion", NULL), q_text("SELECT sha256 FROM rule_versions"));
 	SH_OK("grep -c 'unitRef=\"U_' xbrl.xbrl");
 	/* 6 amounts x 2 currencies + 10 counts */

@@ -218,6 +218,10 @@ static void test_too_many_fields(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(r[0].error, CSV_TOO_MANY_FIELDS);
 	assert_int_equal(r[0].nfields, 3);
+	/* a field too long past the limit on fields is not the one reported */
+	o.max_field = 2;
+	n = read_checked("1,2,3,4444\n", &o, r, 2, NULL);
+	assert_int_equal(r[0].error, CSV_TOO_MANY_FIELDS);
 }
 
 static void test_empty_input(void **state)

@@ -140,7 +140,7 @@ static void test_json(void **state)
 			       "{\"k\": {\"n\": {\"m\": \"\\ud83d\\ude00\"}}}" };
 	const char *bad[] = { "", "[]", "{\"a\": 1,}", "{\"a\" 1}", "{\"a\": 01}", "{\"a\": \"\\u0000\"}",
 			      "{\"a\": \"\\ud83d\"}", "{\"a\": \"x\"} x", "{\"a\": tru}", "{'a': 1}",
-			      "{\"a\": \"tab\there\"}", "{\"a\": 1.}" };
+			      "{\"a\": \"tab\there\"}", "{\"a\": 1.}", "{\"a\": 1e9999}" };
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		assert_true(json_valid(good[i], strlen(good[i]), 1));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

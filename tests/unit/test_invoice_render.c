@@ -1,0 +1,176 @@
+/*
+ * test_invoice_render.c - the two forms of an issued document
+ * (reports/invoice_json.c, reports/invoice_pdf.c) from a document built
+ * here: JSON escaping and shape, amounts with thousands separators, and a
+ * long credit note that runs over several pages, read back with pdftotext.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "invoice_json.h"
+#include "invoice_pdf.h"
+#include "support.h"
+
+static struct invoice_doc_line line(const char *no, const char *kind, const char *desc, const char *qty,
+				    const char *amount)
+{
+	struct invoice_doc_line l = {
+		.line_no = no, .kind = kind, .period_start = "2026-03-01", .description = desc, .quantity = qty,
+		.billable = qty, .amount = amount, .tax_rate = "", .tax_base = "", .meter = "", .charge = "", .plan = "",
+		.fx_rate = "", .price_currency = "", .price_amount = "", .fx_as_of = "", .rating_id = "7",
+		.rated_line_id = "",
+	};
+	return l;
+}
+
+static struct invoice_doc doc(const char *type, const struct invoice_doc_line *lines, int n)
+{
+	struct invoice_doc d = {
+		.doc = type, .id = "1", .number = "CN-2026-000042", .series = "CN-2026-{SEQ:6}",
+		.issue_date = "2026-04-02", .due_date = "", .issued_at = "2026-04-02T03:00:00Z", .account = "acme",
+		.period_start = "2026-03-01", .period_last = "2026-03-31", .currency = "EUR", .subtotal = "1234567.50",
+		.tax_total = "234567.83", .total = "1469135.33", .run_id = "12", .rule_version = "3",
+		.rule_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		.ref_kind = "credits", .ref_number = "INV-2026-000001", .reason = "correction",
+		.seller_name = "Billrun \"Telecom\" GmbH", .seller_address = "Musterstrasse 1\n10115 Berlin",
+		.seller_vat_id = "DE123456789", .seller_email = "billing@billrun.example",
+		.seller_payment = "IBAN DE89 3704 0044 0532 0130 00", .customer_name = "ACME, Inc.",
+		.customer_email = "ap@acme.example", .customer_tax = "DE", .customer_cost_centre = "CC-100",
+		.seller_json = "{\"name\": \"Billrun \\\"Telecom\\\" GmbH\"}", .customer_json = "{\"name\": \"ACME, Inc.\"}",
+		.rating_id = "7", .output_dir = "", .lines = lines, .nlines = n,
+	};
+	return d;
+}
+
+static void digits_are_grouped_for_people(void **state)
+{
+	char buf[64];
+	static const char *const cases[][2] = {
+		{ "0.00", "0.00" },           { "999", "999" },         { "1000", "1,000" },
+		{ "1234567.891", "1,234,567.891" }, { "-1502.5", "-1,502.5" }, { "-0.01", "-0.01" },
+		{ "123456", "123,456" },      { "n/a", "n/a" },         { "1.2.3", "1.2.3" },
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		invoice_pdf_group_digits(cases[i][0], buf, sizeof(buf));
+		assert_string_equal(buf, cases[i][1]);
+	}
+}
+
+static void json_is_escaped_and_complete(void **state)
+{
+	struct invoice_doc_line lines[2] = {
+		line("1", "usage", "voice \"calls\"\tover\\ 60 s\n(new)", "3840", "0.58"),
+		line("2", "tax", "USt 19% on 0.58 EUR (DE)", "", "0.11"),
+	};
+	lines[0].fx_rate = "150.25";
+	lines[0].price_currency = "USD";
+	lines[0].price_amount = "10.00";
+	lines[0].fx_as_of = "2026-03-31";
+	struct invoice_doc d = doc("credit_note", lines, 2);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_int_equal(invoice_json_print(&d, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "\"format\": \"billrun-invoice/1\""));
+	assert_non_null(strstr(text, "\"type\": \"credit_note\""));
+	assert_non_null(strstr(text, "\"description\": \"voice \\\"calls\\\"\\tover\\\\ 60 s\\n(new)\""));
+	assert_non_null(strstr(text, "\"fx\": {\"price_currency\": \"USD\", \"price_amount\": \"10.00\", \"rate\": \"150.25\""));
+	assert_non_null(strstr(text, "\"due_date\": null"));
+	assert_non_null(strstr(text, "\"reference\": {\"relation\": \"credits\", \"number\": \"INV-2026-000001\"}"));
+	assert_non_null(strstr(text, "\"seller\": {\"name\": \"Billrun \\\"Telecom\\\" GmbH\"}"));
+	assert_non_null(strstr(text, "\"total\": \"1469135.33\"\n}"));
+	assert_non_null(strstr(text, "\"rule_version\": {\"id\": 3, \"sha256\": \"0123"));
+	/* Braces and brackets balance outside strings. */
+	int depth = 0, in_string = 0;
+	for (const char *p = text; *p; p++) {
+		if (in_string) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				in_string = 0;
+			continue;
+		}
+		if (*p == '"')
+			in_string = 1;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']')
+			assert_true(--depth >= 0);
+	}
+	assert_int_equal(depth, 0);
+	assert_int_equal(in_string, 0);
+	free(text);
+}
+
+/* A credit note of 150 lines: three pages, the table header on each, the
+ * totals on the last, every line readable back. */
+static void long_documents_continue_on_further_pages(void **state)
+{
+	char out[1 << 16], dir[256], path[512], cmd[1024];
+	if (test_sh(out, sizeof(out), "command -v pdftotext") != 0)
+		skip();
+	enum { N = 150 };
+	static struct invoice_doc_line lines[N];
+	static char descs[N][160], nos[N][8];
+	for (int i = 0; i < N; i++) {
+		snprintf(nos[i], sizeof(nos[i]), "%d", i + 1);
+		snprintf(descs[i], sizeof(descs[i]), "meter_%03d (per_unit, plan enterprise) %s", i + 1,
+			 i == 7 ? "with a description long enough that it has to be wrapped onto a second line of the table"
+				: "");
+		lines[i] = line(nos[i], i == N - 1 ? "tax" : "usage", descs[i], "1000", "8230.45");
+	}
+	struct invoice_doc d = doc("credit_note", lines, N);
+	struct err e;
+	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
+	snprintf(path, sizeof(path), "%s/CN-2026-000042.pdf", dir);
+	err_clear(&e);
+	assert_int_equal(invoice_pdf_write(&d, path, &e), 0);
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_non_null(strstr(out, "CREDIT NOTE"));
+	assert_non_null(strstr(out, "CREDIT TO"));
+	assert_non_null(strstr(out, "credits invoice INV-2026-000001 in full"));
+	assert_non_null(strstr(out, "CREDIT NOTE CN-2026-000042 (continued)"));
+	assert_non_null(strstr(out, "Total credited"));
+	assert_non_null(strstr(out, "EUR 1,469,135.33"));
+	assert_non_null(strstr(out, "8,230.45"));
+	assert_non_null(strstr(out, "meter_149 (per_unit"));
+	assert_non_null(strstr(out, "Billrun \"Telecom\" GmbH"));
+	assert_non_null(strstr(out, "of the table"));
+	/* Rows of 16 pt: about 30 fit on page 1, 40 on each further page. */
+	assert_non_null(strstr(out, "page 1 of 5"));
+	assert_non_null(strstr(out, "page 5 of 5"));
+	assert_null(strstr(out, "page 6 of"));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	test_sh(out, sizeof(out), cmd);
+
+	/* An unwritable path is an I/O error naming it. */
+	err_clear(&e);
+	assert_int_equal(invoice_pdf_write(&d, "/nonexistent/dir/x.pdf", &e), -1);
+	assert_int_equal(e.kind, ERR_IO);
+	assert_non_null(strstr(e.message, "/nonexistent/dir/x.pdf"));
+	err_clear(&e);
+	assert_int_equal(invoice_json_write(&d, "/nonexistent/dir/x.json", &e), -1);
+	assert_int_equal(e.kind, ERR_IO);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(digits_are_grouped_for_people),
+		cmocka_unit_test(json_is_escaped_and_complete),
+		cmocka_unit_test(long_documents_continue_on_further_pages),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

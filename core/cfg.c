@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/billrun/billrun.conf"
 #define OFF(field) offsetof(struct config, field)
@@ -425,6 +426,15 @@ int cfg_load(struct config *cfg, const char *path, int must_exist, struct err *e
 		config_setting_t *s = config_lookup(&cfg->lc, keys[i].path);
 		if (s)
 			set_from_setting(cfg, &keys[i], s);
+	}
+	/* PostgreSQL and the steps change directory: the state folder is made
+	 * absolute once, here. */
+	if (cfg->state_dir[0] != '/') {
+		char cwd[2048];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return err_set(e, ERR_CONFIG, "could not resolve state_dir '%s': %s", cfg->state_dir, strerror(errno));
+		snprintf(cfg->state_dir_buf, sizeof(cfg->state_dir_buf), "%s/%s", cwd, cfg->state_dir);
+		cfg->state_dir = cfg->state_dir_buf;
 	}
 	/* Values whose domain is a set of words. */
 	static const char *levels[] = { "debug", "info", "warn", "error", NULL };

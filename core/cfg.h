@@ -23,7 +23,8 @@ struct config {
 	config_t lc;              /* the parsed file, for the DAG and source tables */
 	int loaded;
 
-	const char *state_dir;
+	const char *state_dir;    /* absolute: a relative one is taken from the cwd */
+	char state_dir_buf[4096];
 	const char *output_dir;   /* "" = STATE_DIR/output */
 	const char *log_level;
 	int log_json;

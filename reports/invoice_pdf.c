@@ -9,6 +9,7 @@
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,16 @@ static void text_n(cairo_t *cr, double x, double y, const char *s, int n)
 static void text_right(cairo_t *cr, double xr, double y, const char *s)
 {
 	text(cr, xr - width(cr, s), y, s);
+}
+
+void invoice_pdf_cleanup(void)
+{
+	cairo_debug_reset_static_data();
+	/* fontconfig's own configuration: cairo loaded the library, billrun
+	 * does not link it, so its FcFini is looked up. */
+	void (*fc_fini)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "FcFini");
+	if (fc_fini)
+		fc_fini();
 }
 
 void invoice_pdf_group_digits(const char *amount, char *buf, size_t size)

@@ -23,6 +23,11 @@ struct err;
  */
 int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct err *e);
 
+/* Release cairo's and fontconfig's process-wide caches (fonts, patterns).
+ * For processes that exit normally after drawing (commands, tests), so that
+ * leak checkers report only real leaks. No drawing may follow. */
+void invoice_pdf_cleanup(void);
+
 /* Amount text with thousands separators for people: "-1234567.5" ->
  * "-1,234,567.5". Copies anything that is not a plain decimal as it is.
  * Writes into buf (NUL-terminated, cut to size). */

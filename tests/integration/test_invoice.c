@@ -413,6 +413,13 @@ static void show_trace_and_list(void **state)
 	assert_null(strstr(out, "(not there)"));
 	must("invoice", "show", "--json", number(1));
 	assert_contains(out, "\"number\": ");
+	/* A copy drawn again reads the same. */
+	char copy[512], cmd[1024];
+	snprintf(copy, sizeof(copy), "%s/copy.pdf", dir);
+	must("invoice", "show", "--pdf", copy, number(1));
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", copy);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_contains(out, "EUR 177.31");
 
 	/* Line 2 (voice) is four calls from usage-2026-03.csv, lines 2 to 5;
 	 * the call at 23:30 UTC on 28 February is 00:30 on 1 March in Berlin. */

@@ -125,6 +125,23 @@ static void unusable_control_file_fails(void **state)
 	assert_string_equal(holds_of("beta"), "control_file");
 }
 
+static void control_sha256_pass_and_fail(void **state)
+{
+	NEED_PG();
+	spool_put("usage-ctl-sha.csv");       /* states its own SHA-256 */
+	spool_put("usage-ctl-sha-wrong.csv"); /* states usage-ok.csv's */
+	long long run = night("2026-03-10");
+
+	assert_string_equal(q_text("SELECT string_agg(f.file_name || ' ' || c.verdict, ', ' ORDER BY f.file_name) "
+				   "FROM reconciliation_checks c JOIN ingest_files f ON f.id = c.file_id "
+				   "WHERE c.run_id = %lld AND c.check_name = 'control_sha256'", run),
+			    "usage-ctl-sha-wrong.csv fail, usage-ctl-sha.csv pass");
+	/* Only the wrong file's accounts are held (both files have alpha and beta). */
+	assert_int_equal(q_int("SELECT count(*) FROM account_holds WHERE reason = 'control_sha256'"), 2);
+	assert_non_null(strstr(q_text("SELECT detail FROM account_holds WHERE account_ext = 'alpha'"),
+			       "usage-ctl-sha-wrong.csv"));
+}
+
 static void control_cost_of_a_focus_file(void **state)
 {
 	NEED_PG();
@@ -497,6 +514,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(control_quantity_beyond_a_tighter_tolerance_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(absolute_tolerance_applies_when_larger, setup, teardown),
 		cmocka_unit_test_setup_teardown(unusable_control_file_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(control_sha256_pass_and_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(control_cost_of_a_focus_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(conservation_holds_for_every_ingested_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(conservation_fails_when_stored_rows_are_missing, setup, teardown),

@@ -356,6 +356,15 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	struct env env;
 	pid_t pid;
 
+	/* The step is marked running before its process exists: a step that
+	 * works in a REPEATABLE READ snapshot must not find the runner's
+	 * update of its run_steps row committing after its snapshot began
+	 * (its done mark would then fail with a serialization error). */
+	i64(run, sizeof(run), r->run_id);
+	snprintf(att, sizeof(att), "%d", attempt);
+	const char *start_params[] = { run, s->name, att, r->host, NULL };
+	if (db_exec(r->db, e, SQL_store_step_start, 5, start_params))
+		return -1;
 	attempt_env(r, i, attempt, &env);
 	fflush(NULL);
 	if (s->exec) {
@@ -409,12 +418,10 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	sr->term_sent_ms = 0;
 	sr->timed_out = 0;
 	r->running++;
-	i64(run, sizeof(run), r->run_id);
-	snprintf(att, sizeof(att), "%d", attempt);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-	const char *params[] = { run, s->name, att, r->host, pidbuf };
+	const char *params[] = { run, s->name, att, pidbuf };
 	log_info("step %s: attempt %d started (pid %d)", s->name, attempt, (int)pid);
-	return db_exec(r->db, e, SQL_store_step_start, 5, params);
+	return db_exec(r->db, e, SQL_store_attempt_pid, 4, params);
 }
 
 /* A child ended: record the attempt and decide what comes next. */

@@ -60,6 +60,9 @@ WITH s AS (
   WHERE run_id = $1 AND step = $2)
 INSERT INTO step_attempts (run_id, step, attempt, host, pid) VALUES ($1, $2, $3, $4, $5)
 
+-- name: store_attempt_pid
+UPDATE step_attempts SET pid = $4 WHERE run_id = $1 AND step = $2 AND attempt = $3
+
 -- name: store_step_end
 WITH a AS (
   UPDATE step_attempts SET status = $4, ended_at = clock_timestamp(), exit_code = $5,

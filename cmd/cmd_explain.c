@@ -34,6 +34,17 @@ enum {
 
 #define V(res, row, c) PQgetvalue((res), (row), (c))
 
+/* The currency's decimals: ISO 4217's, else (a currency the rate card
+ * declares) those of an amount rounded to them. */
+static int currency_decimals(const char *code, const char *rounded)
+{
+	int exponent = currency_iso_exponent(code);
+	if (exponent >= 0)
+		return exponent;
+	const char *dot = strchr(rounded, '.');
+	return dot ? (int)strlen(dot + 1) : 0;
+}
+
 /* Hours, with a remainder in seconds if any: "743 h". */
 static void print_duration(const char *seconds)
 {
@@ -97,7 +108,7 @@ static void print_steps(struct db *db, const char *line_id, const char *currency
 static void print_result(PGresult *l, int i, const char *rounding)
 {
 	const char *cur = V(l, i, L_CURRENCY), *pc = V(l, i, L_PRICE_CUR);
-	int exponent = currency_iso_exponent(cur);
+	int exponent = currency_decimals(cur, V(l, i, L_AMOUNT));
 	if (*V(l, i, L_FX)) {
 		if (V(l, i, L_FX_INVERSE)[0] == 't')
 			printf("       converted: %s %s / %s (1 %s = %s %s, rate of %s) = %s %s\n", V(l, i, L_PRICE_AMOUNT),
@@ -124,11 +135,15 @@ static void print_line(struct db *db, PGresult *l, int i, const char *rounding, 
 	printf(", tax group %s\n", V(l, i, L_GROUP));
 
 	if (strcmp(kind, "usage") == 0) {
-		printf("       meter %s: %s = %s (%s records", V(l, i, L_METER), V(l, i, D_AGGREGATION), V(l, i, L_QTY),
-		       V(l, i, D_RECORDS));
-		if (strcmp(V(l, i, D_RAW), V(l, i, L_QTY)) != 0 && strcmp(V(l, i, D_AGGREGATION), "sum") == 0)
-			printf(", %s before per-record rounding", V(l, i, D_RAW));
-		printf(")\n");
+		if (strcmp(V(l, i, D_AGGREGATION), "none") == 0) {
+			printf("       meter %s: no usage in the period\n", V(l, i, L_METER));
+		} else {
+			printf("       meter %s: %s = %s (%s records", V(l, i, L_METER), V(l, i, D_AGGREGATION),
+			       V(l, i, L_QTY), V(l, i, D_RECORDS));
+			if (strcmp(V(l, i, D_RAW), V(l, i, L_QTY)) != 0 && strcmp(V(l, i, D_AGGREGATION), "sum") == 0)
+				printf(", %s before per-record rounding", V(l, i, D_RAW));
+			printf(")\n");
+		}
 		if (strcmp(V(l, i, D_FREE), "0") != 0 || strcmp(V(l, i, D_FREE_UNITS), "0") != 0)
 			printf("       free units %s: %s free, %s billable\n", V(l, i, D_FREE_UNITS), V(l, i, D_FREE),
 			       V(l, i, L_BILLABLE));
@@ -186,7 +201,7 @@ static void print_records(struct db *db, const char *snapshot, const char *then,
 static int explain_one(struct db *db, PGresult *r, int i, int records, struct err *e)
 {
 	const char *cur = V(r, i, R_CURRENCY);
-	int exponent = currency_iso_exponent(cur);
+	int exponent = currency_decimals(cur, V(r, i, R_TOTAL));
 
 	printf("period %s .. %s (local dates, %s, anchor day %s), %s\n", V(r, i, R_START), V(r, i, R_END),
 	       V(r, i, R_ZONE), strcmp(V(r, i, R_ANCHOR), "0") ? V(r, i, R_ANCHOR) : "last",

@@ -208,3 +208,43 @@ int test_write_config(const char *path, const char *dir, const char *dsn, const 
 	free(text);
 	return rc;
 }
+
+void test_sql(void *conn, const char *fmt, ...)
+{
+	char text[16384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	PGresult *r = PQexec(conn, text);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "statement failed: %s\n%s", text, PQerrorMessage(conn));
+		PQclear(r);
+		fail();
+	}
+	PQclear(r);
+}
+
+const char *test_q_text(void *conn, const char *fmt, ...)
+{
+	static char buf[8][8192];
+	static int next;
+	char text[16384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	PGresult *r = PQexec(conn, text);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "query failed: %s\n%s", text, PQerrorMessage(conn));
+		PQclear(r);
+		fail();
+	}
+	char *b = buf[next++ % 8];
+	if (PQntuples(r) == 0)
+		b[0] = '\0';
+	else
+		snprintf(b, sizeof(buf[0]), "%s", PQgetisnull(r, 0, 0) ? "NULL" : PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return b;
+}

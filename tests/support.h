@@ -48,6 +48,14 @@ int test_spawn_billrun(const char *conf, ...);
  * NULL. A failing query fails the test. */
 long long test_q_int(void *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Run a statement on conn; a failure fails the test with the server's
+ * message. */
+void test_sql(void *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* First column of the first row as text: "" for no row, "NULL" for NULL.
+ * The result lives until eight more calls; a failing query fails the test. */
+const char *test_q_text(void *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Poll (50 ms) until sql returns want; 1 if it did within 20 s. */
 int test_wait_for(void *conn, long long want, const char *sql);
 

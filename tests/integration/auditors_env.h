@@ -34,25 +34,10 @@ static int env_counter;
 	} while (0)
 
 #define q_int(...) test_q_int(owner, __VA_ARGS__)
+#define sql(...) test_sql(owner, __VA_ARGS__)
+#define q_text(...) test_q_text(owner, __VA_ARGS__)
 #define billrun(...) test_billrun_conf(out, sizeof(out), env_conf, __VA_ARGS__, NULL)
 
-/* Run a statement as the owner; a failure fails the test. */
-static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-ENV_HELPER void sql(const char *fmt, ...)
-{
-	char text[16384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	PGresult *r = PQexec(owner, text);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "statement failed: %s\n%s", text, PQerrorMessage(owner));
-		PQclear(r);
-		fail();
-	}
-	PQclear(r);
-}
 
 /* A statement expected to fail: returns its SQLSTATE ("" if it did not fail). */
 ENV_HELPER const char *sql_fails(PGconn *conn, const char *text)
@@ -66,31 +51,6 @@ ENV_HELPER const char *sql_fails(PGconn *conn, const char *text)
 	return state;
 }
 
-/* First column of the first row as text ("" for no row, "NULL" for NULL). */
-static const char *q_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-ENV_HELPER const char *q_text(const char *fmt, ...)
-{
-	static char buf[8][8192];
-	static int next;
-	char text[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	PGresult *r = PQexec(owner, text);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "query failed: %s\n%s", text, PQerrorMessage(owner));
-		PQclear(r);
-		fail();
-	}
-	char *b = buf[next++ % 8];
-	if (PQntuples(r) == 0)
-		b[0] = '\0';
-	else
-		snprintf(b, sizeof(buf[0]), "%s", PQgetisnull(r, 0, 0) ? "NULL" : PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return b;
-}
 
 /* Run a shell command (in env_dir); output in out. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

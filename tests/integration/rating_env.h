@@ -44,51 +44,11 @@ static int env_counter;
 			skip();         \
 	} while (0)
 
-/* Run a statement as the owner; a failure fails the test. */
-static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sql(const char *fmt, ...)
-{
-	char text[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	PGresult *r = PQexec(owner, text);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "statement failed: %s\n%s", text, PQerrorMessage(owner));
-		PQclear(r);
-		fail();
-	}
-	PQclear(r);
-}
 
-/* First column of the first row as text ("" for no row; NULL as "NULL"). */
-static const char *q_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *q_text(const char *fmt, ...)
-{
-	static char buf[8][4096];
-	static int next;
-	char text[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	PGresult *r = PQexec(owner, text);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "query failed: %s\n%s", text, PQerrorMessage(owner));
-		PQclear(r);
-		fail();
-	}
-	char *b = buf[next++ % 8];
-	if (PQntuples(r) == 0)
-		b[0] = '\0';
-	else
-		snprintf(b, sizeof(buf[0]), "%s", PQgetisnull(r, 0, 0) ? "NULL" : PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return b;
-}
 
 #define q_int(...) test_q_int(owner, __VA_ARGS__)
+#define sql(...) test_sql(owner, __VA_ARGS__)
+#define q_text(...) test_q_text(owner, __VA_ARGS__)
 #define billrun(...) test_billrun_conf(env_out, sizeof(env_out), env_conf, __VA_ARGS__, NULL)
 
 static int env_setup(const char *prefix)

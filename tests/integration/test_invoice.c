@@ -47,48 +47,8 @@ static char year[8];
 	} while (0)
 #define q_int(...) test_q_int(conn, __VA_ARGS__)
 
-static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sql(const char *fmt, ...)
-{
-	char text[16384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	PGresult *r = PQexec(conn, text);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "statement failed: %s\n%s", text, PQerrorMessage(conn));
-		PQclear(r);
-		fail();
-	}
-	PQclear(r);
-}
-
-/* First column of the first row as text ("" for no row, "NULL"). */
-static const char *q_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *q_text(const char *fmt, ...)
-{
-	static char buf[8][8192];
-	static int next;
-	char text[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	PGresult *r = PQexec(conn, text);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "query failed: %s\n%s", text, PQerrorMessage(conn));
-		PQclear(r);
-		fail();
-	}
-	char *b = buf[next++ % 8];
-	if (PQntuples(r) == 0)
-		b[0] = '\0';
-	else
-		snprintf(b, sizeof(buf[0]), "%s", PQgetisnull(r, 0, 0) ? "NULL" : PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return b;
-}
+#define sql(...) test_sql(conn, __VA_ARGS__)
+#define q_text(...) test_q_text(conn, __VA_ARGS__)
 
 static const char *const base_dags =
 	"month_end = { period = \"month\"; max_parallel = 2; steps = (\n"

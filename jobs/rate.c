@@ -12,6 +12,7 @@
 #include "err.h"
 #include "job.h"
 #include "log.h"
+#include "progress.h"
 #include "rates.h"
 #include "sqltext.h"
 
@@ -724,7 +725,9 @@ static int rate_all(struct rater *R, struct err *e)
 	/* vals and segs are ordered by snapshot id, like snaps: walk them
 	 * side by side. */
 	int v = 0, s = 0, nv = PQntuples(vals), ns = PQntuples(segs);
+	progress_start("rating account periods", n);
 	for (int i = 0; i < n; i++) {
+		progress_update(i);
 		long long id = strtoll(PQgetvalue(snaps, i, C_ID), NULL, 10);
 		int v0 = v, s0 = s;
 		while (v < nv && strtoll(PQgetvalue(vals, v, V_SNAPSHOT), NULL, 10) == id)
@@ -736,9 +739,13 @@ static int rate_all(struct rater *R, struct err *e)
 		r.snap = snaps;
 		r.row = i;
 		r.id = PQgetvalue(ids, i, 0);
-		if (rate_one(R, &r, vals, v0, v, segs, s0, s, e))
+		if (rate_one(R, &r, vals, v0, v, segs, s0, s, e)) {
+			progress_finish();
 			goto out;
+		}
 	}
+	progress_update(n);
+	progress_finish();
 	if (copy_in(R, SQL_rate_copy_ratings, &R->ratings, e) || copy_in(R, SQL_rate_copy_lines, &R->lines, e))
 		goto out;
 	const char *pp[] = { ctx->account };

@@ -194,6 +194,41 @@ const struct command cmd_run = {
 	"by SIGTERM/SIGINT (resume it); 69 database unavailable; 78 bad config.\n"
 };
 
+/* The run named by text, its DAG from the config and its period. The set
+ * is always initialised (release it); -1 with e set when the run or its
+ * DAG is unknown. */
+static int load_run(struct cli *cli, const char *command, const char *text, int64_t *id, struct dag_set *set,
+		    const struct dag **dag, struct period *period, struct err *e)
+{
+	char *end;
+	memset(set, 0, sizeof(*set));
+	*id = strtoll(text, &end, 10);
+	if (*end || *id <= 0)
+		return cli_usage_error(e, command, "'%s' is not a run id", text);
+	if (cli_dags(cli, set, e))
+		return -1;
+	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
+	if (!db)
+		return -1;
+	const char *params[] = { text };
+	PGresult *res = db_query(db, e, SQL_store_run_get, 1, params);
+	db_free(db);
+	if (!res)
+		return -1;
+	if (PQntuples(res) < 1) {
+		PQclear(res);
+		return err_set(e, ERR_NOT_FOUND, "no run %s", text);
+	}
+	char dagname[256], start[16];
+	snprintf(dagname, sizeof(dagname), "%s", PQgetvalue(res, 0, 1));
+	snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 3));
+	PQclear(res);
+	*dag = dag_set_find(set, dagname, e);
+	if (!*dag)
+		return -1;
+	return period_parse(period, (*dag)->period_kind, start, e);
+}
+
 static int resume_main(struct cli *cli, int argc, char **argv, struct err *e)
 {
 	static const struct option opts[] = { { "dry-run", no_argument, NULL, 'n' }, { 0 } };
@@ -206,40 +241,15 @@ static int resume_main(struct cli *cli, int argc, char **argv, struct err *e)
 	}
 	if (optind != argc - 1)
 		return cli_usage_error(e, "resume", "'resume' needs a run id");
-	char *end;
-	int64_t id = strtoll(argv[optind], &end, 10);
-	if (*end || id <= 0)
-		return cli_usage_error(e, "resume", "'%s' is not a run id", argv[optind]);
+	int64_t id;
 	struct dag_set set;
-	if (cli_dags(cli, &set, e)) {
-		dag_set_release(&set);
-		return -1;
-	}
+	const struct dag *dag;
+	struct period period;
 	int rc = -1;
-	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
-	if (!db)
-		goto out;
-	const char *params[] = { argv[optind] };
-	PGresult *res = db_query(db, e, SQL_store_run_get, 1, params);
-	db_free(db);
-	if (!res)
-		goto out;
-	if (PQntuples(res) < 1) {
-		PQclear(res);
-		err_set(e, ERR_NOT_FOUND, "no run %s", argv[optind]);
-		goto out;
-	}
-	char dagname[256], start[16];
-	snprintf(dagname, sizeof(dagname), "%s", PQgetvalue(res, 0, 1));
-	snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 3));
-	PQclear(res);
-	const struct dag *dag = dag_set_find(&set, dagname, e);
-	if (!dag)
+	if (load_run(cli, "resume", argv[optind], &id, &set, &dag, &period, e))
 		goto out;
 	struct run_request req = { .cfg = &cli->cfg, .dag = dag, .find_job = job_find, .on_finish = write_report, .dry_run = dry,
-				   .plan_out = stdout, .resume_run = id };
-	if (period_parse(&req.period, dag->period_kind, start, e))
-		goto out;
+				   .plan_out = stdout, .resume_run = id, .period = period };
 	int64_t run_id = 0;
 	int outcome = runner_run(&req, &run_id, e);
 	if (outcome < 0)
@@ -293,41 +303,16 @@ static int rerun_main(struct cli *cli, int argc, char **argv, struct err *e)
 		return cli_usage_error(e, "rerun", "'rerun' needs a run id and --from STEP");
 	if (rules && strcmp(rules, "current") != 0 && strcmp(rules, "original") != 0)
 		return cli_usage_error(e, "rerun", "--rules takes 'original' or 'current', not '%s'", rules);
-	char *end;
-	int64_t id = strtoll(argv[optind], &end, 10);
-	if (*end || id <= 0)
-		return cli_usage_error(e, "rerun", "'%s' is not a run id", argv[optind]);
+	int64_t id;
 	struct dag_set set;
-	if (cli_dags(cli, &set, e)) {
-		dag_set_release(&set);
-		return -1;
-	}
+	const struct dag *dag;
+	struct period period;
 	int rc = -1;
-	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
-	if (!db)
-		goto out;
-	const char *params[] = { argv[optind] };
-	PGresult *res = db_query(db, e, SQL_store_run_get, 1, params);
-	db_free(db);
-	if (!res)
-		goto out;
-	if (PQntuples(res) < 1) {
-		PQclear(res);
-		err_set(e, ERR_NOT_FOUND, "no run %s", argv[optind]);
-		goto out;
-	}
-	char dagname[256], start[16];
-	snprintf(dagname, sizeof(dagname), "%s", PQgetvalue(res, 0, 1));
-	snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 3));
-	PQclear(res);
-	const struct dag *dag = dag_set_find(&set, dagname, e);
-	if (!dag)
+	if (load_run(cli, "rerun", argv[optind], &id, &set, &dag, &period, e))
 		goto out;
 	struct run_request req = { .cfg = &cli->cfg, .dag = dag, .find_job = job_find, .on_finish = write_report, .dry_run = dry,
 				   .plan_out = stdout, .rerun_of = id, .rerun_from = from, .account = account,
-				   .rules_current = rules && strcmp(rules, "current") == 0 };
-	if (period_parse(&req.period, dag->period_kind, start, e))
-		goto out;
+				   .rules_current = rules && strcmp(rules, "current") == 0, .period = period };
 	int64_t run_id = 0;
 	int outcome = runner_run(&req, &run_id, e);
 	if (outcome < 0)

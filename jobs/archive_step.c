@@ -14,6 +14,7 @@
 #include "err.h"
 #include "hash.h"
 #include "job.h"
+#include "run_report.h"
 #include "log.h"
 #include "metrics.h"
 #include "sqltext.h"
@@ -278,6 +279,22 @@ static int archive_run(struct job_ctx *ctx, struct err *e)
 	if (bagit_writer_add_bytes(w, "audit/chain-head.txt", line, strlen(line), e))
 		goto fail;
 	if (add_metrics(w, ctx, dir, e))
+		goto fail;
+	/* The run report as the run stands now (this step still running);
+	 * the runner writes the final one into the output folder at the end. */
+	char *page = NULL;
+	size_t page_len = 0;
+	FILE *mem = open_memstream(&page, &page_len);
+	if (!mem) {
+		err_set(e, ERR_INTERNAL, "out of memory");
+		goto fail;
+	}
+	int rendered = run_report_render(ctx->db, ctx->run_id, mem, e);
+	fclose(mem);
+	if (rendered == 0 && bagit_writer_add_bytes(w, "run/run-report.html", page, page_len, e))
+		rendered = -1;
+	free(page);
+	if (rendered)
 		goto fail;
 
 	struct {

@@ -120,11 +120,12 @@ static void a_month_end_run_leaves_a_signed_bag_that_stock_tools_verify(void **s
 	      "openssl cms -verify -binary -inform DER -in tagmanifest-sha256.txt.p7s -content tagmanifest-sha256.txt "
 	      "-CAfile ../../a-ca.pem -out /dev/null 2>&1",
 	      archive, archive);
-	/* The payload: the run's outputs, its record, its inputs, the audit head. */
+	/* The payload: the run's outputs, its record and report, its inputs, the audit head. */
 	SH_OK("cd x/%s/data && test -f output/xbrl/billrun-month_end-2026-01-01.xbrl && test -f output/xbrl/billrun-2026.xsd "
 	      "&& ls output | grep -q '^rules-.*\\.conf$' && grep -q '^broken\t1\tfailed' run/attempts.tsv && "
 	      "grep -q '^eeee.*\tusage-2026-01-15.csv\tusage\t5\t4\t1\t0\t1$' inputs/input-files.tsv && "
-	      "test -f audit/chain-head.txt && grep -q 'billrun_step' metrics/billrun_month_end.prom",
+	      "test -f audit/chain-head.txt && grep -q 'billrun_step' metrics/billrun_month_end.prom && "
+	      "grep -q '<svg class=\"timeline\"' run/run-report.html",
 	      archive);
 	/* bag-info.txt names the run and the audit chain head, which the log confirms. */
 	SH_OK("cd x/%s && grep -q '^Billrun-DAG: month_end$' bag-info.txt && grep -q '^Billrun-Period-Start: 2026-01-01$' "

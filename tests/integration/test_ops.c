@@ -40,9 +40,10 @@ static int sh(const char *fmt, ...)
 	return test_sh(out, sizeof(out), cmd);
 }
 
-/* `make` in the source tree, free of the MAKEFLAGS of the `make test`
+/* `make` in the source tree, free of the MAKEFLAGS and command-line
+ * variables (make exports those to the environment) of the `make test`
  * that runs us (SANITIZE=1 would otherwise reach the package build). */
-#define MAKE "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -C"
+#define MAKE "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u FUZZ make --no-print-directory -s -C"
 
 static int have(const char *tool)
 {

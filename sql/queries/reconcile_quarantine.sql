@@ -7,7 +7,9 @@
 -- name: quarantine_hold_records
 -- Bad records of known accounts that this run's ingest quarantined: the
 -- account's periods that the run's days fall in are held (a bad record's
--- own time may be what is wrong with it).
+-- own time may be what is wrong with it), and so is every period of the
+-- account that this run aggregated (usage that came with the bad records:
+-- a file of last month's calls delivered today holds last month).
 WITH bad AS (
   SELECT q.account_ext, count(*) AS n, min(q.id) AS first_id,
          string_agg(DISTINCT q.reason, ', ') AS reasons
@@ -22,7 +24,10 @@ SELECT $1, b.account_ext, rp.local_start, 'bad_record',
               CASE WHEN b.n = 1 THEN '' ELSE 's' END, b.reasons, q.id, q.file_name, q.line_no, q.message)
 FROM bad b
 JOIN quarantine_records q ON q.id = b.first_id
-CROSS JOIN LATERAL reconcile_run_periods(b.account_ext, $1) rp
+CROSS JOIN LATERAL (SELECT p.local_start FROM reconcile_run_periods(b.account_ext, $1) p
+                    UNION
+                    SELECT s.period_local_start FROM agg_snapshots s
+                    WHERE s.run_id = $1 AND s.account_ext = b.account_ext) rp
 WHERE NOT EXISTS (SELECT 1 FROM account_holds h
                   WHERE h.run_id = $1 AND h.account_ext = b.account_ext AND h.period_start = rp.local_start
                     AND h.reason = 'bad_record')

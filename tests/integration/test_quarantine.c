@@ -77,6 +77,19 @@ static void bad_records_are_held_and_reported(void **state)
 	assert_int_equal(lines, 4);
 }
 
+static void bad_records_in_late_usage_hold_the_period_the_usage_belongs_to(void **state)
+{
+	NEED_PG();
+	/* February's calls delivered on 10 March with one bad record: the
+	 * February period that this run aggregated is held, not only March. */
+	spool_put("usage-late-bad-records.csv");
+	night("2026-03-10");
+	assert_int_equal(q_int("SELECT count(*) FROM account_holds WHERE account_ext = 'alpha' AND reason = 'bad_record' "
+			       "AND period_start = '2026-02-01'"),
+			 1);
+	assert_int_equal(q_int("SELECT count(*) FROM account_holds WHERE account_ext = 'beta'"), 0);
+}
+
 static void usage_with_no_plan_or_no_price_is_held(void **state)
 {
 	NEED_PG();
@@ -304,6 +317,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(bad_records_are_held_and_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_records_in_late_usage_hold_the_period_the_usage_belongs_to, setup, teardown),
 		cmocka_unit_test_setup_teardown(usage_with_no_plan_or_no_price_is_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_clean_run_holds_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(held_accounts_are_not_invoiced_and_a_release_is_billed_next_run, setup,

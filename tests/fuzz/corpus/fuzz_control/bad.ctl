@@ -1,0 +1,2 @@
+records -1
+quantity x

@@ -1,0 +1,5 @@
+records 120000
+sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+quantity voice_seconds 8125.5
+cost 1520.30997000001
+# comment

@@ -1,0 +1,270 @@
+/*
+ * test_bad_input.c - the bad-input catalogue: for each kind of bad input
+ * (a file, a record, a config, a command line, the database), the reason
+ * or message billrun gives and its exit status; and for every input file,
+ * every record accounted for (read = accepted + quarantined + duplicates).
+ * The files are tests/fixtures/bad_input/, one per kind, named for it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+static char dsn[1024], dir[256], conf[512], out[65536];
+static PGconn *conn;
+
+#define billrun(...) test_billrun_conf(out, sizeof(out), conf, __VA_ARGS__, NULL)
+#define q_int(...) test_q_int(conn, __VA_ARGS__)
+#define q_text(...) test_q_text(conn, __VA_ARGS__)
+
+static int setup(void **state)
+{
+	if (!test_pg_dsn())
+		return 0;
+	if (test_db_fresh("test_bad_input", dsn, sizeof(dsn)) || test_tmpdir(dir, sizeof(dir)))
+		return -1;
+	char text[4096], cmd[1200];
+	snprintf(conf, sizeof(conf), "%s/billrun.conf", dir);
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s/state\";\n"
+		 "database = { dsn = \"%s\"; connect_retries = 0; };\n"
+		 "rules = { file = \"%s\"; };\n"
+		 "spool = { dir = \"%s/spool\"; };\n"
+		 "sources = ( { name = \"usage\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; } );\n"
+		 "dags = { n = { steps = ( { name = \"ingest\"; job = \"ingest\"; } ); }; };\n",
+		 dir, dsn, test_src("conf/rates.conf"), dir);
+	if (test_write_file(conf, text))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/spool && cp %s/* %s/spool/ && rm %s/spool/README", dir,
+		 test_src("tests/fixtures/bad_input"), dir, dir);
+	if (test_sh(out, sizeof(out), cmd) != 0)
+		return -1;
+	conn = PQconnectdb(dsn);
+	if (PQstatus(conn) != CONNECTION_OK || billrun("db", "migrate") != 0 ||
+	    billrun("accounts", "import", test_src("conf/demo/accounts.csv")) != 0)
+		return -1;
+	/* One nightly ingest over the whole catalogue. */
+	return billrun("run", "n", "--period", "2026-10-05") == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	if (conn)
+		PQfinish(conn);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	test_sh(out, sizeof(out), cmd);
+	return 0;
+}
+
+#define NEED_PG()                   \
+	do {                        \
+		if (!test_pg_dsn()) \
+			skip();     \
+	} while (0)
+
+/* A file's counts: read, accepted, quarantined, duplicates. */
+static void counts(const char *file, int read, int accepted, int quarantined, int duplicates)
+{
+	assert_string_equal(q_text("SELECT records_read || '=' || accepted || '+' || quarantined || '+' || duplicates "
+				   "FROM ingest_files WHERE file_name = '%s'", file),
+			    q_text("SELECT '%d=%d+%d+%d'", read, accepted, quarantined, duplicates));
+}
+
+/* The reason of the quarantined record at a line of a file. */
+static const char *reason(const char *file, int line)
+{
+	return q_text("SELECT reason FROM quarantine_records WHERE file_name = '%s' AND line_no = %d", file, line);
+}
+
+static void every_file_of_the_catalogue_is_accounted_for(void **state)
+{
+	NEED_PG();
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files"), 13);
+	/* Conservation, record by record: what was stored is what was counted. */
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files f WHERE f.records_read <> f.accepted + f.quarantined + f.duplicates "
+			       "OR f.accepted <> (SELECT count(*) FROM usage u WHERE u.file_id = f.id) "
+			       "OR f.quarantined <> (SELECT count(*) FROM quarantine_records q WHERE q.file_id = f.id)"),
+			 0);
+}
+
+static void a_truncated_file_keeps_its_good_records(void **state)
+{
+	NEED_PG();
+	counts("usage-truncated.csv", 2, 1, 1, 0);
+	assert_string_equal(reason("usage-truncated.csv", 3), "wrong_column_count");
+}
+
+static void a_wrong_delimiter_is_a_bad_header(void **state)
+{
+	NEED_PG();
+	counts("usage-semicolon.csv", 1, 0, 1, 0);
+	assert_string_equal(reason("usage-semicolon.csv", 2), "bad_header");
+	assert_string_equal(q_text("SELECT header_problem FROM ingest_files WHERE file_name = 'usage-semicolon.csv'"),
+			    "the header has no column 'event_id'");
+}
+
+static void a_byte_order_mark_and_crlf_line_ends_are_read(void **state)
+{
+	NEED_PG();
+	counts("usage-bom.csv", 1, 1, 0, 0);
+	counts("usage-crlf.csv", 1, 1, 0, 0);
+}
+
+static void invalid_utf8_is_quarantined(void **state)
+{
+	NEED_PG();
+	counts("usage-utf8.csv", 1, 0, 1, 0);
+	assert_string_equal(reason("usage-utf8.csv", 2), "invalid_utf8");
+}
+
+static void an_over_long_field_is_quarantined(void **state)
+{
+	NEED_PG();
+	counts("usage-longfield.csv", 1, 0, 1, 0);
+	assert_string_equal(reason("usage-longfield.csv", 2), "field_too_long");
+}
+
+static void broken_quoting_is_malformed_csv(void **state)
+{
+	NEED_PG();
+	counts("usage-quoting.csv", 1, 0, 1, 0);
+	assert_string_equal(reason("usage-quoting.csv", 2), "malformed_csv");
+}
+
+static void an_empty_file_and_a_header_only_file_hold_no_records(void **state)
+{
+	NEED_PG();
+	counts("usage-empty.csv", 0, 0, 0, 0);
+	counts("usage-headeronly.csv", 0, 0, 0, 0);
+}
+
+static void a_duplicate_or_missing_column_is_a_bad_header(void **state)
+{
+	NEED_PG();
+	counts("usage-dupcol.csv", 1, 0, 1, 0);
+	assert_string_equal(reason("usage-dupcol.csv", 2), "bad_header");
+	counts("usage-missingcol.csv", 1, 0, 1, 0);
+	assert_string_equal(q_text("SELECT header_problem FROM ingest_files WHERE file_name = 'usage-missingcol.csv'"),
+			    "the header has no column 'meter'");
+}
+
+static void bad_records_get_their_reasons_and_good_ones_are_kept(void **state)
+{
+	NEED_PG();
+	const char *f = "usage-records.csv";
+	counts(f, 12, 2, 9, 1);
+	assert_string_equal(reason(f, 2), "negative_quantity");
+	assert_string_equal(reason(f, 3), "bad_timestamp");          /* no zone */
+	assert_string_equal(reason(f, 4), "timestamp_out_of_range");  /* before ingest.time_min */
+	assert_string_equal(reason(f, 5), "unknown_account");
+	assert_string_equal(reason(f, 6), "unknown_meter");
+	assert_string_equal(reason(f, 7), "bad_number");
+	assert_string_equal(reason(f, 11), "bad_timestamp");         /* month 13 */
+	assert_string_equal(reason(f, 12), "missing_field");
+	assert_string_equal(reason(f, 13), "wrong_column_count");
+	/* n7 came twice: one is a duplicate of the other. */
+	assert_int_equal(q_int("SELECT count(*) FROM usage WHERE event_key = 'n7'"), 1);
+	/* Each quarantined record keeps its raw text. */
+	assert_string_equal(q_text("SELECT raw FROM quarantine_records WHERE file_name = '%s' AND line_no = 5", f),
+			    "n4,NOSUCH,sms,2026-10-05T10:00:00Z,1");
+}
+
+static void a_control_file_mismatch_is_recorded(void **state)
+{
+	NEED_PG();
+	counts("usage-ctl.csv", 2, 2, 0, 0);
+	assert_string_equal(q_text("SELECT control_status FROM ingest_files WHERE file_name = 'usage-ctl.csv'"), "mismatch");
+}
+
+static void the_same_file_again_is_skipped(void **state)
+{
+	NEED_PG();
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "cp %s/usage-crlf.csv %s/spool/usage-crlf-again.csv", test_src("tests/fixtures/bad_input"),
+		 dir);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_int_equal(billrun("run", "n", "--period", "2026-10-06"), 0);
+	assert_non_null(strstr(out, "was already ingested"));
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files"), 13);
+}
+
+/* Configuration, command line and database: message and exit status. */
+static void bad_configs_commands_and_databases_exit_with_their_codes(void **state)
+{
+	NEED_PG();
+	static const struct {
+		const char *what, *config, *command, *message;
+		int status;
+	} cases[] = {
+		{ "config syntax error", "log = { level = \"info\" ", "check-config", "syntax error", 78 },
+		{ "unknown config key", "colour = \"blue\";", "check-config", "key 'colour': unknown key", 78 },
+		{ "wrong type", "database = { connect_retries = \"five\"; };", "check-config", "must be an integer", 78 },
+		{ "out of range", "database = { connect_retries = 1000; };", "check-config", "out of range", 78 },
+		{ "DAG cycle",
+		  "dags = { d = { steps = ( { name = \"a\"; exec = \"true\"; after = [\"b\"]; },"
+		  " { name = \"b\"; exec = \"true\"; after = [\"a\"]; } ); }; };",
+		  "check-config", "form a cycle", 78 },
+		{ "unknown dependency", "dags = { d = { steps = ( { name = \"a\"; exec = \"true\"; after = [\"z\"]; } ); }; };",
+		  "check-config", "unknown step 'z'", 78 },
+		{ "unknown job", "dags = { d = { steps = ( { name = \"a\"; job = \"nosuch\"; } ); }; };", "check-config",
+		  "unknown job 'nosuch'", 78 },
+		{ "bad rounding word", "money = { rounding = \"bankers\"; };", "check-config", "not one of the allowed", 78 },
+		{ "database down", "database = { dsn = \"host=/nonexistent/socket dbname=x\"; connect_retries = 0; };",
+		  "db status", "not running", 69 },
+	};
+	char path[600];
+	snprintf(path, sizeof(path), "%s/case.conf", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(test_write_file(path, cases[i].config), 0);
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "%s", cases[i].command);
+		char *sub = strchr(cmd, ' ');
+		if (sub)
+			*sub++ = '\0';
+		int rc = test_billrun_conf(out, sizeof(out), path, cmd, sub, NULL);
+		if (rc != cases[i].status || !strstr(out, cases[i].message))
+			fprintf(stderr, "case '%s': exit %d, output:\n%s\n", cases[i].what, rc, out);
+		assert_int_equal(rc, cases[i].status);
+		assert_non_null(strstr(out, cases[i].message));
+		if (cases[i].status == 78 && strcmp(cases[i].what, "config syntax error") != 0)
+			assert_non_null(strstr(out, "case.conf:")); /* names the file and line */
+	}
+	/* A missing config file, an unknown command, a bad period, an unknown run. */
+	const char *missing[] = { "-c", "/nonexistent/billrun.conf", "check-config", NULL };
+	assert_int_equal(test_billrun(out, sizeof(out), missing), 78);
+	assert_non_null(strstr(out, "could not read config file '/nonexistent/billrun.conf'"));
+	assert_int_equal(billrun("frobnicate"), 64);
+	assert_int_equal(billrun("run", "n", "--period", "2026-02-30"), 64);
+	assert_non_null(strstr(out, "not a valid date"));
+	assert_int_equal(billrun("status", "999"), 65);
+	assert_non_null(strstr(out, "no run 999"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_file_of_the_catalogue_is_accounted_for),
+		cmocka_unit_test(a_truncated_file_keeps_its_good_records),
+		cmocka_unit_test(a_wrong_delimiter_is_a_bad_header),
+		cmocka_unit_test(a_byte_order_mark_and_crlf_line_ends_are_read),
+		cmocka_unit_test(invalid_utf8_is_quarantined),
+		cmocka_unit_test(an_over_long_field_is_quarantined),
+		cmocka_unit_test(broken_quoting_is_malformed_csv),
+		cmocka_unit_test(an_empty_file_and_a_header_only_file_hold_no_records),
+		cmocka_unit_test(a_duplicate_or_missing_column_is_a_bad_header),
+		cmocka_unit_test(bad_records_get_their_reasons_and_good_ones_are_kept),
+		cmocka_unit_test(a_control_file_mismatch_is_recorded),
+		cmocka_unit_test(the_same_file_again_is_skipped),
+		cmocka_unit_test(bad_configs_commands_and_databases_exit_with_their_codes),
+	};
+	return cmocka_run_group_tests_name("bad_input", tests, setup, teardown);
+}

@@ -155,6 +155,23 @@ static int row_error(struct err *e, const struct csv *c)
 	return err_prefix(e, "%s:%d: ", c->path, c->line);
 }
 
+/* Import one CSV row with an import function that answers 'new',
+ * 'changed' or 'unchanged', and count the answer. -1 with e set (naming
+ * the row) when the row is refused. */
+static int import_row(struct db *db, const char *sql, int nparams, const char *const *params, struct csv *c,
+		      int counts[3], struct err *e)
+{
+	PGresult *res = db_query(db, e, sql, nparams, params);
+	if (!res) {
+		row_error(e, c);
+		return -1;
+	}
+	const char *what = PQgetvalue(res, 0, 0);
+	counts[strcmp(what, "new") == 0 ? 0 : strcmp(what, "changed") == 0 ? 1 : 2]++;
+	PQclear(res);
+	return 0;
+}
+
 /* ---- billrun accounts import ---- */
 
 enum { A_ID, A_NAME, A_ZONE, A_ANCHOR, A_CURRENCY, A_TAX, A_COST, A_EMAIL, A_FROM };
@@ -246,14 +263,8 @@ static int accounts_import(struct cli *cli, int argc, char **argv, struct err *e
 		}
 		const char *p[] = { id, csv_get(&c, col, A_NAME), zone, anchor, currency, csv_get(&c, col, A_TAX),
 				    csv_get(&c, col, A_COST), csv_get(&c, col, A_EMAIL), *from ? from : NULL };
-		PGresult *res = db_query(db, e, SQL_rate_account_import, 9, p);
-		if (!res) {
-			row_error(e, &c);
+		if (import_row(db, SQL_rate_account_import, 9, p, &c, counts, e))
 			goto out;
-		}
-		const char *what = PQgetvalue(res, 0, 0);
-		counts[strcmp(what, "new") == 0 ? 0 : strcmp(what, "changed") == 0 ? 1 : 2]++;
-		PQclear(res);
 	}
 	if (r < 0 || db_commit(db, e))
 		goto out;
@@ -410,14 +421,8 @@ static int subscriptions_import(struct cli *cli, const char *path, struct err *e
 			goto out;
 		}
 		const char *p[] = { csv_get(&c, col, S_ACCOUNT), plan, csv_get(&c, col, S_FROM), *to ? to : NULL };
-		PGresult *res = db_query(db, e, SQL_rate_subscription_import, 4, p);
-		if (!res) {
-			row_error(e, &c);
+		if (import_row(db, SQL_rate_subscription_import, 4, p, &c, counts, e))
 			goto out;
-		}
-		const char *what = PQgetvalue(res, 0, 0);
-		counts[strcmp(what, "new") == 0 ? 0 : strcmp(what, "changed") == 0 ? 1 : 2]++;
-		PQclear(res);
 	}
 	if (r < 0 || db_commit(db, e))
 		goto out;

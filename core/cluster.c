@@ -220,7 +220,12 @@ int cluster_start(const struct config *cfg, struct err *e)
 		if (rc != 0) {
 			err_set(e, ERR_DB_UNAVAILABLE, "could not create the embedded cluster in '%s' (initdb exited %d)",
 				data, rc);
-			return err_detail(e, "see the server log '%s'", logf);
+			err_detail(e, "see the server log '%s'", logf);
+			if (geteuid() == 0)
+				err_hint(e, "the cluster runs as '%s', who must be able to enter every folder above "
+					    "state_dir (a clone under /root or a mktemp -d folder is private)",
+					 cfg->db_embedded_user);
+			return -1;
 		}
 	}
 	snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);

@@ -8,6 +8,18 @@ set -eu
 cd "$(dirname "$0")/.."
 B=./billrun
 C=conf/demo.conf
+state=$(pwd)/var
+# As root, PostgreSQL runs as the postgres user, which must be able to
+# reach the cluster's folder. A clone in a private folder (/root, a
+# mktemp -d) is not reachable: keep the cluster's state in /var/tmp then.
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$(pwd)" 2>/dev/null; then
+	state=/var/tmp/billrun-demo-$(echo "$(pwd)" | cksum | cut -d' ' -f1)
+	mkdir -p var "$state"
+	chmod 755 "$state"
+	sed "s|^state_dir = \"var\";|state_dir = \"$state\";|" conf/demo.conf >var/demo.conf
+	C=var/demo.conf
+	echo "demo: the postgres user cannot enter $(pwd); the cluster and outputs go to $state"
+fi
 month=$(date -d "$(date +%Y-%m-01) -1 day" +%Y-%m)
 yesterday=$(date -d yesterday +%Y-%m-%d)
 mkdir -p var/spool
@@ -50,7 +62,7 @@ $B -c $C run nightly --period "$yesterday" || status=$?
 $B -c $C run month_end --period "$month" || status=$?
 run=$($B -c $C --json history month_end --limit 1 | sed -n 's/.*"run":"\([0-9]*\)".*/\1/p' | head -n 1)
 $B -c $C status "$run"
-out=$(ls -d "$(pwd)"/var/output/month_end/"$month"-01/run-"$run" 2>/dev/null || true)
+out=$(ls -d "$state"/output/month_end/"$month"-01/run-"$run" 2>/dev/null || true)
 echo
 echo "demo: month-end run $run for $month; its outputs are in $out"
 if [ -n "$out" ]; then

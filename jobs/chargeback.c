@@ -1,10 +1,12 @@
 /*
  * chargeback.c - the chargeback step: for FOCUS usage (cloud cost exports,
  * usage.cost not NULL), one CSV per cost centre (accounts.cost_centre) and
- * billing period with what each account's services cost, and the totals
- * per currency. The same report serves showback (shown, not charged).
- * Totals are exact sums of the BilledCost values as ingested (numeric in
- * PostgreSQL, struct dec here), recorded in chargeback_reports in the
+ * billing period with what each account's services cost, what each account
+ * is charged for the period (its rating's pre-tax subtotal, the amount the
+ * reconcile step compared with BilledCost), and the totals per currency.
+ * The same report serves showback (shown, not charged). Totals are exact
+ * sums of the BilledCost values as ingested (numeric in PostgreSQL, struct
+ * dec here) and of the charges, recorded in chargeback_reports in the
  * transaction of the done mark; the files are renamed into
  * OUTPUT/chargeback when it commits.
  */
@@ -27,15 +29,17 @@
 
 /* Columns of chargeback_rows. */
 enum { R_CC, R_START, R_LAST, R_ACCOUNT, R_NAME, R_SERVICE, R_CATEGORY, R_CURRENCY, R_RECORDS, R_QUANTITY, R_COST,
-       R_END };
+       R_END, R_CHARGED, R_CHARGED_CURRENCY };
 
 #define MAX_CURRENCIES 16
 
 struct total {
 	char currency[8];
 	struct dec cost;
+	struct dec charged;
 	long long records;
 	long long accounts;
+	long long unrated;
 	char last_account[256];
 };
 
@@ -99,6 +103,81 @@ static int remove_flat_dir(const char *dir, struct err *e)
 	return 0;
 }
 
+/* The total of `currency` among totals[0..*n), added when new. */
+static struct total *total_of(struct total *totals, int *n, const char *currency, const char *cc, struct err *e)
+{
+	for (int t = 0; t < *n; t++)
+		if (strcmp(totals[t].currency, currency) == 0)
+			return &totals[t];
+	if (*n == MAX_CURRENCIES) {
+		err_set(e, ERR_INPUT, "chargeback: cost centre '%s' has more than %d currencies", cc, MAX_CURRENCIES);
+		return NULL;
+	}
+	struct total *t = &totals[(*n)++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->currency, sizeof(t->currency), "%s", currency);
+	t->cost = t->charged = dec_zero();
+	return t;
+}
+
+static int add_value(struct dec *sum, const char *value, const char *what, const char *account, struct err *e)
+{
+	struct dec v;
+	if (dec_parse_cstr(&v, value) || dec_add(sum, *sum, v))
+		return err_set(e, ERR_INPUT, "chargeback: %s '%s' of account '%s' is out of range", what, value, account);
+	return 0;
+}
+
+/* One row: kind, the fixed columns (NULL = empty), billed cost, charged. */
+static void report_row(FILE *f, const char *kind, PGresult *res, int row, int account_row, const char *currency,
+		       const char *records, const char *cost, const char *charged)
+{
+	csv_field(f, kind, 1);
+	for (int c = R_CC; c <= R_CATEGORY; c++) {
+		int shown = c <= R_LAST || (account_row && c <= R_NAME) || (!account_row && strcmp(kind, "item") == 0);
+		csv_field(f, shown ? PQgetvalue(res, row, c) : "", 0);
+	}
+	csv_field(f, currency, 0);
+	csv_field(f, records, 0);
+	csv_field(f, strcmp(kind, "item") == 0 ? PQgetvalue(res, row, R_QUANTITY) : "", 0);
+	csv_field(f, cost, 0);
+	csv_field(f, charged, 0);
+	fputs("\r\n", f);
+}
+
+/* The account row closing an account's items [from, to): what the cost
+ * centre is charged for the account period (chargeback_charge(), the same
+ * amount the reconcile step compared with BilledCost), next to the
+ * account's billed cost and records in the currency charged. An account
+ * period that is not rated (held, or no plan) has an empty charge. */
+static int account_row(FILE *f, PGresult *res, int from, int to, struct total *totals, int *ntotals, const char *cc,
+		       struct err *e)
+{
+	const char *account = PQgetvalue(res, from, R_ACCOUNT);
+	int rated = !PQgetisnull(res, from, R_CHARGED);
+	const char *currency = rated ? PQgetvalue(res, from, R_CHARGED_CURRENCY) : PQgetvalue(res, from, R_CURRENCY);
+	struct dec cost = dec_zero();
+	long long records = 0;
+	for (int i = from; i < to; i++) {
+		if (strcmp(PQgetvalue(res, i, R_CURRENCY), currency) != 0)
+			continue;
+		if (add_value(&cost, PQgetvalue(res, i, R_COST), "cost", account, e))
+			return -1;
+		records += strtoll(PQgetvalue(res, i, R_RECORDS), NULL, 10);
+	}
+	struct total *t = total_of(totals, ntotals, currency, cc, e);
+	if (!t)
+		return -1;
+	if (rated && add_value(&t->charged, PQgetvalue(res, from, R_CHARGED), "charge", account, e))
+		return -1;
+	t->unrated += !rated;
+	char c[DEC_STR_MAX], n[24];
+	dec_format(cost, c, sizeof(c));
+	snprintf(n, sizeof(n), "%lld", records);
+	report_row(f, "account", res, from, 1, currency, n, c, rated ? PQgetvalue(res, from, R_CHARGED) : "");
+	return 0;
+}
+
 /* Write rows [from, to) (one cost centre and period) as one CSV, and
  * record its totals. */
 static int write_report(struct job_ctx *ctx, PGresult *res, int from, int to, const char *dir, long long *files,
@@ -115,70 +194,53 @@ static int write_report(struct job_ctx *ctx, PGresult *res, int from, int to, co
 	if (!f)
 		return err_set(e, ERR_IO, "could not create '%s': %s", path, strerror(errno));
 	fputs("row,cost_centre,period_start,period_end,account,account_name,service,charge_category,currency,records,"
-	      "consumed_quantity,billed_cost\r\n",
+	      "consumed_quantity,billed_cost,charged\r\n",
 	      f);
+	int first = from; /* the current account's first row */
 	for (int i = from; i < to; i++) {
-		csv_field(f, "item", 1);
-		for (int c = R_CC; c <= R_COST; c++)
-			csv_field(f, PQgetvalue(res, i, c), 0);
-		fputs("\r\n", f);
-
-		const char *cur = PQgetvalue(res, i, R_CURRENCY);
-		int t = 0;
-		while (t < ntotals && strcmp(totals[t].currency, cur) != 0)
-			t++;
-		if (t == ntotals) {
-			if (ntotals == MAX_CURRENCIES) {
-				fclose(f);
-				return err_set(e, ERR_INPUT, "chargeback: cost centre '%s' has more than %d currencies", cc,
-					       MAX_CURRENCIES);
-			}
-			memset(&totals[t], 0, sizeof(totals[t]));
-			snprintf(totals[t].currency, sizeof(totals[t].currency), "%s", cur);
-			totals[t].cost = dec_zero();
-			ntotals++;
-		}
-		struct dec cost;
-		if (dec_parse_cstr(&cost, PQgetvalue(res, i, R_COST)) || dec_add(&totals[t].cost, totals[t].cost, cost)) {
-			fclose(f);
-			return err_set(e, ERR_INPUT, "chargeback: cost '%s' of account '%s' is out of range",
-				       PQgetvalue(res, i, R_COST), PQgetvalue(res, i, R_ACCOUNT));
-		}
-		totals[t].records += strtoll(PQgetvalue(res, i, R_RECORDS), NULL, 10);
+		const char *account = PQgetvalue(res, i, R_ACCOUNT);
+		report_row(f, "item", res, i, 0, PQgetvalue(res, i, R_CURRENCY), PQgetvalue(res, i, R_RECORDS),
+			   PQgetvalue(res, i, R_COST), "");
+		struct total *t = total_of(totals, &ntotals, PQgetvalue(res, i, R_CURRENCY), cc, e);
+		if (!t || add_value(&t->cost, PQgetvalue(res, i, R_COST), "cost", account, e))
+			goto fail;
+		t->records += strtoll(PQgetvalue(res, i, R_RECORDS), NULL, 10);
 		/* Rows come ordered by account within a file. */
-		if (strcmp(totals[t].last_account, PQgetvalue(res, i, R_ACCOUNT)) != 0) {
-			totals[t].accounts++;
-			snprintf(totals[t].last_account, sizeof(totals[t].last_account), "%s", PQgetvalue(res, i, R_ACCOUNT));
+		if (strcmp(t->last_account, account) != 0) {
+			t->accounts++;
+			snprintf(t->last_account, sizeof(t->last_account), "%s", account);
+		}
+		if (i + 1 == to || strcmp(PQgetvalue(res, i + 1, R_ACCOUNT), account) != 0) {
+			if (account_row(f, res, first, i + 1, totals, &ntotals, cc, e))
+				goto fail;
+			first = i + 1;
 		}
 	}
 	snprintf(run, sizeof(run), "%lld", (long long)ctx->run_id);
 	for (int t = 0; t < ntotals; t++) {
-		char cost[DEC_STR_MAX], records[24], accounts[24];
+		char cost[DEC_STR_MAX], charged[DEC_STR_MAX], records[24], accounts[24];
 		dec_format(totals[t].cost, cost, sizeof(cost));
+		dec_format(totals[t].charged, charged, sizeof(charged));
 		snprintf(records, sizeof(records), "%lld", totals[t].records);
 		snprintf(accounts, sizeof(accounts), "%lld", totals[t].accounts);
-		csv_field(f, "total", 1);
-		csv_field(f, cc, 0);
-		csv_field(f, PQgetvalue(res, from, R_START), 0);
-		csv_field(f, PQgetvalue(res, from, R_LAST), 0);
-		for (int c = 0; c < 4; c++)
-			csv_field(f, "", 0);
-		csv_field(f, totals[t].currency, 0);
-		csv_field(f, records, 0);
-		csv_field(f, "", 0);
-		csv_field(f, cost, 0);
-		fputs("\r\n", f);
+		report_row(f, "total", res, from, 0, totals[t].currency, records, cost, charged);
+		if (totals[t].unrated)
+			log_warn("chargeback: %s, period %s: %lld accounts in %s are not rated (held or without a plan); "
+				 "the charged total leaves them out",
+				 *cc ? cc : "unassigned", PQgetvalue(res, from, R_START), totals[t].unrated,
+				 totals[t].currency);
 		const char *p[] = { run, cc, PQgetvalue(res, from, R_START), PQgetvalue(res, from, R_END),
-				    totals[t].currency, accounts, records, cost, name };
-		if (db_exec(ctx->db, e, SQL_chargeback_report_insert, 9, p)) {
-			fclose(f);
-			return -1;
-		}
+				    totals[t].currency, accounts, records, cost, name, charged };
+		if (db_exec(ctx->db, e, SQL_chargeback_report_insert, 10, p))
+			goto fail;
 	}
 	if (ferror(f) | (fclose(f) != 0))
 		return err_set(e, ERR_IO, "could not write '%s': %s", path, strerror(errno ? errno : EIO));
 	(*files)++;
 	return 0;
+fail:
+	fclose(f);
+	return -1;
 }
 
 static int chargeback_run(struct job_ctx *ctx, struct err *e)

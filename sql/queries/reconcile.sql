@@ -344,21 +344,22 @@ ORDER BY c.account_ext, c.period_local_start, c.meter
 
 -- name: reconcile_focus_checks
 -- FOCUS: the sum of BilledCost of an account period's billable usage
--- against its chargeback total, the pre-tax subtotal of its current
--- rating (what the rating charges for the period, in the account's
--- currency). Compared only where all of the period's billable usage
--- carries a cost, in the account's currency; otherwise 'skip', saying
--- why. $2, $3: amount tolerance.
+-- against its chargeback total: what the chargeback charges the cost
+-- centre for it, chargeback_charge() (014), the pre-tax subtotal of the
+-- period's current rating, in the account's currency; the chargeback step
+-- reports the same amount. Compared only where all of the period's
+-- billable usage carries a cost, in the account's currency; otherwise
+-- 'skip', saying why. $2, $3: amount tolerance.
 WITH cost AS (
   SELECT account_ext, period_local_start, sum(cost) AS cost, sum(cost_records) AS n,
          sum(other_records) AS other, min(currency_min) AS cmin, max(currency_max) AS cmax
   FROM rec_counted GROUP BY account_ext, period_local_start
 ), computed AS (
-  SELECT r.account_ext, r.period_local_start, r.currency, c.cost AS expected, r.subtotal AS actual,
+  SELECT r.account_ext, r.period_local_start, r.currency, c.cost AS expected, ch.charged AS actual,
          reconcile_tolerance(c.cost, $2::numeric, $3::numeric) AS tolerance,
          CASE WHEN c.other > 0 OR c.cmin <> c.cmax OR c.cmin <> r.currency THEN 'skip' END AS verdict,
-         format('account ''%s'' period %s: BilledCost %s %s in %s records, chargeback total (rating %s subtotal) %s %s%s',
-                r.account_ext, r.period_local_start, c.cost, coalesce(c.cmin, ''), c.n, r.id, r.subtotal, r.currency,
+         format('account ''%s'' period %s: BilledCost %s %s in %s records, chargeback charges %s %s (rating %s)%s',
+                r.account_ext, r.period_local_start, c.cost, coalesce(c.cmin, ''), c.n, ch.charged, r.currency, ch.rating_id,
                 CASE WHEN c.other > 0 THEN format('; not compared: %s billable records carry no cost', c.other)
                      WHEN c.cmin <> c.cmax THEN format('; not compared: costs in %s and %s', c.cmin, c.cmax)
                      WHEN c.cmin <> r.currency THEN format('; not compared: BillingCurrency %s is not the account''s %s',
@@ -366,6 +367,7 @@ WITH cost AS (
                      ELSE '' END) AS detail
   FROM rec_ratings r
   JOIN cost c ON c.account_ext = r.account_ext AND c.period_local_start = r.period_local_start
+  CROSS JOIN LATERAL chargeback_charge(r.account_ext, r.period_local_start) ch
   WHERE r.status = 'rated' AND c.n > 0
 )
 INSERT INTO reconciliation_checks (run_id, check_name, measure, account_ext, period_local_start, currency, expected,

@@ -256,7 +256,7 @@ static long long new_run(const char *dag, const char *kind, const char *start, c
 	long long id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	sql("INSERT INTO run_steps (run_id, step) SELECT %lld, s FROM unnest(ARRAY['ingest', 'aggregate', 'rate', "
-	    "'reconcile', 'quarantine', 'invoice']) s",
+	    "'reconcile', 'quarantine', 'invoice', 'chargeback']) s",
 	    id);
 	return id;
 }

@@ -317,6 +317,25 @@ static void focus_cost_against_chargeback(void **state)
 			    "cloud1 pass 12.34567890124 12.35 EUR, cloud2 fail 25.5 10.00 EUR");
 	assert_string_equal(holds_of("cloud1"), "none");
 	assert_string_equal(holds_of("cloud2"), "focus_cost");
+
+	/* The chargeback of March reports the same charges the check compared:
+	 * each account row's `charged` is the check's actual, next to the
+	 * account's BilledCost (its expected); the total charges are their
+	 * sum, also in chargeback_reports. */
+	long long month = new_run("month_end", "month", "2026-03-01", "2026-04-01");
+	run_job("chargeback", month);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "awk -F, '$1 != \"item\" { print $1, $5, $9, $10, $(NF-1), $NF }' '%s/chargeback/chargeback-CC-3-2026-03-01.csv' "
+		 "| tr -d '\\r'",
+		 env_outdir);
+	assert_int_equal(test_sh(env_out, sizeof(env_out), cmd), 0);
+	assert_string_equal(env_out, "row account currency records billed_cost charged\n"
+				     "account cloud1 EUR 2 12.34567890124 12.35\n"
+				     "account cloud2 EUR 1 25.5 10.00\n"
+				     "total  EUR 3 37.84567890124 22.35\n");
+	assert_string_equal(q_text("SELECT charged || ' ' || billed_cost FROM chargeback_reports WHERE run_id = %lld", month),
+			    "22.35 37.84567890124");
 }
 
 static void focus_check_can_be_switched_off(void **state)

@@ -5,6 +5,7 @@
 #include "cfg.h"
 #include "db.h"
 #include "err.h"
+#include "fs.h"
 #include "sqltext.h"
 
 #include <errno.h>
@@ -37,7 +38,11 @@ int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, s
 	}
 	const char *dag = PQgetvalue(run, 0, 0);
 	cfg_metrics_dir(cfg, dir, sizeof(dir));
-	mkdir(dir, 0755);
+	if (fs_mkdirs(dir, 0755, e)) {
+		PQclear(run);
+		PQclear(steps);
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/billrun_%s.prom", dir, dag);
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
 	FILE *f = fopen(tmp, "w");

@@ -18,15 +18,20 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Connection failures worth retrying: the server is starting, shutting
- * down or not there yet. A refused password is not. */
-static int connect_retryable(PGconn *conn)
+/* The server refused who we are: a wrong or missing password, or no
+ * pg_hba.conf entry. Not worth retrying, and not "the server is down". */
+static int connect_refused(PGconn *conn)
 {
 	const char *m = PQerrorMessage(conn);
-	if (strstr(m, "password authentication failed") || strstr(m, "does not exist") ||
-	    strstr(m, "no pg_hba.conf entry") || strstr(m, "authentication"))
-		return 0;
-	return 1;
+	return strstr(m, "authentication failed") || strstr(m, "no pg_hba.conf entry") ||
+	       strstr(m, "no password supplied") || strstr(m, "password is required");
+}
+
+/* Connection failures worth retrying: the server is starting, shutting
+ * down or not there yet. A refused password or a missing database is not. */
+static int connect_retryable(PGconn *conn)
+{
+	return !connect_refused(conn) && !strstr(PQerrorMessage(conn), "does not exist");
 }
 
 static void chomp(char *s)
@@ -60,11 +65,18 @@ struct db *db_connect(const char *dsn, int retries, struct err *e)
 		}
 		int again = attempt < retries && connect_retryable(conn);
 		if (!again) {
-			err_set(e, ERR_DB_UNAVAILABLE, "could not connect to the database");
+			if (connect_refused(conn)) {
+				err_set(e, ERR_PERMISSION, "the database refused the login of database.dsn");
+				err_hint(e, "check the user and password of database.dsn (or the PGPASSFILE it uses) and "
+					    "the server's pg_hba.conf");
+			} else {
+				err_set(e, ERR_DB_UNAVAILABLE, "could not connect to the database");
+				err_hint(e, "check database.dsn, or that the server is running ('billrun db start' for "
+					    "the embedded one)");
+			}
 			err_detail(e, "%s", PQerrorMessage(conn));
 			chomp(e->detail);
-			err_hint(e, "check database.dsn, or that the server is running ('billrun db start' for the embedded one)");
-			snprintf(e->sqlstate, sizeof(e->sqlstate), "08001");
+			snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", connect_refused(conn) ? "28000" : "08001");
 			PQfinish(conn);
 			return NULL;
 		}

@@ -546,6 +546,10 @@ out:
 	return rc;
 }
 
+/* ingest_file()'s result for a file that could not be opened: the step
+ * goes on with the other files and fails at the end. */
+#define INGEST_UNREADABLE (-2)
+
 static int ingest_file(struct ingest *in, struct source *src, const char *name, struct err *e)
 {
 	char path[PATH_MAX], pre_sha[SHA256_HEX_LEN + 1] = "";
@@ -563,6 +567,7 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		err_set(e, ERR_IO, "could not open spool file '%s': %s", path, strerror(errno));
+		rc = INGEST_UNREADABLE;
 		goto out;
 	}
 	/* Hash first only when a file of the same size was ingested before:
@@ -720,7 +725,8 @@ static int ingest_run(struct job_ctx *ctx, struct err *e)
 		goto out;
 	if (list_spool(in.spool, &names, &count, e))
 		goto out;
-	int unmatched = 0;
+	int unmatched = 0, unreadable = 0;
+	char first_unreadable[ERR_MSG_MAX] = "";
 	for (int i = 0; i < count; i++) {
 		struct source *src = NULL;
 		for (int k = 0; k < in.nsources && !src; k++)
@@ -731,11 +737,25 @@ static int ingest_run(struct job_ctx *ctx, struct err *e)
 			log_debug("ingest: '%s' matches no source's pattern: left in the spool", names[i]);
 			continue;
 		}
-		if (ingest_file(&in, src, names[i], e))
+		int r = ingest_file(&in, src, names[i], e);
+		if (r == INGEST_UNREADABLE) {
+			/* The others are ingested; the step fails at the end. */
+			log_error("ingest: %s; the file stays in the spool", e->message);
+			if (!unreadable++)
+				snprintf(first_unreadable, sizeof(first_unreadable), "%s", e->message);
+			err_clear(e);
+		} else if (r) {
 			goto out;
+		}
 	}
 	if (unmatched)
 		log_info("ingest: %d files in '%s' match no source and were left there", unmatched, in.spool);
+	if (unreadable) {
+		err_set(e, ERR_IO, "%d spool files could not be read (the first: %s)", unreadable, first_unreadable);
+		err_hint(e, "the other files were ingested; make the files readable to billrun and run the DAG for "
+			    "the period again ('billrun run'): they are ingested then, once");
+		goto out;
+	}
 	if (db_begin(in.db, e) || job_commit_done(ctx, e))
 		goto out;
 	log_info("ingest: %lld files, %lld records read = %lld accepted + %lld quarantined + %lld duplicates; "

@@ -16,8 +16,15 @@ case $cmd in
 start)
 	mkdir -p "$dir"
 	[ "$(id -u)" = 0 ] && chown "$PG_USER" "$dir"
+	# The socket's folder is open to all (as /var/run/postgresql is), so
+	# that a test may run billrun without root's file-access override.
+	chmod 755 "$dir"
 	as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; exit 69; }
+	# Everyone is trusted but the role billrun_pw_test, which must give its
+	# password (test_bad_input: a wrong password).
+	as_pg sh -c "{ echo 'local all billrun_pw_test scram-sha-256'; cat '$dir/data/pg_hba.conf'; } >'$dir/data/pg_hba.tmp' &&
+		mv '$dir/data/pg_hba.tmp' '$dir/data/pg_hba.conf'"
 	# Tests trade durability for speed; benchmarks (PG_DURABLE=1) keep the
 	# server's defaults so their figures mean something.
 	fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -249,6 +250,113 @@ static void bad_configs_commands_and_databases_exit_with_their_codes(void **stat
 	assert_non_null(strstr(out, "no run 999"));
 }
 
+/* A file billrun may not read: the step fails naming it (exit 3), the
+ * other files are ingested, and it stays in the spool until it can be
+ * read; then the next run ingests it, once. As root, billrun runs without
+ * the capabilities that let root read anything. */
+static void an_unreadable_file_fails_the_step_and_the_others_are_ingested(void **state)
+{
+	NEED_PG();
+	char cmd[2048], prefix[128] = "";
+	if (geteuid() == 0) {
+		if (test_sh(out, sizeof(out), "setpriv --bounding-set=-dac_override,-dac_read_search true") != 0) {
+			fprintf(stderr, "skipped: setpriv cannot drop root's file-access override here: %s\n", out);
+			skip();
+		}
+		snprintf(prefix, sizeof(prefix), "setpriv --bounding-set=-dac_override,-dac_read_search ");
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s/spool' && printf 'event_id,account_id,meter,timestamp,quantity\\nur-1,ACME-1,api_calls,"
+		 "2026-10-07T10:00:00Z,5\\n' >usage-unreadable.csv && chmod 000 usage-unreadable.csv && "
+		 "printf 'event_id,account_id,meter,timestamp,quantity\\nrd-1,ACME-1,api_calls,2026-10-07T11:00:00Z,7\\n' "
+		 ">usage-z-readable.csv",
+		 dir);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s\"$BILLRUN_BIN\" -c '%s' run n --period 2026-10-07", prefix, conf);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 3);
+	assert_non_null(strstr(out, "could not open spool file"));
+	assert_non_null(strstr(out, "usage-unreadable.csv': Permission denied"));
+	assert_non_null(strstr(out, "1 spool files could not be read"));
+	counts("usage-z-readable.csv", 1, 1, 0, 0);
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-unreadable.csv'"), 0);
+	snprintf(cmd, sizeof(cmd), "test -e '%s/spool/usage-unreadable.csv'", dir);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+
+	snprintf(cmd, sizeof(cmd), "chmod 644 '%s/spool/usage-unreadable.csv'", dir);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_int_equal(billrun("run", "n", "--period", "2026-10-07"), 0);
+	counts("usage-unreadable.csv", 1, 1, 0, 0);
+	counts("usage-z-readable.csv", 1, 1, 0, 0);
+	assert_int_equal(q_int("SELECT count(*) FROM usage WHERE event_key IN ('ur-1', 'rd-1')"), 2);
+}
+
+/* An output folder with no space left: the run stops with an I/O error
+ * (exit 74) naming the file; with space again, the next `billrun run`
+ * finishes the same run. Needs a small tmpfs (root may mount one). */
+static void a_full_output_folder_is_an_io_error(void **state)
+{
+	NEED_PG();
+	char full[600], cmd[2048], fconf[700];
+	snprintf(full, sizeof(full), "%s/full", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && mount -t tmpfs -o size=128k tmpfs '%s'", full, full);
+	if (test_sh(out, sizeof(out), cmd) != 0) {
+		fprintf(stderr, "skipped: cannot mount a small tmpfs here to fill: %s\n", out);
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of='%s/filler' bs=4k 2>/dev/null; test ! -s /dev/null", full);
+	test_sh(out, sizeof(out), cmd);
+	snprintf(fconf, sizeof(fconf), "%s/full.conf", dir);
+	snprintf(cmd, sizeof(cmd), "sed 's#^spool = .*#&\\noutput_dir = \"%s/out\";#' '%s' >'%s'", full, conf, fconf);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+
+	int rc = test_billrun_conf(out, sizeof(out), fconf, "run", "n", "--period", "2026-10-08", NULL);
+	int errno_ok = strstr(out, "No space left on device") != NULL;
+	long long run = q_int("SELECT max(id) FROM runs WHERE period_start = '2026-10-08'");
+	snprintf(cmd, sizeof(cmd), "rm -f '%s/filler'", full);
+	test_sh(out + strlen(out), sizeof(out) - strlen(out), cmd);
+	int rc2 = test_billrun_conf(out + strlen(out), sizeof(out) - strlen(out), fconf, "run", "n", "--period",
+				    "2026-10-08", NULL);
+	snprintf(cmd, sizeof(cmd), "umount '%s'", full);
+	test_sh(cmd, sizeof(cmd), cmd);
+	assert_int_equal(rc, 74);
+	assert_true(errno_ok);
+	assert_int_equal(rc2, 0);
+	assert_string_equal(q_text("SELECT status FROM runs WHERE id = %lld", run), "success");
+	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE period_start = '2026-10-08'"), 1);
+}
+
+/* A wrong password: exit 77 (the database refused the login), with the
+ * server's reason, and the password itself never printed. */
+static void a_wrong_password_is_refused(void **state)
+{
+	NEED_PG();
+	char role_dsn[1200], pconf[700], text[2048];
+	test_sql(conn, "DO $$ BEGIN CREATE ROLE billrun_pw_test LOGIN PASSWORD 'right-horse-battery'; "
+		       "EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+	test_sql(conn, "GRANT billrun_auditor TO billrun_pw_test");
+	snprintf(pconf, sizeof(pconf), "%s/pw.conf", dir);
+	const char *tries[] = { "right-horse-battery", "wrong-staple-42" };
+	int rc[2];
+	for (int i = 0; i < 2; i++) {
+		snprintf(role_dsn, sizeof(role_dsn), "%s user=billrun_pw_test password=%s", dsn, tries[i]);
+		snprintf(text, sizeof(text), "state_dir = \"%s/state\";\ndatabase = { dsn = \"%s\"; connect_retries = 2; };\n",
+			 dir, role_dsn);
+		assert_int_equal(test_write_file(pconf, text), 0);
+		rc[i] = test_billrun_conf(out, sizeof(out), pconf, "history", NULL);
+		if (i == 0)
+			assert_int_equal(rc[0], 0);
+	}
+	if (rc[1] == 0) {
+		/* A cluster of one's own (TEST_PG_DSN) may trust everyone. */
+		fprintf(stderr, "skipped: the test cluster does not ask billrun_pw_test for a password\n");
+		skip();
+	}
+	assert_int_equal(rc[1], 77);
+	assert_non_null(strstr(out, "the database refused the login of database.dsn"));
+	assert_non_null(strstr(out, "password authentication failed for user \"billrun_pw_test\""));
+	assert_null(strstr(out, "wrong-staple-42"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +373,9 @@ int main(void)
 		cmocka_unit_test(a_control_file_mismatch_is_recorded),
 		cmocka_unit_test(the_same_file_again_is_skipped),
 		cmocka_unit_test(bad_configs_commands_and_databases_exit_with_their_codes),
+		cmocka_unit_test(an_unreadable_file_fails_the_step_and_the_others_are_ingested),
+		cmocka_unit_test(a_full_output_folder_is_an_io_error),
+		cmocka_unit_test(a_wrong_password_is_refused),
 	};
 	return cmocka_run_group_tests_name("bad_input", tests, setup, teardown);
 }

@@ -9,7 +9,7 @@
 #                   uninitialised value or a definite/indirect leak fails
 #                   the test program; tests/valgrind.supp holds the only
 #                   suppressions (third-party libraries, each explained);
-#                   waits are stretched (TEST_TIME_SCALE=10); the fuzz
+#                   waits are stretched (TEST_TIME_SCALE=30); the fuzz
 #                   targets are skipped. About TODO minutes.
 #   make demo       run billrun on sample data with an embedded cluster
 #   make bench      benchmarks that print their figures

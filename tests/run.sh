@@ -89,7 +89,7 @@ if [ "${VALGRIND:-0}" = 1 ]; then
 --suppressions=$here/valgrind.supp"
 	export TEST_VALGRIND_BIN="$BILLRUN_BIN"
 	export BILLRUN_BIN="$here/valgrind.sh"
-	export TEST_TIME_SCALE=${TEST_TIME_SCALE:-10}
+	export TEST_TIME_SCALE=${TEST_TIME_SCALE:-30}
 	echo "run.sh: under valgrind (memcheck); logs of failing programs kept in $vglogs" >&2
 fi
 for t in $unit; do run_one "$t"; done

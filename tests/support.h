@@ -57,7 +57,7 @@ void test_sql(void *conn, const char *fmt, ...) __attribute__((format(printf, 2,
 const char *test_q_text(void *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * TEST_TIME_SCALE (default 1; tests/run.sh sets 10 under VALGRIND=1):
+ * TEST_TIME_SCALE (default 1; tests/run.sh sets 30 under VALGRIND=1):
  * how much slower than usual billrun runs here. A test whose assertions
  * race real time (a step that must still be running when the next billrun
  * starts, a deadline a step must miss) multiplies its durations by it, so

@@ -18,9 +18,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -227,9 +227,9 @@ static int set_step_status(struct runner *r, int i, enum step_state st, struct e
 /* ---- the child side of an attempt ---- */
 
 /* The environment of an attempt: the runner's own plus the run's facts.
- * Built in the parent so that exec steps can be started with posix_spawn
- * (no copy of the runner's address space). The caller frees it with
- * env_free(). */
+ * Built in the parent before the fork, so that the child only has to hand
+ * it to execve() (no allocation between fork and exec). The caller frees
+ * it with env_free(). */
 struct env {
 	char **vars;
 	int n, cap;
@@ -347,6 +347,43 @@ static void child_run_job(struct runner *r, int i, int attempt)
 	_exit(0);
 }
 
+/*
+ * The gate: a step's process does nothing until the runner has stored its
+ * pid. A runner killed between starting a process and storing its pid
+ * would otherwise leave a process that works unseen: the resume could not
+ * kill it and would run the step a second time beside it. The runner sends
+ * one byte once the pid is stored; a child that reads end of file instead
+ * (the runner died, or could not store the pid) exits without running.
+ */
+static void child_pass_gate(int fd)
+{
+	char c;
+	ssize_t n;
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n != 1)
+		_exit(RUNNER_EXIT_RETRY);
+}
+
+/* In the child: its own process group, default signal dispositions (what
+ * the runner catches or ignores is not the step's business), nothing
+ * blocked. Only async-signal-safe calls. */
+static void child_reset_process(void)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	setpgid(0, 0);
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* fails harmlessly for KILL, STOP and libc's own */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static int start_attempt(struct runner *r, int i, struct err *e)
 {
 	struct step_run *sr = &r->steps[i];
@@ -354,6 +391,7 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	int attempt = sr->attempts + 1;
 	char run[32], att[16], pidbuf[16];
 	struct env env;
+	int gate[2];
 	pid_t pid;
 
 	/* The step is marked running before its process exists: a step that
@@ -365,49 +403,41 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	const char *start_params[] = { run, s->name, att, r->host, NULL };
 	if (db_exec(r->db, e, SQL_store_step_start, 5, start_params))
 		return -1;
+	/* A socket pair rather than a pipe: sending to a child that died
+	 * cannot raise SIGPIPE (MSG_NOSIGNAL). Close-on-exec, so no step
+	 * inherits another's gate. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) != 0)
+		return err_set(e, ERR_INTERNAL, "could not start step '%s': socketpair: %s", s->name,
+			       strerror(errno));
 	attempt_env(r, i, attempt, &env);
 	fflush(NULL);
-	if (s->exec) {
-		/* Own process group, default signals, nothing blocked. */
-		posix_spawnattr_t attr;
-		sigset_t none, all;
-		sigemptyset(&none);
-		sigfillset(&all);
-		posix_spawnattr_init(&attr);
-		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-		posix_spawnattr_setpgroup(&attr, 0);
-		posix_spawnattr_setsigmask(&attr, &none);
-		posix_spawnattr_setsigdefault(&attr, &all);
-		char *argv[] = { "sh", "-c", (char *)s->exec, NULL };
-		int rc = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, env.vars);
-		posix_spawnattr_destroy(&attr);
+	pid = fork();
+	if (pid < 0) {
+		int saved = errno;
 		env_free(&env);
-		if (rc != 0)
-			return err_set(e, ERR_INTERNAL, "could not start step '%s': %s", s->name, strerror(rc));
-	} else {
-		pid = fork();
-		if (pid < 0) {
-			env_free(&env);
-			return err_set(e, ERR_INTERNAL, "could not fork for step '%s': %s", s->name, strerror(errno));
-		}
-		if (pid == 0) {
-			/* The child never touches the parent's connection: its socket
-			 * is shared, and only _exit() is used so libpq sends nothing
-			 * on it. */
-			setpgid(0, 0);
-			signal(SIGTERM, SIG_DFL);
-			signal(SIGINT, SIG_DFL);
-			signal(SIGCHLD, SIG_DFL);
-			sigset_t none;
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			environ = env.vars;
-			child_run_job(r, i, attempt);
-			_exit(70);
-		}
-		env_free(&env);
-		setpgid(pid, pid); /* also from the parent, so a kill never races setpgid */
+		close(gate[0]);
+		close(gate[1]);
+		return err_set(e, ERR_INTERNAL, "could not fork for step '%s': %s", s->name, strerror(saved));
 	}
+	if (pid == 0) {
+		/* The child never touches the parent's connection: its socket
+		 * is shared, and only _exit() is used so libpq sends nothing
+		 * on it. */
+		close(gate[1]);
+		child_reset_process();
+		child_pass_gate(gate[0]);
+		if (s->exec) {
+			char *argv[] = { "sh", "-c", (char *)s->exec, NULL };
+			execve("/bin/sh", argv, env.vars);
+			_exit(127);
+		}
+		environ = env.vars;
+		child_run_job(r, i, attempt);
+		_exit(70);
+	}
+	close(gate[0]);
+	env_free(&env);
+	setpgid(pid, pid); /* also from the parent, so a kill never races setpgid */
 	sr->pid = pid;
 	sr->attempts = attempt;
 	sr->state = ST_RUNNING;
@@ -421,7 +451,13 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
 	const char *params[] = { run, s->name, att, pidbuf };
 	log_info("step %s: attempt %d started (pid %d)", s->name, attempt, (int)pid);
-	return db_exec(r->db, e, SQL_store_attempt_pid, 4, params);
+	int rc = db_exec(r->db, e, SQL_store_attempt_pid, 4, params);
+	/* Open the gate only once the pid is stored; without it the child
+	 * exits (75) and its attempt ends as retryable. */
+	if (rc == 0 && send(gate[1], "g", 1, MSG_NOSIGNAL) != 1)
+		log_warn("step %s: could not signal attempt %d to start: %s", s->name, attempt, strerror(errno));
+	close(gate[1]);
+	return rc;
 }
 
 /* A child ended: record the attempt and decide what comes next. */
@@ -695,7 +731,9 @@ static int take_lock(struct runner *r, struct err *e)
 }
 
 /* Attempts a dead runner left 'running': make sure their processes are
- * gone (they run in their own process groups), then mark them abandoned. */
+ * gone (they run in their own process groups), then mark them abandoned,
+ * or successful when the step's done mark had committed (the runner died
+ * between a built-in step's commit and recording its end). */
 static int abandon_orphans(struct runner *r, struct err *e)
 {
 	char run[32];

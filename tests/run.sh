@@ -4,6 +4,8 @@
 # programs against TEST_PG_DSN, or against a cluster it starts itself,
 # then (after a second `--`) a short run of each fuzz target.
 # Prints each program's cmocka summary and a closing "N passed, N failed".
+# VALGRIND=1 runs each program, and every billrun process the integration
+# tests start, under valgrind's memcheck (see "Valgrind" below).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 unit="" integ="" fuzz="" seen=0
@@ -16,12 +18,25 @@ for a in "$@"; do
 	esac
 done
 passed=0 failed=0 pgdir=""
-cleanup() { [ -n "$pgdir" ] && sh "$here/pg.sh" stop "$pgdir"; }
+vglogs=""
+cleanup() {
+	[ -n "$pgdir" ] && sh "$here/pg.sh" stop "$pgdir"
+	[ -n "$vglogs" ] && rmdir "$vglogs" 2>/dev/null
+	return 0
+}
 trap cleanup EXIT INT TERM
 
 run_one() {
 	out=$(mktemp)
-	"$1" >"$out" 2>&1
+	started=$(date +%s)
+	if [ "${VALGRIND:-0}" = 1 ]; then
+		TEST_VALGRIND_LOGS=$(mktemp -d "$vglogs/$(basename "$1").XXXXXX")
+		export TEST_VALGRIND_LOGS
+		# shellcheck disable=SC2086
+		valgrind $TEST_VALGRIND_OPTS --log-file="$TEST_VALGRIND_LOGS/test.%p.log" "$1" >"$out" 2>&1
+	else
+		"$1" >"$out" 2>&1
+	fi
 	rc=$?
 	cat "$out"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
@@ -29,7 +44,23 @@ run_one() {
 	rm -f "$out"
 	if [ $rc -ne 0 ] && [ "$f" = 0 ]; then
 		echo "run.sh: $1 exited $rc" >&2
+		[ $rc = 97 ] && [ "${VALGRIND:-0}" = 1 ] && echo "run.sh: (97: valgrind found errors, see below)" >&2
 		f=1
+	fi
+	if [ "${VALGRIND:-0}" = 1 ]; then
+		# A process that reported anything fails the program, whatever its
+		# exit status (background runners, forked steps, workers included).
+		bad=$(grep -l 'ERROR SUMMARY: [1-9]' "$TEST_VALGRIND_LOGS"/*.log 2>/dev/null)
+		if [ -n "$bad" ]; then
+			for l in $bad; do
+				echo "run.sh: valgrind reported errors in $(sed -n 's/^==[0-9]*== Command: //p' "$l" | head -n 1) ($l):" >&2
+				cat "$l" >&2
+			done
+			[ "$f" = 0 ] && f=1
+		else
+			rm -rf "$TEST_VALGRIND_LOGS"
+		fi
+		echo "run.sh: $(basename "$1") took $(($(date +%s) - started)) s under valgrind" >&2
 	fi
 	passed=$((passed + p)); failed=$((failed + f))
 }
@@ -41,6 +72,26 @@ case ${BUILD:-build} in
 /*) export BILLRUN_BIN="$BUILD/billrun" ;;
 *) export BILLRUN_BIN="$BILLRUN_SRC/${BUILD:-build}/billrun" ;;
 esac
+# Valgrind: memcheck. A report (an invalid access, a use of an
+# uninitialised value, a definite or indirect leak) makes valgrind exit 97
+# (a code neither billrun nor the tests use) and, read from the
+# per-process logs, fails the program. Reports inside
+# third-party libraries are suppressed in tests/valgrind.supp (each one
+# says why). billrun runs through tests/valgrind.sh, so wherever a test
+# starts it (directly, from sh, in the background) it is checked too; the
+# programs it runs itself (sh for exec steps, psql, pg_ctl) are not traced.
+# TEST_TIME_SCALE stretches the tests' own waits (see support.h).
+if [ "${VALGRIND:-0}" = 1 ]; then
+	command -v valgrind >/dev/null || { echo "run.sh: VALGRIND=1 needs valgrind (make deps)" >&2; exit 69; }
+	vglogs=$(mktemp -d /tmp/billrun-valgrind.XXXXXX)
+	export TEST_VALGRIND_OPTS="--tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect \
+--errors-for-leak-kinds=definite,indirect --error-exitcode=97 --num-callers=30 \
+--suppressions=$here/valgrind.supp"
+	export TEST_VALGRIND_BIN="$BILLRUN_BIN"
+	export BILLRUN_BIN="$here/valgrind.sh"
+	export TEST_TIME_SCALE=${TEST_TIME_SCALE:-30}
+	echo "run.sh: under valgrind (memcheck); logs of failing programs kept in $vglogs" >&2
+fi
 for t in $unit; do run_one "$t"; done
 if [ -n "$integ" ]; then
 	if [ -z "${TEST_PG_DSN:-}" ]; then

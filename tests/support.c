@@ -180,9 +180,31 @@ long long test_q_int(void *conn, const char *fmt, ...)
 	return v;
 }
 
+double test_time_scale(void)
+{
+	const char *v = getenv("TEST_TIME_SCALE");
+	char *end;
+	double scale = v && *v ? strtod(v, &end) : 1;
+	if (v && *v && (*end || !(scale >= 1 && scale <= 1000))) {
+		fprintf(stderr, "TEST_TIME_SCALE='%s' is not a factor from 1 to 1000\n", v);
+		exit(1);
+	}
+	return scale;
+}
+
+const char *test_secs(double seconds)
+{
+	static char buf[8][32];
+	static int next;
+	char *b = buf[next++ % 8];
+	snprintf(b, sizeof(buf[0]), "%g", seconds * test_time_scale());
+	return b;
+}
+
 int test_wait_for(void *conn, long long want, const char *sql)
 {
-	for (int i = 0; i < 400; i++) {
+	int polls = (int)(400 * test_time_scale());
+	for (int i = 0; i < polls; i++) {
 		if (test_q_int(conn, "%s", sql) == want)
 			return 1;
 		usleep(50000);

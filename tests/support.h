@@ -56,7 +56,21 @@ void test_sql(void *conn, const char *fmt, ...) __attribute__((format(printf, 2,
  * The result lives until eight more calls; a failing query fails the test. */
 const char *test_q_text(void *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Poll (50 ms) until sql returns want; 1 if it did within 20 s. */
+/*
+ * TEST_TIME_SCALE (default 1; tests/run.sh sets 30 under VALGRIND=1):
+ * how much slower than usual billrun runs here. A test whose assertions
+ * race real time (a step that must still be running when the next billrun
+ * starts, a deadline a step must miss) multiplies its durations by it, so
+ * the race keeps the same outcome when each billrun start costs seconds.
+ */
+double test_time_scale(void);
+
+/* seconds * test_time_scale() as text for a config or a shell command
+ * ("2", "0.3", "20"); the result lives until eight more calls. */
+const char *test_secs(double seconds);
+
+/* Poll (50 ms) until sql returns want; 1 if it did within 20 s times
+ * test_time_scale(). */
 int test_wait_for(void *conn, long long want, const char *sql);
 
 /* The config text every integration test shares: state in dir/state, the

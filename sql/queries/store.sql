@@ -87,9 +87,17 @@ UPDATE run_steps SET pending_renames = '[]' WHERE run_id = $1 AND step = $2
 SELECT step, attempt, host, coalesce(pid, 0) FROM step_attempts WHERE run_id = $1 AND status = 'running'
 
 -- name: store_attempt_abandon
-UPDATE step_attempts SET status = 'abandoned', ended_at = clock_timestamp(),
-       message = 'the runner stopped before this attempt ended'
-WHERE run_id = $1 AND step = $2 AND attempt = $3
+-- A built-in step commits its done mark itself, before it exits and before
+-- the runner records the attempt's end: if the runner died in between, the
+-- attempt succeeded, and its record says so.
+UPDATE step_attempts a
+SET status = CASE WHEN s.status = 'success' THEN 'success' ELSE 'abandoned' END,
+    ended_at = clock_timestamp(),
+    message = CASE WHEN s.status = 'success'
+                   THEN 'the step''s done mark committed; the runner stopped before recording the end'
+                   ELSE 'the runner stopped before this attempt ended' END
+FROM run_steps s
+WHERE a.run_id = $1 AND a.step = $2 AND a.attempt = $3 AND s.run_id = a.run_id AND s.step = a.step
 
 -- name: store_steps_reset_unfinished
 UPDATE run_steps SET status = 'pending', ended_at = NULL

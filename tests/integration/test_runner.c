@@ -225,7 +225,10 @@ static void exec_steps_get_the_run_facts_in_their_environment(void **state)
 static void a_second_runner_for_the_same_dag_and_period_exits_75_naming_the_holder(void **state)
 {
 	NEED_PG();
-	write_config("l = { steps = ( { name = \"hold\"; exec = \"sleep 2\"; } ); };");
+	/* The hold outlasts the second billrun's start (slower under valgrind). */
+	char dags[256];
+	snprintf(dags, sizeof(dags), "l = { steps = ( { name = \"hold\"; exec = \"sleep %s\"; } ); };", test_secs(2));
+	write_config(dags);
 	pid_t first = spawn("run", "l", "--period", "2026-01-01");
 	assert_true(wait_for(1, "SELECT count(*) FROM run_steps WHERE status = 'running'"));
 	assert_int_equal(billrun("run", "l", "--period", "2026-01-01", NULL), 75);
@@ -255,17 +258,18 @@ static void two_runners_started_together_one_runs_the_other_exits_75(void **stat
 	assert_int_equal(q_int("SELECT count(*) FROM step_attempts"), 1);
 }
 
-/* The chain a -> b -> c -> d; each step appends its name to a log. */
+/* The chain a -> b -> c -> d; each step appends its name to a log. b
+ * outlasts the resume's start, which must find it still running. */
 static void write_chain_config(void)
 {
 	char dags[2048];
 	snprintf(dags, sizeof(dags),
 		 "k = { steps = (\n"
 		 " { name = \"a\"; exec = \"echo a >> %s/log\"; },\n"
-		 " { name = \"b\"; exec = \"sleep 1; echo b >> %s/log\"; after = [\"a\"]; },\n"
+		 " { name = \"b\"; exec = \"sleep %s; echo b >> %s/log\"; after = [\"a\"]; },\n"
 		 " { name = \"c\"; job = \"noop\"; after = [\"b\"]; },\n"
-		 " { name = \"d\"; exec = \"sleep 0.5; echo d >> %s/log\"; after = [\"c\"]; } ); };",
-		 dir, dir, dir);
+		 " { name = \"d\"; exec = \"sleep %s; echo d >> %s/log\"; after = [\"c\"]; } ); };",
+		 dir, test_secs(1), dir, test_secs(0.5), dir);
 	write_config(dags);
 }
 
@@ -340,6 +344,37 @@ static void sigkill_of_the_runner_during_the_last_step_then_resume_via_resume_co
 	final_state_equals_an_uninterrupted_run();
 	/* A finished run cannot be resumed. */
 	assert_int_equal(billrun("resume", "1", NULL, NULL, NULL), 64);
+}
+
+/* A built-in step commits its done mark before it exits; a runner killed
+ * before it records the attempt's end leaves the attempt 'running' though
+ * the step succeeded. The resume records it as successful, not abandoned.
+ * (Seen under valgrind, where the window is wide; forged here.) */
+static void an_attempt_whose_done_mark_committed_is_recorded_successful_on_resume(void **state)
+{
+	NEED_PG();
+	char dags[512];
+	snprintf(dags, sizeof(dags),
+		 "k = { steps = ( { name = \"c\"; job = \"noop\"; },"
+		 " { name = \"d\"; exec = \"sleep %s\"; after = [\"c\"]; } ); };",
+		 test_secs(0.3));
+	write_config(dags);
+	pid_t runner = spawn("run", "k", "--period", "2026-01-01");
+	assert_true(wait_for(1, "SELECT count(*) FROM run_steps WHERE step = 'd' AND status = 'running'"));
+	kill(runner, SIGKILL);
+	waitpid(runner, NULL, 0);
+	/* The runner died just after c's commit, before its attempt's end. */
+	PQclear(PQexec(conn, "UPDATE step_attempts SET status = 'running', ended_at = NULL, exit_code = NULL "
+			     "WHERE step = 'c'"));
+	assert_int_equal(billrun("resume", "1", NULL, NULL, NULL), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE step = 'c'"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE step = 'c' AND status = 'success' "
+			       "AND ended_at IS NOT NULL AND message LIKE '%%done mark committed%%'"),
+			 1);
+	/* d really was cut short: abandoned, then redone. */
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE step = 'd' AND status = 'abandoned'"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE step = 'd' AND status = 'success'"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE status = 'success'"), 1);
 }
 
 static void a_period_already_run_is_not_run_again(void **state)
@@ -461,6 +496,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sigkill_while_a_step_runs_then_resume_redoes_only_that_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_between_steps_then_resume_repeats_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_of_the_runner_during_the_last_step_then_resume_via_resume_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_attempt_whose_done_mark_committed_is_recorded_successful_on_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_period_already_run_is_not_run_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(dry_run_prints_the_plan_and_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(rerun_redoes_a_step_and_downstream_with_the_original_rules, setup, teardown),

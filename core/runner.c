@@ -395,6 +395,13 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 			 * is shared, and only _exit() is used so libpq sends nothing
 			 * on it. */
 			setpgid(0, 0);
+			/* Nor does it keep the parent's socket open: if the runner
+			 * dies, its server session must end at once, releasing the
+			 * run's advisory lock, so that a resume can take over and
+			 * kill this orphan. Held open here, the session (and the
+			 * lock) would outlive the runner until this step ended.
+			 * close() sends nothing on the socket. */
+			close(PQsocket(r->db->conn));
 			signal(SIGTERM, SIG_DFL);
 			signal(SIGINT, SIG_DFL);
 			signal(SIGCHLD, SIG_DFL);

@@ -107,9 +107,6 @@ int db_error_from_result(struct db *db, const PGresult *res, struct err *e, cons
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	enum err_kind kind = ERR_DB;
 
-	if (PQstatus(db->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
-	    (state && strncmp(state, "57P0", 4) == 0))
-		kind = ERR_DB_UNAVAILABLE;
 	if (!e)
 		return -1;
 	if (primary)
@@ -118,6 +115,15 @@ int db_error_from_result(struct db *db, const PGresult *res, struct err *e, cons
 		err_set(e, kind, "%s failed: %s", what, PQerrorMessage(db->conn));
 		chomp(e->message);
 	}
+	/* An error without SQLSTATE is libpq's own. When the server went away
+	 * while the connection was idle, sending the next statement fails
+	 * ("server closed the connection unexpectedly") with the connection
+	 * still CONNECTION_OK: reading from it tells (and marks it bad). */
+	if (!state && PQstatus(db->conn) == CONNECTION_OK)
+		PQconsumeInput(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
+	    (state && strncmp(state, "57P0", 4) == 0))
+		e->kind = kind = ERR_DB_UNAVAILABLE;
 	if (res) {
 		const char *d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 		const char *h = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);

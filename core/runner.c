@@ -44,6 +44,8 @@ struct step_run {
 	int64_t duration_ms;    /* of the last attempt */
 	int64_t wall_start_ms;  /* Unix ms, for SLA checks */
 	int64_t wall_end_ms;
+	int end_status;         /* wait status of the last attempt that ended */
+	int end_pending;        /* ... not recorded yet (database unreachable) */
 };
 
 struct runner {
@@ -424,6 +426,13 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 		 * is shared, and only _exit() is used so libpq sends nothing
 		 * on it. */
 		close(gate[1]);
+		/* Nor does it keep the parent's socket open: if the runner
+		 * dies, its server session must end at once, releasing the
+		 * run's advisory lock, so that a resume can take over and
+		 * kill this orphan. Held open here, the session (and the
+		 * lock) would outlive the runner until this step ended.
+		 * close() sends nothing on the socket. */
+		close(PQsocket(r->db->conn));
 		child_reset_process();
 		child_pass_gate(gate[0]);
 		if (s->exec) {
@@ -460,19 +469,18 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	return rc;
 }
 
-/* A child ended: record the attempt and decide what comes next. */
-static int attempt_ended(struct runner *r, int i, int status, struct err *e)
+/* Record the end of step i's attempt (its wait status in sr->end_status)
+ * and decide what comes next. Until the database has it, end_pending
+ * stays set, so that after a lost connection the runner records it once
+ * it has reconnected. */
+static int record_end(struct runner *r, int i, struct err *e)
 {
 	struct step_run *sr = &r->steps[i];
 	const struct step *s = &r->dag->steps[i];
 	char run[32], att[16], code[16] = "", sig[16] = "", msg[256];
 	const char *attempt_status;
-	int retryable = 0;
+	int retryable = 0, status = sr->end_status;
 
-	sr->duration_ms = now_ms() - sr->started_ms;
-	sr->wall_end_ms = sla_now_ms();
-	r->running--;
-	sr->pid = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		attempt_status = "success";
 		snprintf(code, sizeof(code), "0");
@@ -524,6 +532,7 @@ static int attempt_ended(struct runner *r, int i, int status, struct err *e)
 	if (PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "success") == 0)
 		next = ST_SUCCESS;
 	sr->state = next;
+	sr->end_pending = 0;
 	switch (next) {
 	case ST_SUCCESS:
 		log_info("step %s: succeeded in %lld ms (attempt %d)", s->name, (long long)sr->duration_ms,
@@ -545,6 +554,24 @@ static int attempt_ended(struct runner *r, int i, int status, struct err *e)
 		rc = finish_renames(r, s->name, PQgetvalue(res, 0, 1), e);
 	PQclear(res);
 	return rc;
+}
+
+/* A child ended: note it (no database needed), then record it. */
+static void note_end(struct runner *r, int i, int status)
+{
+	struct step_run *sr = &r->steps[i];
+	sr->duration_ms = now_ms() - sr->started_ms;
+	sr->wall_end_ms = sla_now_ms();
+	r->running--;
+	sr->pid = 0;
+	sr->end_status = status;
+	sr->end_pending = 1;
+}
+
+static int attempt_ended(struct runner *r, int i, int status, struct err *e)
+{
+	note_end(r, i, status);
+	return record_end(r, i, e);
 }
 
 /* ---- the parent's loop ---- */
@@ -728,6 +755,161 @@ static int take_lock(struct runner *r, struct err *e)
 			q->period.start);
 	PQclear(res);
 	return err_hint(e, "wait for it to finish, or check 'billrun status'");
+}
+
+/* ---- losing the database in the middle of a run ---- */
+
+/* How long a runner that lost its database connection keeps trying to get
+ * it back, its steps going on meanwhile, before it gives up (exit 69; a
+ * resume continues the run). A server restart takes seconds; a failover
+ * rarely more than a minute or two. */
+#define RECONNECT_MS 300000
+
+static int lost_connection(const struct runner *r, const struct err *e)
+{
+	return e->kind == ERR_DB_UNAVAILABLE || !db_ok(r->db);
+}
+
+/* While the database is away: reap the steps that end (recorded after
+ * reconnecting) and enforce their timeouts. */
+static void reap_offline(struct runner *r)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		int i = step_of_pid(r, pid);
+		if (i >= 0)
+			note_end(r, i, status);
+	}
+	enforce_timeouts(r);
+}
+
+/* After reconnecting, write the runner's view again: the server may have
+ * lost the runner's last updates (they commit asynchronously, see
+ * core/README.md) and the ones it tried while the server was away. Done
+ * marks are the steps' own durable commits, so a step the database says
+ * succeeded did. */
+static int resync(struct runner *r, struct err *e)
+{
+	char run[32], att[16], pidbuf[16];
+	i64(run, sizeof(run), r->run_id);
+	for (int i = 0; i < r->dag->nsteps; i++) {
+		struct step_run *sr = &r->steps[i];
+		const char *name = r->dag->steps[i].name;
+		snprintf(att, sizeof(att), "%d", sr->attempts);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)sr->pid);
+		int running = sr->state == ST_RUNNING && sr->pid > 0;
+		if (sr->attempts > 0) {
+			const char *p1[] = { run, name, att, r->host, running ? pidbuf : NULL };
+			if (db_exec(r->db, e, SQL_store_attempt_ensure, 5, p1))
+				return -1;
+		}
+		if (running) {
+			const char *p2[] = { run, name, att, pidbuf };
+			if (db_exec(r->db, e, SQL_store_attempt_pid, 4, p2))
+				return -1;
+		}
+		if (sr->end_pending) {
+			if (record_end(r, i, e))
+				return -1;
+			continue;
+		}
+		const char *p3[] = { run, name, state_names[sr->state], att };
+		PGresult *res = db_query(r->db, e, SQL_store_step_resync, 4, p3);
+		if (!res)
+			return -1;
+		int rc = 0;
+		if (PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "success") == 0) {
+			if (!running)
+				sr->state = ST_SUCCESS;
+			if (sr->state == ST_SUCCESS)
+				rc = finish_renames(r, name, PQgetvalue(res, 0, 1), e);
+		}
+		PQclear(res);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The runner's connection is gone (the server restarted, a failover, a
+ * network cut). Its steps go on (their own connections fail or not, and
+ * the failures are retried like any other): reconnect, take the run's
+ * lock again, check that no other runner took the run over meanwhile, and
+ * write the runner's view back. Returns 0, or -1 with e set:
+ * ERR_DB_UNAVAILABLE after RECONNECT_MS, ERR_TEMPFAIL when another runner
+ * holds the run now.
+ */
+static int run_is_ours(struct runner *r, struct err *e)
+{
+	char id[32], pid[16];
+	i64(id, sizeof(id), r->run_id);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	const char *params[] = { id };
+	PGresult *res = db_query(r->db, e, SQL_store_run_get, 1, params);
+	if (!res)
+		return -1;
+	int ours = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 5), "running") == 0 &&
+		   strcmp(PQgetvalue(res, 0, 6), r->host) == 0 && strcmp(PQgetvalue(res, 0, 7), pid) == 0;
+	if (!ours && PQntuples(res) > 0)
+		err_set(e, ERR_TEMPFAIL, "run %s was taken over while the database was unreachable (now %s, host %s, pid %s)",
+			id, PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7));
+	else if (!ours)
+		err_set(e, ERR_DB_UNAVAILABLE, "run %s is not in the database any more after its restart", id);
+	PQclear(res);
+	return ours ? 0 : -1;
+}
+
+/* Wait up to a second for a child to end, reaping it. */
+static void pause_offline(struct runner *r)
+{
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	struct timespec ts = { 1, 0 };
+	sigtimedwait(&chld, NULL, &ts);
+	reap_offline(r);
+}
+
+static int reconnect(struct runner *r, struct err *e)
+{
+	log_warn("lost the database connection (%s); reconnecting while the steps go on", e->message);
+	sla_close(r->sla);
+	r->sla = NULL;
+	db_free(r->db);
+	r->db = NULL;
+	int64_t deadline = now_ms() + RECONNECT_MS;
+	for (;;) {
+		reap_offline(r);
+		if (stop_requested)
+			return err_set(e, ERR_DB_UNAVAILABLE, "stopped by signal %d while the database was unreachable",
+				       (int)stop_requested);
+		err_clear(e);
+		r->db = cluster_connect(r->req->cfg, DB_ROLE_APP, e);
+		if (r->db)
+			break;
+		if (now_ms() >= deadline)
+			return err_hint(e, "the database was unreachable for %d s; 'billrun resume %lld' continues the run",
+					RECONNECT_MS / 1000, (long long)r->run_id);
+		pause_offline(r);
+	}
+	if (db_exec(r->db, e, "SET synchronous_commit = off", 0, NULL))
+		return -1;
+	/* Our old session may hold the lock still (a cut network, not a
+	 * restart) until the server notices it is gone: wait for that, as long
+	 * as the run is still ours. */
+	while (take_lock(r, e)) {
+		if (e->kind != ERR_TEMPFAIL || now_ms() >= deadline || run_is_ours(r, e))
+			return -1;
+		pause_offline(r);
+	}
+	if (run_is_ours(r, e) || resync(r, e))
+		return -1;
+	if (sla_open(&r->sla, r->db, r->req->cfg, r->dag, r->run_id, "runner", e))
+		return -1;
+	log_info("reconnected to the database; run %lld goes on", (long long)r->run_id);
+	return 0;
 }
 
 /* Attempts a dead runner left 'running': make sure their processes are
@@ -1081,9 +1263,13 @@ int runner_run(const struct run_request *req, int64_t *run_id, struct err *e)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &old);
-	rc = loop(&r, e);
-	if (rc == 0)
-		rc = finish_run(&r, &outcome, e);
+	for (;;) {
+		rc = loop(&r, e);
+		if (rc == 0)
+			rc = finish_run(&r, &outcome, e);
+		if (rc == 0 || !lost_connection(&r, e) || reconnect(&r, e))
+			break;
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGINT, &old_int, NULL);

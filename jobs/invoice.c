@@ -456,6 +456,11 @@ static int pool_render_new(struct invoicer *I, struct render_pool *p, struct err
 			fflush(NULL);
 			pid_t pid = fork();
 			if (pid == 0) {
+				/* The worker never uses the step's connection; closing
+				 * its copy of the socket lets the step's server session
+				 * (and the locks of an open transaction) end as soon as
+				 * the step dies, not when the worker does. */
+				close(PQsocket(I->ctx->db->conn));
 				struct err ce;
 				err_clear(&ce);
 				if (render_set(p, &set, &ce)) {

@@ -73,6 +73,23 @@ UPDATE run_steps SET status = CASE WHEN status = 'success' THEN 'success' ELSE $
 WHERE run_id = $1 AND step = $2
 RETURNING status, pending_renames::text
 
+-- name: store_attempt_ensure
+-- After a lost connection: the attempt the runner started, in case the
+-- server lost its row (the runner commits asynchronously).
+INSERT INTO step_attempts (run_id, step, attempt, host, pid) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (run_id, step, attempt) DO NOTHING
+
+-- name: store_step_resync
+-- After a lost connection: the runner's view of a step, except that a done
+-- mark (the step's own durable commit) is never undone.
+UPDATE run_steps SET status = CASE WHEN status = 'success' THEN 'success' ELSE $3 END,
+       attempts = greatest(attempts, $4::int),
+       started_at = CASE WHEN $3 = 'pending' THEN started_at ELSE coalesce(started_at, clock_timestamp()) END,
+       ended_at = CASE WHEN status = 'success' OR $3 IN ('pending', 'running', 'retry_wait') THEN ended_at
+                       ELSE coalesce(ended_at, clock_timestamp()) END
+WHERE run_id = $1 AND step = $2
+RETURNING status, pending_renames::text
+
 -- name: store_step_set_status
 UPDATE run_steps SET status = $3, ended_at = CASE WHEN $3 = 'pending' THEN NULL ELSE clock_timestamp() END
 WHERE run_id = $1 AND step = $2

@@ -377,6 +377,116 @@ static void an_attempt_whose_done_mark_committed_is_recorded_successful_on_resum
 	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE status = 'success'"), 1);
 }
 
+/* A DAG whose one step, ingest, takes seconds: a spool with one file of
+ * 300,000 records (of unknown accounts: quarantined, which is work too). */
+static void write_slow_ingest_config(void)
+{
+	char extra[1024], path[600];
+	snprintf(extra, sizeof(extra),
+		 "runner = { kill_grace = \"500ms\"; };\n"
+		 "spool = { dir = \"%s/spool\"; };\n"
+		 "sources = ( { name = \"usage\"; format = \"usage-csv\"; pattern = \"*.csv\"; } );",
+		 dir);
+	assert_int_equal(test_write_config(conf, dir, dsn, rules, extra,
+					   "i = { steps = ( { name = \"ingest\"; job = \"ingest\"; retries = 2;"
+					   " retry_delay = \"100ms\"; } ); };"),
+			 0);
+	snprintf(path, sizeof(path), "%s/spool", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/spool/usage.csv", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("event_id,account_id,meter,timestamp,quantity\n", f);
+	for (int i = 0; i < 300000; i++)
+		fprintf(f, "ev-%07d,acct-%d,api_calls,2026-01-01T%02d:%02d:%02dZ,%d\n", i, i % 500, i / 12500,
+			i / 209 % 60, i % 60, i % 1000);
+	assert_int_equal(fclose(f), 0);
+}
+
+static pid_t ingest_attempt_pid(int attempt)
+{
+	return (pid_t)q_int("SELECT coalesce(pid, 0) FROM step_attempts WHERE step = 'ingest' AND attempt = %d",
+			    attempt);
+}
+
+/* Regression: the forked step kept the runner's socket open, so after
+ * `kill -9` of the runner its server session (and the run's lock) lived
+ * until the orphaned step ended, and the resume that should kill the
+ * orphan was refused (exit 75) all that time. */
+static void a_runner_killed_while_a_step_runs_releases_its_lock_at_once(void **state)
+{
+	NEED_PG();
+	write_slow_ingest_config();
+	pid_t runner = spawn("run", "i", "--period", "2026-01-01");
+	assert_true(wait_for(1, "SELECT count(*) FROM step_attempts WHERE step = 'ingest' AND pid IS NOT NULL"));
+	pid_t orphan = ingest_attempt_pid(1);
+	usleep(300000);
+	kill(runner, SIGKILL);
+	waitpid(runner, NULL, 0);
+	assert_int_equal(kill(orphan, 0), 0); /* the step goes on without its runner */
+	/* The lock is free within moments (the server notices the closed
+	 * socket), not when the step ends. */
+	int rc = 75;
+	for (int tries = 0; tries < 10 && rc == 75; tries++) {
+		usleep(100000);
+		rc = billrun("run", "i", "--period", "2026-01-01", NULL);
+	}
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "resuming unfinished run 1"));
+	assert_non_null(strstr(out, "of the previous runner is still running"));
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE step = 'ingest' AND status = 'abandoned'"), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE records_read = 300000"), 1);
+}
+
+/* The server ends the runner's session (as a restart or a failover does)
+ * while an exec step runs: the runner reconnects, takes its lock again
+ * and finishes the run. */
+static void the_runner_reconnects_when_its_session_is_terminated(void **state)
+{
+	NEED_PG();
+	write_config("t = { steps = ( { name = \"a\"; exec = \"sleep 1.5\"; },"
+		     " { name = \"b\"; job = \"noop\"; after = [\"a\"]; } ); };");
+	pid_t runner = spawn("run", "t", "--period", "2026-01-01");
+	assert_true(wait_for(1, "SELECT count(*) FROM step_attempts WHERE step = 'a' AND pid IS NOT NULL"));
+	assert_int_equal(q_int("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+			       "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+			       "AND backend_type = 'client backend') t"),
+			 1);
+	int status = 0;
+	waitpid(runner, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_string_equal(test_q_text(conn, "SELECT status FROM runs WHERE id = 1"), "success");
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE status = 'success'"), 2);
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts"), 2);
+}
+
+/* The server ends every session while a built-in step works (a restart):
+ * the step's attempt fails as retryable, the runner reconnects, the retry
+ * succeeds, and the file is ingested once. */
+static void a_step_whose_connection_is_lost_is_retried_by_a_reconnected_runner(void **state)
+{
+	NEED_PG();
+	write_slow_ingest_config();
+	pid_t runner = spawn("run", "i", "--period", "2026-01-01");
+	assert_true(wait_for(1, "SELECT count(*) FROM step_attempts WHERE step = 'ingest' AND pid IS NOT NULL"));
+	usleep(300000);
+	assert_true(q_int("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+			  "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+			  "AND backend_type = 'client backend') t") >= 2);
+	int status = 0;
+	waitpid(runner, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_string_equal(test_q_text(conn, "SELECT string_agg(attempt || ':' || status, ' ' ORDER BY attempt) "
+					      "FROM step_attempts WHERE step = 'ingest'"),
+			    "1:retryable 2:success");
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE records_read = 300000 "
+			       "AND records_read = accepted + quarantined + duplicates"),
+			 1);
+	assert_int_equal(q_int("SELECT count(*) FROM quarantine_records"), 300000);
+}
+
 static void a_period_already_run_is_not_run_again(void **state)
 {
 	NEED_PG();
@@ -497,6 +607,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sigkill_between_steps_then_resume_repeats_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_of_the_runner_during_the_last_step_then_resume_via_resume_command, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_attempt_whose_done_mark_committed_is_recorded_successful_on_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_runner_killed_while_a_step_runs_releases_its_lock_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_runner_reconnects_when_its_session_is_terminated, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_step_whose_connection_is_lost_is_retried_by_a_reconnected_runner, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_period_already_run_is_not_run_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(dry_run_prints_the_plan_and_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(rerun_redoes_a_step_and_downstream_with_the_original_rules, setup, teardown),

@@ -3,6 +3,7 @@
 #   make bench                        the data path at 200,000 and 2,000,000 records
 #   make bench BENCH_ARGS="500000"    the data path at 500,000 and 5,000,000
 #   BENCH_GROWTH=0                    only the given size, not also ten times it
+#   BENCH_DATA_ONLY=1                 only the data path (not the scheduler, month-end)
 # The data path (tools/bench_ingest.sh) runs at the given size and at ten
 # times it, to show how cost grows; the larger run is the one the speed
 # target is about (ingest+aggregate+rate+reconcile within 1.5x the bare
@@ -29,6 +30,7 @@ if [ -f tools/bench_ingest.sh ]; then
 	fi
 	rm -f "$out"
 fi
+[ "${BENCH_DATA_ONLY:-0}" = 1 ] && exit 0
 echo "== scheduler: 1,000 exec steps"
 sh tools/bench_scheduler.sh 1000
 if [ -f tools/bench_month_end.sh ]; then

@@ -76,6 +76,22 @@ t1=$(now)
 bare=$(echo "$t1 - $t0" | bc)
 psql_q "$DSN" -c "DROP TABLE bare_copy" -c "CHECKPOINT"
 
+# 1b. the floor for any loader that keeps the deduplication key: the same
+# \copy into a logged table of typed columns, without and with billrun's
+# UNIQUE (event_key, source) under the "C" collation.
+floor_copy() { # CONSTRAINT
+	psql_q "$DSN" -c "CREATE TABLE floor_copy (event_key text COLLATE \"C\" NOT NULL, account_ext text NOT NULL,
+		meter text NOT NULL, event_time timestamptz NOT NULL, quantity numeric NOT NULL,
+		source text COLLATE \"C\" NOT NULL DEFAULT 'bench' $1)" -c "CHECKPOINT"
+	t0=$(now)
+	psql_q "$DSN" -c "\\copy floor_copy (event_key, account_ext, meter, event_time, quantity) FROM '$work/usage-bench.csv' WITH (FORMAT csv, HEADER true)"
+	t1=$(now)
+	psql_q "$DSN" -c "DROP TABLE floor_copy" -c "CHECKPOINT"
+	echo "$t1 - $t0" | bc
+}
+typed=$(floor_copy "")
+keyed=$(floor_copy ", UNIQUE (event_key, source)")
+
 # A database with the schema, the accounts and their subscriptions, then
 # the file in its spool.
 setup_db() { # NAME
@@ -123,7 +139,9 @@ if [ "${BENCH_PIPELINE:-1}" = 1 ]; then
 	if timeout "${BENCH_PIPELINE_TIMEOUT:-900}" $TIME "$here/$BUILD/tools/bench_ingest" -c "$work/bench_pipeline.conf" \
 		-d "$pdb" -r "$work/rates.conf" -p 2026-01-15 -s "$steps" >"$work/pout.txt" 2>"$work/plog.txt"; then
 		pipeline=$(awk -F= '/_seconds=/ { s += $2 } END { printf "%.3f", s }' "$work/pout.txt")
-		pdetail=$(sed -n 's/_seconds=\(.*\)/ \1 s/p' "$work/pout.txt" | tr '\n' ' ' | sed 's/ $//')
+		pdetail=$(awk -F'[= ]' '/_seconds=/ { sub(/_seconds/, "", $1); t[$1] = $2 }
+			/_cpu / { sub(/_cpu/, "", $1); printf "%s%s %s s (server CPU %s s)", sep, $1, t[$1], $5; sep = ", " }' \
+			"$work/pout.txt")
 		prss=$(sed -n 's/.*peak_rss_kb=//p' "$work/pout.txt")
 		[ -f "$timef" ] && prss_time=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$timef") || prss_time=""
 		rated=$(psql -X -A -t -F ' ' "$pdb" -c "SELECT count(*) FILTER (WHERE status = 'rated'),
@@ -192,6 +210,9 @@ fi
 
 echo "bench ingest: $N usage-csv records over $A accounts, $size bytes ($(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '  bare psql \\copy (unlogged, no index): %8.3f s\n' "$bare"
+printf '  \\copy into a logged typed table:       %8.3f s   %.2fx the bare \\copy\n' "$typed" "$(echo "$typed / $bare" | bc -l)"
+printf '    the same with UNIQUE (event_key, source): %8.3f s   %.2fx (the floor with the deduplication key)\n' \
+	"$keyed" "$(echo "$keyed / $bare" | bc -l)"
 printf '  billrun ingest:                         %8.3f s   %.2fx the bare \\copy   %.0f records/s\n' \
 	"$ingest" "$(echo "$ingest / $bare" | bc -l)" "$(echo "$records / $ingest" | bc -l)"
 echo "  conservation: $counts"

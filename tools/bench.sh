@@ -17,9 +17,12 @@ if [ -f tools/bench_ingest.sh ]; then
 	sizes=$rows
 	[ "${BENCH_GROWTH:-1}" = 1 ] && sizes="$rows $((rows * 10))"
 	out=$(mktemp /tmp/billrun-bench.XXXXXX)
+	trap 'rm -f "$out" "$out.one"' EXIT INT TERM
 	for n in $sizes; do
 		echo "== data path: ingest, then ingest+aggregate+rate+reconcile, of $n usage records"
-		sh tools/bench_ingest.sh "$n" | tee -a "$out" | grep -v '^bench_data '
+		sh tools/bench_ingest.sh "$n" >"$out.one" || { cat "$out.one"; exit 1; }
+		grep -v '^bench_data ' "$out.one" || true
+		cat "$out.one" >>"$out"
 	done
 	if [ "${BENCH_GROWTH:-1}" = 1 ]; then
 		# "bench_data N bare ingest nightly hand" per size: the ratios of the larger to the smaller
@@ -28,7 +31,6 @@ if [ -f tools/bench_ingest.sh ]; then
 		             printf "== growth from %d to %d records (x%.0f): bare \\copy x%.1f, ingest x%.1f, billrun nightly x%.1f, hand-written SQL x%.1f\n",
 		               n[1], n[2], n[2] / n[1], v[2, 3] / v[1, 3], v[2, 4] / v[1, 4], v[2, 5] / v[1, 5], v[2, 6] / v[1, 6] }' "$out"
 	fi
-	rm -f "$out"
 fi
 [ "${BENCH_DATA_ONLY:-0}" = 1 ] && exit 0
 echo "== scheduler: 1,000 exec steps"

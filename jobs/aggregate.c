@@ -74,8 +74,10 @@ static int aggregate_run(struct job_ctx *ctx, struct err *e)
 	}
 	PQclear(res);
 	const char *sp[] = { run, ctx->period_end, *from ? from : "infinity", *to ? to : "-infinity" };
+	if (db_exec_script(ctx->db, e, SQL_aggregate_hash_on))
+		goto fail;
 	res = db_query(ctx->db, e, SQL_aggregate_store, 4, sp);
-	if (!res)
+	if (!res || db_exec_script(ctx->db, e, SQL_aggregate_hash_off))
 		goto fail;
 	long long snapshots = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	long long records = strtoll(PQgetvalue(res, 0, 1), NULL, 10);

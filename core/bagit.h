@@ -61,6 +61,11 @@ int bagit_writer_info(struct bagit_writer *w, const char *label, const char *val
 int bagit_writer_finish(struct bagit_writer *w, const char *key_path, const char *cert_path, uint64_t *bytes,
 			uint64_t *files, struct err *e);
 
+/* The SHA-256 (lowercase hex) of the tarball's bytes, computed as they
+ * were written: the checksum of the finished file, without reading it
+ * again. NULL before bagit_writer_finish() returned 0. Owned by w. */
+const char *bagit_writer_sha256(const struct bagit_writer *w);
+
 /* Free a writer; an unfinished bag's file is removed. NULL is fine. */
 void bagit_writer_free(struct bagit_writer *w);
 

@@ -319,9 +319,9 @@ static int archive_run(struct job_ctx *ctx, struct err *e)
 	if (bagit_writer_info(w, "Billrun-Audit-Head", line, e))
 		goto fail;
 	if (bagit_writer_finish(w, signing ? cfg->archive_sign_key : NULL, signing ? cfg->archive_sign_cert : NULL,
-				&bytes, &files, e) ||
-	    hash_sha256_file(tmp, sha, e))
+				&bytes, &files, e))
 		goto fail;
+	snprintf(sha, sizeof(sha), "%s", bagit_writer_sha256(w));
 
 	struct stat st;
 	char size[24], nfiles[24], nbytes[24], hid[24];

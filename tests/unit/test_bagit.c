@@ -23,6 +23,7 @@
 
 #include "bagit.h"
 #include "err.h"
+#include "hash.h"
 #include "support.h"
 
 static char dir[256];
@@ -79,6 +80,13 @@ static void write_bag(const char *file, const char *key, const char *cert)
 		fail_msg("finish: %s: %s", e.message, e.detail);
 	assert_int_equal(files, 2);
 	assert_int_equal(bytes, 24 + 5);
+	/* The checksum taken while writing is the finished file's. */
+	char sha[SHA256_HEX_LEN + 1];
+	assert_int_equal(hash_sha256_file(file, sha, &e), 0);
+	assert_non_null(bagit_writer_sha256(w));
+	assert_string_equal(bagit_writer_sha256(w), sha);
+	/* One gzip stream and nothing after it (no padding to a tar block). */
+	sh("gzip -t '%s' 2>&1", file);
 	bagit_writer_free(w);
 }
 

@@ -27,6 +27,12 @@ struct err;
 
 struct bagit_writer;
 
+/* 1 when pigz is on PATH: bags are then compressed by it on every CPU,
+ * else by zlib in the calling process (the same gzip format). A process
+ * writing bags should ignore SIGPIPE, so that a pigz that dies fails the
+ * write (ERR_IO) instead of killing the process. */
+int bagit_parallel_gzip_available(void);
+
 /*
  * Start a bag named bag_name (the top-level folder in the tarball) in a
  * new file at path (created exclusively: it must not exist). Returns a

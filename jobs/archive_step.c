@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,9 @@ static int archive_run(struct job_ctx *ctx, struct err *e)
 	uint64_t bytes = 0, files = 0;
 	int signing = *cfg->archive_sign_key || *cfg->archive_sign_cert;
 
+	/* This process is the step's own: a compressor (pigz) that dies must
+	 * make the write fail with EPIPE and a message, not end the process. */
+	signal(SIGPIPE, SIG_IGN);
 	if (signing && (!*cfg->archive_sign_key || !*cfg->archive_sign_cert)) {
 		err_set(e, ERR_CONFIG, "archive.sign_key and archive.sign_cert must be set together");
 		return err_hint(e, "set both to sign archives, or neither");

@@ -27,6 +27,12 @@ struct err;
 
 struct bagit_writer;
 
+/* 1 when pigz is on PATH: bags are then compressed by it on every CPU,
+ * else by zlib in the calling process (the same gzip format). A process
+ * writing bags should ignore SIGPIPE, so that a pigz that dies fails the
+ * write (ERR_IO) instead of killing the process. */
+int bagit_parallel_gzip_available(void);
+
 /*
  * Start a bag named bag_name (the top-level folder in the tarball) in a
  * new file at path (created exclusively: it must not exist). Returns a
@@ -60,6 +66,11 @@ int bagit_writer_info(struct bagit_writer *w, const char *label, const char *val
  */
 int bagit_writer_finish(struct bagit_writer *w, const char *key_path, const char *cert_path, uint64_t *bytes,
 			uint64_t *files, struct err *e);
+
+/* The SHA-256 (lowercase hex) of the tarball's bytes, computed as they
+ * were written: the checksum of the finished file, without reading it
+ * again. NULL before bagit_writer_finish() returned 0. Owned by w. */
+const char *bagit_writer_sha256(const struct bagit_writer *w);
 
 /* Free a writer; an unfinished bag's file is removed. NULL is fine. */
 void bagit_writer_free(struct bagit_writer *w);

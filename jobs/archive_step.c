@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,9 @@ static int archive_run(struct job_ctx *ctx, struct err *e)
 	uint64_t bytes = 0, files = 0;
 	int signing = *cfg->archive_sign_key || *cfg->archive_sign_cert;
 
+	/* This process is the step's own: a compressor (pigz) that dies must
+	 * make the write fail with EPIPE and a message, not end the process. */
+	signal(SIGPIPE, SIG_IGN);
 	if (signing && (!*cfg->archive_sign_key || !*cfg->archive_sign_cert)) {
 		err_set(e, ERR_CONFIG, "archive.sign_key and archive.sign_cert must be set together");
 		return err_hint(e, "set both to sign archives, or neither");
@@ -319,9 +323,9 @@ static int archive_run(struct job_ctx *ctx, struct err *e)
 	if (bagit_writer_info(w, "Billrun-Audit-Head", line, e))
 		goto fail;
 	if (bagit_writer_finish(w, signing ? cfg->archive_sign_key : NULL, signing ? cfg->archive_sign_cert : NULL,
-				&bytes, &files, e) ||
-	    hash_sha256_file(tmp, sha, e))
+				&bytes, &files, e))
 		goto fail;
+	snprintf(sha, sizeof(sha), "%s", bagit_writer_sha256(w));
 
 	struct stat st;
 	char size[24], nfiles[24], nbytes[24], hid[24];

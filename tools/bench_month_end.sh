@@ -66,7 +66,7 @@ t1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "bench-month-end: data generated in %.1f s\n", b - a }'
 
 # CPU seconds, to tell the close's own cost from other load on the machine:
-# this shell's reaped children (billrun, its steps and render workers) and
+# this shell's reaped children (billrun, its steps, render workers, pigz) and
 # the PostgreSQL server (the postmaster and the backends it reaped).
 tck=$(getconf CLK_TCK)
 cpu_children() { awk -v t="$tck" '{ sub(/^.*\) /, ""); print ($14 + $15) / t }' "/proc/$1/stat"; }
@@ -99,7 +99,7 @@ awk -v a="$t0" -v b="$t1" -v n="$invoices" -v s="$inv_s" -v p="$pdfs" -v j="$jso
 	-v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
 	w = b - a
 	cb = c1 - c0; cp = p1 - p0
-	printf "  CPU used: billrun %.1f s (steps, PDF workers), PostgreSQL %.1f s: %.2f ms per invoice;\n", cb, cp,
+	printf "  CPU used: billrun %.1f s (steps, PDF workers, pigz), PostgreSQL %.1f s: %.2f ms per invoice;\n", cb, cp,
 		1000 * (cb + cp) / n
 	printf "    on %d idle cores the close needs at least %.1f s (load average now %s)\n", cores, (cb + cp) / cores, load
 	printf "  data: %d accounts, %d invoices issued (number gaps: %d, totals equal the ratings: %s)\n", acc, n, g, ok

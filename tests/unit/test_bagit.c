@@ -23,6 +23,7 @@
 
 #include "bagit.h"
 #include "err.h"
+#include "hash.h"
 #include "support.h"
 
 static char dir[256];
@@ -79,6 +80,13 @@ static void write_bag(const char *file, const char *key, const char *cert)
 		fail_msg("finish: %s: %s", e.message, e.detail);
 	assert_int_equal(files, 2);
 	assert_int_equal(bytes, 24 + 5);
+	/* The checksum taken while writing is the finished file's. */
+	char sha[SHA256_HEX_LEN + 1];
+	assert_int_equal(hash_sha256_file(file, sha, &e), 0);
+	assert_non_null(bagit_writer_sha256(w));
+	assert_string_equal(bagit_writer_sha256(w), sha);
+	/* One gzip stream and nothing after it (no padding to a tar block). */
+	sh("gzip -t '%s' 2>&1", file);
 	bagit_writer_free(w);
 }
 
@@ -135,6 +143,41 @@ static void a_written_bag_verifies_and_reports_its_payload(void **state)
 	/* The unpacked folder verifies too. */
 	err_clear(&e);
 	assert_int_equal(bagit_verify(path("bag-1"), NULL, &rep, &e), 0);
+}
+
+/* Without pigz on PATH the bag is compressed by zlib in the process; a
+ * pigz that fails fails the bag, and leaves no file behind. */
+static void bags_are_compressed_without_pigz_and_a_failing_pigz_fails_them(void **state)
+{
+	struct err e;
+	char old_path[4096], bin[600];
+	snprintf(old_path, sizeof(old_path), "%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	snprintf(bin, sizeof(bin), "%s", path("bin"));
+	sh("mkdir -p '%s' && ln -s \"$(command -v gzip)\" '%s/gzip'", bin, bin);
+	setenv("PATH", bin, 1);
+	assert_false(bagit_parallel_gzip_available());
+	write_bag(path("zlib.tar.gz"), NULL, NULL);
+	err_clear(&e);
+	int rc = bagit_verify(path("zlib.tar.gz"), NULL, &rep, &e);
+	setenv("PATH", old_path, 1);
+	if (rc)
+		fail_msg("%s", e.message);
+	assert_int_equal(rep.payload_files, 2);
+
+	sh("printf '#!/bin/sh\\ncat >/dev/null\\nexit 1\\n' > '%s/pigz' && chmod 755 '%s/pigz'", bin, bin);
+	setenv("PATH", bin, 1);
+	assert_true(bagit_parallel_gzip_available());
+	err_clear(&e);
+	struct bagit_writer *w = bagit_writer_open(path("broken.tar.gz"), "broken", &e);
+	rc = w ? bagit_writer_add_bytes(w, "a.txt", "a\n", 2, &e) : -1;
+	if (rc == 0)
+		rc = bagit_writer_finish(w, NULL, NULL, NULL, NULL, &e);
+	setenv("PATH", old_path, 1);
+	assert_int_equal(rc, -1);
+	assert_int_equal(e.kind, ERR_IO);
+	assert_null(w ? bagit_writer_sha256(w) : NULL);
+	bagit_writer_free(w);
+	assert_int_not_equal(access(path("broken.tar.gz"), F_OK), 0);
 }
 
 static void a_signed_bag_verifies_with_openssl_and_against_its_ca_only(void **state)
@@ -338,6 +381,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(a_written_bag_verifies_and_reports_its_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_signed_bag_verifies_with_openssl_and_against_its_ca_only, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(bags_are_compressed_without_pigz_and_a_failing_pigz_fails_them, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(an_unsigned_bag_fails_when_a_ca_is_given, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_key_that_does_not_match_the_certificate_is_a_config_error, setup,

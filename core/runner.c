@@ -21,6 +21,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -357,6 +358,7 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	char run[32], att[16], pidbuf[16];
 	struct env env;
 	pid_t pid;
+	int gate[2] = { -1, -1 };
 
 	/* The step is marked running before its process exists: a step that
 	 * works in a REPEATABLE READ snapshot must not find the runner's
@@ -387,9 +389,20 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 		if (rc != 0)
 			return err_set(e, ERR_INTERNAL, "could not start step '%s': %s", s->name, strerror(rc));
 	} else {
+		/* The gate: the child waits until its pid is in step_attempts, so
+		 * that a resume after the runner's death can always find and kill
+		 * it. If the runner dies before, the child reads end-of-file and
+		 * leaves without doing anything. */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) != 0) {
+			env_free(&env);
+			return err_set(e, ERR_INTERNAL, "could not make the start gate of step '%s': %s", s->name,
+				       strerror(errno));
+		}
 		pid = fork();
 		if (pid < 0) {
 			env_free(&env);
+			close(gate[0]);
+			close(gate[1]);
 			return err_set(e, ERR_INTERNAL, "could not fork for step '%s': %s", s->name, strerror(errno));
 		}
 		if (pid == 0) {
@@ -410,12 +423,21 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 			sigset_t none;
 			sigemptyset(&none);
 			sigprocmask(SIG_SETMASK, &none, NULL);
+			close(gate[1]);
+			char go;
+			ssize_t n;
+			while ((n = read(gate[0], &go, 1)) < 0 && errno == EINTR)
+				;
+			if (n != 1)
+				_exit(RUNNER_EXIT_RETRY); /* the runner died: its resume redoes the step */
+			close(gate[0]);
 			environ = env.vars;
 			child_run_job(r, i, attempt);
 			_exit(70);
 		}
 		env_free(&env);
 		setpgid(pid, pid); /* also from the parent, so a kill never races setpgid */
+		close(gate[0]);
 	}
 	sr->pid = pid;
 	sr->attempts = attempt;
@@ -430,7 +452,15 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
 	const char *params[] = { run, s->name, att, pidbuf };
 	log_info("step %s: attempt %d started (pid %d)", s->name, attempt, (int)pid);
-	return db_exec(r->db, e, SQL_store_attempt_pid, 4, params);
+	int rc = db_exec(r->db, e, SQL_store_attempt_pid, 4, params);
+	if (gate[1] >= 0) {
+		/* Open the gate even if the pid could not be stored: the runner
+		 * lives, and writes it again when it reconnects (resync). */
+		ssize_t n = send(gate[1], "g", 1, MSG_NOSIGNAL);
+		(void)n; /* a child that died already needs no gate (and no SIGPIPE) */
+		close(gate[1]);
+	}
+	return rc;
 }
 
 /* Record the end of step i's attempt (its wait status in sr->end_status)

@@ -93,22 +93,26 @@ FROM invoice_reviews v ORDER BY 1, 2, 3, 4;
 -- the account's billable usage in its local period (sums after each
 -- record's rounding increment): usage lost or counted twice anywhere
 -- between ingest and invoice shows here, in A as well as in B.
-SELECT l.meter, count(*) AS lines,
-       count(*) FILTER (WHERE l.quantity IS DISTINCT FROM (
-         SELECT CASE m.aggregation
-                  WHEN 'sum' THEN coalesce(sum(CASE WHEN m.round_increment IS NULL THEN u.quantity
-                                                    ELSE ceil(u.quantity / m.round_increment) * m.round_increment END), 0)
-                  WHEN 'count' THEN count(*)
-                  WHEN 'max' THEN coalesce(max(u.quantity), 0)
-                  WHEN 'unique_count' THEN count(DISTINCT u.attributes ->> m.unique_attribute)
-                  ELSE NULL END
-         FROM usage u JOIN accounts a ON a.id = i.account_id
-         WHERE u.account_ext = i.account_ext AND u.meter = l.meter AND u.billable
-           AND u.event_time >= i.period_local_start::timestamp AT TIME ZONE a.time_zone
-           AND u.event_time < i.period_local_end::timestamp AT TIME ZONE a.time_zone)) AS wrong
-FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id JOIN meters m ON m.name = l.meter
-WHERE l.kind = 'usage' AND NOT l.adjustment
-GROUP BY l.meter ORDER BY l.meter;
+WITH line AS (
+  SELECT i.account_ext, i.account_id, i.period_local_start AS ps, i.period_local_end AS pe, l.meter, l.quantity
+  FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
+  WHERE l.kind = 'usage' AND NOT l.adjustment),
+recomputed AS (
+  SELECT ln.meter, ln.quantity,
+         CASE m.aggregation
+           WHEN 'sum' THEN coalesce(sum(CASE WHEN m.round_increment IS NULL THEN u.quantity
+                                             ELSE ceil(u.quantity / m.round_increment) * m.round_increment END), 0)
+           WHEN 'count' THEN count(u.event_key)
+           WHEN 'max' THEN coalesce(max(u.quantity), 0)
+           WHEN 'unique_count' THEN count(DISTINCT u.attributes ->> m.unique_attribute)
+         END AS expected
+  FROM line ln JOIN meters m ON m.name = ln.meter JOIN accounts a ON a.id = ln.account_id
+  LEFT JOIN usage u ON u.account_ext = ln.account_ext AND u.meter = ln.meter AND u.billable
+                   AND u.event_time >= ln.ps::timestamp AT TIME ZONE a.time_zone
+                   AND u.event_time < ln.pe::timestamp AT TIME ZONE a.time_zone
+  GROUP BY ln.account_ext, ln.ps, ln.meter, ln.quantity, m.aggregation, m.round_increment, m.unique_attribute)
+SELECT meter, count(*) AS lines, count(*) FILTER (WHERE quantity IS DISTINCT FROM expected) AS wrong
+FROM recomputed GROUP BY meter ORDER BY meter;
 
 \echo == chargeback_reports
 SELECT cost_centre, period_local_start, period_local_end, currency FROM chargeback_reports ORDER BY 1, 2, 3, 4;

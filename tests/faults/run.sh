@@ -356,6 +356,11 @@ compare() {
 		echo "faults: $1: month-end outputs differ from A's (first 20 lines of $work/$1/outputs.diff):"
 		head -n 20 "$work/$1/outputs.diff"; ok=1
 	fi
+	noreport=$(q "$1" "SELECT output_dir FROM runs ORDER BY id" | while read -r d; do
+		[ -s "$d/run-report.html" ] || echo "$d"; done)
+	if [ -n "$noreport" ]; then
+		echo "faults: $1: runs without their run report:"; echo "$noreport"; ok=1
+	fi
 	leftover=$(find "$work/$1/state/output" -name '*.tmp' | head -n 5)
 	if [ -n "$leftover" ]; then
 		echo "faults: $1: temporary files left in the outputs:"; echo "$leftover"; ok=1

@@ -11,6 +11,9 @@
 #                   suppressions (third-party libraries, each explained);
 #                   waits are stretched (TEST_TIME_SCALE=30); the fuzz
 #                   targets are skipped. Over an hour on 2 busy cores.
+#   make test-faults  a month of billing with the runner killed (SIGKILL) at 50
+#                   random moments and PostgreSQL restarted mid-step; results
+#                   must equal an uninterrupted run (FAULT_SEED, FAULT_KILLS)
 #   make demo       run billrun on sample data with an embedded cluster
 #   make bench      benchmarks that print their figures
 
@@ -67,7 +70,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
 FUZZ_SECONDS ?= 60
 TEST_SUPPORT := $(BUILD)/tests/support.o
 
-.PHONY: all deps test test-unit test-integration demo bench bench-scheduler clean install fuzz fuzz-bins deb
+.PHONY: all deps test test-unit test-integration test-faults demo bench bench-scheduler clean install fuzz fuzz-bins deb
 
 all: billrun
 
@@ -156,6 +159,11 @@ build-fuzz/fuzz/%: tests/fuzz/%.c $(BUILD)/libbillrun.a
 	@$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS)
 
 test-bins: billrun $(UNIT_BIN) $(INTEG_BIN)
+
+# `make test-faults`: tests/faults/run.sh (its header says what it does).
+test-faults: deps
+	@$(MAKE) --no-print-directory billrun
+	@BILLRUN_BIN=$(CURDIR)/$(BUILD)/billrun sh tests/faults/run.sh
 
 test-unit: billrun $(UNIT_BIN)
 	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN) --

@@ -191,7 +191,10 @@ const struct command cmd_run = {
 	"\n"
 	"Exit status: 0 success (or nothing to do); 3 the run ended with failed\n"
 	"steps; 75 another runner holds the DAG and period, or the run was stopped\n"
-	"by SIGTERM/SIGINT (resume it); 69 database unavailable; 78 bad config.\n"
+	"by SIGTERM/SIGINT (resume it), or the run was taken over while the\n"
+	"database was unreachable; 69 database unavailable (a runner that loses its\n"
+	"connection mid-run reconnects for up to 5 minutes first, its steps going\n"
+	"on); 78 bad config.\n"
 };
 
 /* The run named by text, its DAG from the config and its period. The set

@@ -1094,12 +1094,21 @@ static int finish_run(struct runner *r, int *outcome, struct err *e)
 	*outcome = stop_requested ? RUN_INTERRUPTED : failed ? RUN_FAILED : RUN_SUCCESS;
 	if (*outcome != RUN_INTERRUPTED && sla_tick(r, e))
 		return -1;
+	/* The run's end commits after its report is in place (the report's
+	 * queries see the end in this transaction): a runner killed in
+	 * between leaves the run unfinished, and the resume writes the report
+	 * again, instead of a finished run without its report. */
 	if (*outcome != RUN_INTERRUPTED) {
 		char run[32];
 		i64(run, sizeof(run), r->run_id);
 		const char *params[] = { run, failed ? "failed" : "success" };
-		if (db_exec(r->db, e, SQL_store_run_finish, 2, params))
+		if (db_begin(r->db, e))
 			return -1;
+		if (db_exec(r->db, e, SQL_store_run_finish, 2, params) ||
+		    db_exec(r->db, e, "SAVEPOINT run_documents", 0, NULL)) {
+			db_rollback(r->db);
+			return -1;
+		}
 	}
 	struct err me;
 	err_clear(&me);
@@ -1108,6 +1117,13 @@ static int finish_run(struct runner *r, int *outcome, struct err *e)
 	err_clear(&me);
 	if (r->req->on_finish && r->req->on_finish(r->req->cfg, r->db, r->run_id, &me))
 		log_warn("could not write the run report: %s", me.message);
+	/* The documents only read; a statement of theirs that failed must not
+	 * take the run's end down with it. */
+	if (*outcome != RUN_INTERRUPTED &&
+	    (db_exec(r->db, e, "ROLLBACK TO SAVEPOINT run_documents", 0, NULL) || db_commit(r->db, e))) {
+		db_rollback(r->db);
+		return -1;
+	}
 	int64_t ms = now_ms() - r->started_ms;
 	if (*outcome == RUN_SUCCESS)
 		log_info("run %lld of DAG %s for %s succeeded in %lld ms", (long long)r->run_id, r->dag->name,

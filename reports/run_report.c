@@ -851,7 +851,9 @@ int run_report_write(const struct config *cfg, struct db *db, int64_t run_id, co
 			return -1;
 		path = target;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	/* One temporary name per report, not per process: a writer killed
+	 * half-way leaves a file the next writer replaces. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return err_set(e, ERR_IO, "could not write run report '%s': %s", tmp, strerror(errno));

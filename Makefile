@@ -141,7 +141,7 @@ else
 test: deps
 	@$(MAKE) --no-print-directory billrun $(UNIT_BIN) $(INTEG_BIN)
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
-	@BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-5} sh tests/run.sh $(UNIT_BIN) -- $(INTEG_BIN) -- $(FUZZ_BIN)
+	@BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-5} RUN_FAULTS=1 sh tests/run.sh $(UNIT_BIN) -- $(INTEG_BIN) -- $(FUZZ_BIN)
 endif
 
 # `make fuzz`: each libFuzzer target for FUZZ_SECONDS (default 60), seeded

@@ -2,7 +2,8 @@
 # run.sh - the test driver behind `make test`.
 # Runs the unit test programs, then (after `--`) the integration test
 # programs against TEST_PG_DSN, or against a cluster it starts itself,
-# then (after a second `--`) a short run of each fuzz target.
+# then (after a second `--`) a short run of each fuzz target, then (with
+# RUN_FAULTS=1) a small profile of the fault tests.
 # Prints each program's cmocka summary and a closing "N passed, N failed".
 # VALGRIND=1 runs each program, and every billrun process the integration
 # tests start, under valgrind's memcheck (see "Valgrind" below).
@@ -109,5 +110,17 @@ for t in $fuzz; do
 		failed=$((failed + 1))
 	fi
 done
+# RUN_FAULTS=1 (make test): a small profile of `make test-faults` (10
+# kills on 100 accounts, 1,000 records a day; about a minute) counts as one
+# test. The full one (50 kills) is `make test-faults`.
+if [ "${RUN_FAULTS:-0}" = 1 ]; then
+	if FAULT_KILLS=${FAULT_KILLS:-10} FAULT_ACCOUNTS=${FAULT_ACCOUNTS:-100} FAULT_RECORDS=${FAULT_RECORDS:-1000} \
+		sh "$here/faults/run.sh"; then
+		passed=$((passed + 1))
+	else
+		echo "run.sh: tests/faults/run.sh failed (FAULT_SEED above replays it)" >&2
+		failed=$((failed + 1))
+	fi
+fi
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -390,9 +390,15 @@ compare fb || failed=1
 # ---- C: PostgreSQL restarted (immediate mode) in the middle of steps ----
 
 # Two restarts: in the nightly step that ran longest in A, and in the
-# month-end invoice step, each 40 % into its duration in A. The runner
-# must survive, the step's attempt fail as retryable, a later attempt
-# succeed within the step's retries, and the results equal A's.
+# month-end invoice step. So that the restart surely falls inside the step
+# (on any machine, however fast), a session holds a SHARE lock on the
+# table only that step writes, taken when the run starts: the step does
+# its work up to its first write there and waits, in the middle of its
+# transaction; PostgreSQL is restarted then, which also ends the blocking
+# session. (A step without such a table is hit 40 % into its duration in
+# A instead.) The runner must survive, the step's attempt fail as
+# retryable, a later attempt succeed within the step's retries, and the
+# results equal A's.
 set -- $(q fa "SELECT r.dag, r.period_start, a.step, round(extract(epoch FROM a.ended_at - a.started_at)::numeric * 0.4, 3)
                FROM step_attempts a JOIN runs r ON r.id = a.run_id WHERE r.dag = 'nightly'
                ORDER BY a.ended_at - a.started_at DESC LIMIT 1" | tr '|' ' ')
@@ -400,6 +406,18 @@ r1_dag=$1 r1_p=$2 r1_step=$3 r1_d=$4
 set -- $(q fa "SELECT round(extract(epoch FROM a.ended_at - a.started_at)::numeric * 0.4, 3)
                FROM step_attempts a JOIN runs r ON r.id = a.run_id WHERE r.dag = 'month_end' AND a.step = 'invoice'")
 r2_dag=month_end r2_p=$MONTH-01 r2_step=invoice r2_d=$1
+
+# The table only this step writes (a SHARE lock stops its writes and
+# nobody's reads); empty when there is none.
+step_table() {
+	case $1 in
+	ingest) echo ingest_files ;;
+	aggregate) echo agg_snapshots ;;
+	rate) echo ratings ;;
+	reconcile) echo reconciliation_checks ;;
+	invoice) echo invoices ;;
+	esac
+}
 
 setup_db fc
 say "C: PostgreSQL restarted during $r1_dag $r1_p $r1_step (${r1_d}s in) and $r2_dag $r2_p $r2_step (${r2_d}s in)"
@@ -413,15 +431,34 @@ while read -r dag period arrivals; do
 	for target in "$r1_dag $r1_p $r1_step $r1_d" "$r2_dag $r2_p $r2_step $r2_d"; do
 		set -- $target
 		[ "$1 $2" = "$dag $p" ] || continue
+		table=$(step_table "$3")
+		blocker=""
+		if [ -n "$table" ]; then
+			psql -Atq "$dsn dbname=fc" -c "BEGIN" -c "LOCK TABLE $table IN SHARE MODE" \
+				-c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
+			blocker=$!
+		fi
 		while alive "$pid" && ! happened fc "$dag" "$p" start "$3"; do sleep 0.05; done
-		sleep "$4"
+		if [ -n "$table" ]; then
+			# until the step waits for the lock
+			n=0
+			while [ "$(q fc "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = '$table'::regclass")" = 0 ]; do
+				alive "$pid" || break
+				n=$((n + 1))
+				[ $n -lt 2400 ] || fail "C: $dag $p $3 never reached its write to $table"
+				sleep 0.05
+			done
+		else
+			sleep "$4"
+		fi
 		state=$(q fc "SELECT s.status FROM run_steps s JOIN runs r ON r.id = s.run_id
 		              WHERE r.dag = '$dag' AND r.period_start = '$p' AND s.step = '$3'")
 		[ "$state" = running ] || fail "C: $dag $p $3 is $state, not running, when PostgreSQL should restart"
 		echo "--- restart during $3" >>"$work/fc/run.log"
 		runuser -u postgres -- "$bindir/pg_ctl" -D "$work/pg/data" -m immediate -w -t 60 restart >/dev/null ||
 			fail "C: PostgreSQL did not restart (see $work/pg/server.log)"
-		say "C: restarted PostgreSQL while $dag $p $3 ran"
+		say "C: restarted PostgreSQL while $dag $p $3 ran${table:+ (waiting to write to $table)}"
+		[ -z "$blocker" ] || wait "$blocker" 2>/dev/null || true
 	done
 	rc=0
 	wait "$pid" || rc=$?

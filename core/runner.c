@@ -8,6 +8,7 @@
 #include "dag.h"
 #include "db.h"
 #include "err.h"
+#include "fs.h"
 #include "hash.h"
 #include "job.h"
 #include "log.h"
@@ -101,23 +102,6 @@ static enum step_state parse_state(const char *s)
 static void i64(char *buf, size_t size, int64_t v)
 {
 	snprintf(buf, size, "%lld", (long long)v);
-}
-
-static int mkdir_p(const char *path, struct err *e)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return err_set(e, ERR_IO, "could not create directory '%s': %s", tmp, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return err_set(e, ERR_IO, "could not create directory '%s': %s", tmp, strerror(errno));
-	return 0;
 }
 
 /* Store the rate-card file's text once per SHA-256 and return its id.
@@ -1028,7 +1012,7 @@ static int prepare_output(struct runner *r, struct err *e)
 	cfg_output_dir(r->req->cfg, base, sizeof(base));
 	snprintf(r->output_dir, sizeof(r->output_dir), "%s/%s/%s/run-%lld", base, r->dag->name,
 		 r->req->period.start, (long long)r->run_id);
-	if (mkdir_p(r->output_dir, e))
+	if (fs_mkdirs(r->output_dir, 0755, e))
 		return -1;
 	i64(run, sizeof(run), r->run_id);
 	const char *params[] = { run, r->output_dir };

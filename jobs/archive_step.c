@@ -12,6 +12,7 @@
 #include "cfg.h"
 #include "db.h"
 #include "err.h"
+#include "fs.h"
 #include "hash.h"
 #include "job.h"
 #include "run_report.h"
@@ -60,23 +61,6 @@ int archive_retention_interval(const char *text, const char *what, char *buf, si
 	err_set(e, ERR_CONFIG, "%s: '%s' is not a retention period", what, text ? text : "");
 	return err_hint(e, "write a number and a unit: \"7y\" (years), \"18mo\" (months), \"6w\" (weeks) or \"90d\" "
 			   "(days), at least one day");
-}
-
-static int mkdir_p(const char *path, struct err *e)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return err_set(e, ERR_IO, "could not create directory '%s': %s", tmp, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return err_set(e, ERR_IO, "could not create directory '%s': %s", tmp, strerror(errno));
-	return 0;
 }
 
 /* ---- the step ---- */
@@ -236,7 +220,7 @@ static int archive_run(struct job_ctx *ctx, struct err *e)
 		return err_hint(e, "set both to sign archives, or neither");
 	}
 	archive_dir(cfg, dir, sizeof(dir));
-	if (mkdir_p(dir, e))
+	if (fs_mkdirs(dir, 0755, e))
 		return err_prefix(e, "archive: ");
 	snprintf(run, sizeof(run), "%lld", (long long)ctx->run_id);
 	snprintf(name, sizeof(name), "billrun-%s-%s-run-%s", ctx->dag, ctx->period_start, run);

@@ -9,6 +9,7 @@
 #include "control.h"
 #include "db.h"
 #include "err.h"
+#include "fs.h"
 #include "hash.h"
 #include "ingest_load.h"
 #include "log.h"
@@ -264,21 +265,6 @@ static int list_spool(const char *dir, char ***names, int *count, struct err *e)
 	return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Move src to dst without ever replacing a different file: a name taken
  * by another file gets the SHA-256 prefix appended. */
 static int move_file(const char *src, const char *dst_dir, const char *name, const char *sha)
@@ -309,7 +295,13 @@ static void move_processed(struct ingest *in, const char *name, const char *sha)
 		return;
 	char src[PATH_MAX], ctl[PATH_MAX], ctl_name[NAME_MAX + 8];
 	snprintf(src, sizeof(src), "%s/%s", in->spool, name);
-	if (mkdir_p(in->processed) != 0 || move_file(src, in->processed, name, sha) != 0) {
+	struct err e;
+	err_clear(&e);
+	if (fs_mkdirs(in->processed, 0750, &e) != 0) {
+		log_warn("ingest: could not move '%s': %s (it stays, and is skipped by its SHA-256)", src, e.message);
+		return;
+	}
+	if (move_file(src, in->processed, name, sha) != 0) {
 		log_warn("ingest: could not move '%s' to '%s': %s (it stays, and is skipped by its SHA-256)", src,
 			 in->processed, strerror(errno));
 		return;

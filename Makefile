@@ -10,7 +10,7 @@
 #                   the test program; tests/valgrind.supp holds the only
 #                   suppressions (third-party libraries, each explained);
 #                   waits are stretched (TEST_TIME_SCALE=30); the fuzz
-#                   targets are skipped. Over an hour on 2 busy cores.
+#                   targets are skipped. About an hour on 2 busy cores.
 #   make demo       run billrun on sample data with an embedded cluster
 #   make bench      benchmarks that print their figures
 

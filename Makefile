@@ -10,7 +10,7 @@
 #                   the test program; tests/valgrind.supp holds the only
 #                   suppressions (third-party libraries, each explained);
 #                   waits are stretched (TEST_TIME_SCALE=30); the fuzz
-#                   targets are skipped. Over an hour on 2 busy cores.
+#                   targets are skipped. About an hour on 2 busy cores.
 #   make test-faults  a month of billing with the runner killed (SIGKILL) at 50
 #                   random moments and PostgreSQL restarted mid-step; results
 #                   must equal an uninterrupted run (FAULT_SEED, FAULT_KILLS)

@@ -107,8 +107,14 @@ static void a_miss_is_raised_while_the_step_is_still_running(void **state)
 static void a_step_that_finishes_after_its_deadline_is_a_miss(void **state)
 {
 	NEED_PG();
-	/* Checks are rare, so the miss is found when the step ends. */
-	write_config("1h", default_alert, "s = { steps = ( { name = \"late\"; exec = \"sleep 0.6\"; sla = \"200ms\"; } ); };");
+	/* Checks are rare, so the miss is found when the step ends. The
+	 * deadline must not pass before the runner is done starting the step
+	 * (slower under valgrind): both durations follow TEST_TIME_SCALE. */
+	char dags[256];
+	snprintf(dags, sizeof(dags),
+		 "s = { steps = ( { name = \"late\"; exec = \"sleep %s\"; sla = \"%dms\"; } ); };",
+		 test_secs(0.6), (int)(200 * test_time_scale()));
+	write_config("1h", default_alert, dags);
 	assert_int_equal(billrun("run", "s", "--period", "2026-01-01"), 0);
 	assert_int_equal(q_int("SELECT count(*) FROM sla_events WHERE step = 'late' AND kind = 'miss' "
 			       "AND finished_at > deadline"),

@@ -1001,9 +1001,16 @@ static int create_run(struct runner *r, const char *mark, struct err *e)
 	const char *params[] = { q->dag->name, q->dag->period_kind, q->period.start, q->period.end, r->host, pid,
 				 r->rule_version ? rv : NULL, q->rerun_of ? rerun : NULL, q->rerun_from, r->account,
 				 sha[0] ? sha : NULL };
-	if (db_query_int64(r->db, e, &r->run_id, SQL_store_run_insert, 11, params) != 0)
+	/* The run and its steps in one transaction: a runner killed in
+	 * between must not leave a run without steps for the resume. */
+	if (db_begin(r->db, e))
 		return -1;
-	return insert_steps(r, mark, e);
+	if (db_query_int64(r->db, e, &r->run_id, SQL_store_run_insert, 11, params) != 0 || insert_steps(r, mark, e) ||
+	    db_commit(r->db, e)) {
+		db_rollback(r->db);
+		return -1;
+	}
+	return 0;
 }
 
 static int prepare_output(struct runner *r, struct err *e)

@@ -48,7 +48,12 @@ FROM unnest($2::text[], $3::text[]) AS s(name, status)
 ON CONFLICT (run_id, step) DO NOTHING
 
 -- name: store_steps_get
-SELECT step, status, attempts, pending_renames::text,
+-- attempts: also counts attempt rows the step's record missed (a runner
+-- that died between them), so that a resumed attempt never reuses a number.
+SELECT step, status,
+       greatest(attempts, (SELECT coalesce(max(a.attempt), 0) FROM step_attempts a
+                           WHERE a.run_id = run_steps.run_id AND a.step = run_steps.step)),
+       pending_renames::text,
        coalesce((extract(epoch FROM started_at) * 1000)::bigint, 0),
        coalesce((extract(epoch FROM ended_at) * 1000)::bigint, 0)
 FROM run_steps WHERE run_id = $1

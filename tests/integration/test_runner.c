@@ -377,6 +377,25 @@ static void an_attempt_whose_done_mark_committed_is_recorded_successful_on_resum
 	assert_int_equal(q_int("SELECT count(*) FROM runs WHERE status = 'success'"), 1);
 }
 
+/* A run whose step record missed an attempt its dead runner had written
+ * (attempt rows and step record were not always written together):
+ * the resume numbers its attempt after every existing one. */
+static void a_resume_never_reuses_an_attempt_number(void **state)
+{
+	NEED_PG();
+	write_config("k = { steps = ( { name = \"c\"; job = \"noop\"; } ); };");
+	assert_int_equal(billrun("run", "k", "--period", "2026-01-01", NULL), 0);
+	PQclear(PQexec(conn, "UPDATE runs SET status = 'running', ended_at = NULL WHERE id = 1"));
+	PQclear(PQexec(conn, "UPDATE run_steps SET status = 'running', attempts = 0, ended_at = NULL WHERE run_id = 1"));
+	PQclear(PQexec(conn, "UPDATE step_attempts SET status = 'running', ended_at = NULL, exit_code = NULL, pid = NULL "
+			     "WHERE run_id = 1"));
+	PQclear(PQexec(conn, "UPDATE run_steps SET status = 'pending' WHERE run_id = 1"));
+	assert_int_equal(billrun("resume", "1", NULL, NULL, NULL), 0);
+	assert_string_equal(test_q_text(conn, "SELECT string_agg(attempt || ':' || status, ' ' ORDER BY attempt) "
+					      "FROM step_attempts WHERE run_id = 1"),
+			    "1:abandoned 2:success");
+}
+
 /* A DAG whose one step, ingest, takes seconds: a spool with one file of
  * 300,000 records (of unknown accounts: quarantined, which is work too). */
 static void write_slow_ingest_config(void)
@@ -607,6 +626,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sigkill_between_steps_then_resume_repeats_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_of_the_runner_during_the_last_step_then_resume_via_resume_command, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_attempt_whose_done_mark_committed_is_recorded_successful_on_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_resume_never_reuses_an_attempt_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_runner_killed_while_a_step_runs_releases_its_lock_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_runner_reconnects_when_its_session_is_terminated, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_step_whose_connection_is_lost_is_retried_by_a_reconnected_runner, setup, teardown),

@@ -162,19 +162,27 @@ int test_spawn_billrun(const char *conf, ...)
 	return (int)pid;
 }
 
-long long test_q_int(void *conn, const char *fmt, ...)
+/* Format and run one statement; a result other than `want` (or, with
+ * `also`, that) fails the test, naming the statement. */
+static PGresult *run_checked(void *conn, ExecStatusType want, ExecStatusType also, const char *fmt, va_list ap)
 {
-	char sql[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	PGresult *r = PQexec(conn, sql);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "query failed: %s: %s", sql, PQerrorMessage(conn));
+	char text[16384];
+	vsnprintf(text, sizeof(text), fmt, ap);
+	PGresult *r = PQexec(conn, text);
+	if (PQresultStatus(r) != want && PQresultStatus(r) != also) {
+		fprintf(stderr, "statement failed: %s\n%s", text, PQerrorMessage(conn));
 		PQclear(r);
 		fail();
 	}
+	return r;
+}
+
+long long test_q_int(void *conn, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	PGresult *r = run_checked(conn, PGRES_TUPLES_OK, PGRES_TUPLES_OK, fmt, ap);
+	va_end(ap);
 	long long v = PQntuples(r) && !PQgetisnull(r, 0, 0) ? atoll(PQgetvalue(r, 0, 0)) : -1;
 	PQclear(r);
 	return v;
@@ -233,35 +241,20 @@ int test_write_config(const char *path, const char *dir, const char *dsn, const 
 
 void test_sql(void *conn, const char *fmt, ...)
 {
-	char text[16384];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	PQclear(run_checked(conn, PGRES_COMMAND_OK, PGRES_TUPLES_OK, fmt, ap));
 	va_end(ap);
-	PGresult *r = PQexec(conn, text);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "statement failed: %s\n%s", text, PQerrorMessage(conn));
-		PQclear(r);
-		fail();
-	}
-	PQclear(r);
 }
 
 const char *test_q_text(void *conn, const char *fmt, ...)
 {
 	static char buf[8][8192];
 	static int next;
-	char text[16384];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	PGresult *r = run_checked(conn, PGRES_TUPLES_OK, PGRES_TUPLES_OK, fmt, ap);
 	va_end(ap);
-	PGresult *r = PQexec(conn, text);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "query failed: %s\n%s", text, PQerrorMessage(conn));
-		PQclear(r);
-		fail();
-	}
 	char *b = buf[next++ % 8];
 	if (PQntuples(r) == 0)
 		b[0] = '\0';

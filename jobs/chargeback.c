@@ -128,18 +128,19 @@ static int add_value(struct dec *sum, const char *value, const char *what, const
 	return 0;
 }
 
-/* One row: kind, the fixed columns (NULL = empty), billed cost, charged. */
-static void report_row(FILE *f, const char *kind, PGresult *res, int row, int account_row, const char *currency,
+/* One row: its kind, the row's columns R_CC..`shown` of `res` (the later
+ * ones up to R_CATEGORY empty), currency, records, consumed quantity (item
+ * rows only), billed cost and charge. */
+static void report_row(FILE *f, const char *kind, PGresult *res, int row, int shown, const char *currency,
 		       const char *records, const char *cost, const char *charged)
 {
+	int item = strcmp(kind, "item") == 0;
 	csv_field(f, kind, 1);
-	for (int c = R_CC; c <= R_CATEGORY; c++) {
-		int shown = c <= R_LAST || (account_row && c <= R_NAME) || (!account_row && strcmp(kind, "item") == 0);
-		csv_field(f, shown ? PQgetvalue(res, row, c) : "", 0);
-	}
+	for (int c = R_CC; c <= R_CATEGORY; c++)
+		csv_field(f, c <= shown ? PQgetvalue(res, row, c) : "", 0);
 	csv_field(f, currency, 0);
 	csv_field(f, records, 0);
-	csv_field(f, strcmp(kind, "item") == 0 ? PQgetvalue(res, row, R_QUANTITY) : "", 0);
+	csv_field(f, item ? PQgetvalue(res, row, R_QUANTITY) : "", 0);
 	csv_field(f, cost, 0);
 	csv_field(f, charged, 0);
 	fputs("\r\n", f);
@@ -174,7 +175,7 @@ static int account_row(FILE *f, PGresult *res, int from, int to, struct total *t
 	char c[DEC_STR_MAX], n[24];
 	dec_format(cost, c, sizeof(c));
 	snprintf(n, sizeof(n), "%lld", records);
-	report_row(f, "account", res, from, 1, currency, n, c, rated ? PQgetvalue(res, from, R_CHARGED) : "");
+	report_row(f, "account", res, from, R_NAME, currency, n, c, rated ? PQgetvalue(res, from, R_CHARGED) : "");
 	return 0;
 }
 
@@ -199,7 +200,7 @@ static int write_report(struct job_ctx *ctx, PGresult *res, int from, int to, co
 	int first = from; /* the current account's first row */
 	for (int i = from; i < to; i++) {
 		const char *account = PQgetvalue(res, i, R_ACCOUNT);
-		report_row(f, "item", res, i, 0, PQgetvalue(res, i, R_CURRENCY), PQgetvalue(res, i, R_RECORDS),
+		report_row(f, "item", res, i, R_CATEGORY, PQgetvalue(res, i, R_CURRENCY), PQgetvalue(res, i, R_RECORDS),
 			   PQgetvalue(res, i, R_COST), "");
 		struct total *t = total_of(totals, &ntotals, PQgetvalue(res, i, R_CURRENCY), cc, e);
 		if (!t || add_value(&t->cost, PQgetvalue(res, i, R_COST), "cost", account, e))
@@ -223,7 +224,7 @@ static int write_report(struct job_ctx *ctx, PGresult *res, int from, int to, co
 		dec_format(totals[t].charged, charged, sizeof(charged));
 		snprintf(records, sizeof(records), "%lld", totals[t].records);
 		snprintf(accounts, sizeof(accounts), "%lld", totals[t].accounts);
-		report_row(f, "total", res, from, 0, totals[t].currency, records, cost, charged);
+		report_row(f, "total", res, from, R_LAST, totals[t].currency, records, cost, charged);
 		if (totals[t].unrated)
 			log_warn("chargeback: %s, period %s: %lld accounts in %s are not rated (held or without a plan); "
 				 "the charged total leaves them out",

@@ -53,7 +53,7 @@ CFLAGS += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parame
 	-D_GNU_SOURCE -DBILLRUN_VERSION='"$(VERSION)"' \
 	-I core -I jobs -I reports -I cmd -I $(BUILD) $(PKG_CFLAGS) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS += $(PKG_LIBS) -lm
+LDLIBS += $(PKG_LIBS) -lhpdf -lm
 
 MIGRATIONS := $(sort $(wildcard sql/migrations/*.sql))
 QUERIES := $(sort $(wildcard sql/queries/*.sql))

@@ -5,11 +5,9 @@
  * Sizes are PostScript points on an A4 page.
  */
 #include "invoice_pdf.h"
+#include "canvas.h"
 #include "err.h"
 
-#include <cairo-pdf.h>
-#include <cairo.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +19,6 @@
 #define RIGHT (PAGE_W - 50.0)
 #define FOOT_Y (PAGE_H - 40.0)     /* baseline of the footer */
 #define BODY_BOTTOM (PAGE_H - 70.0) /* rows end above this */
-#define FONT "DejaVu Sans"
 
 /* Table columns: line number, description, quantity, amount (right edges
  * for the two numbers). */
@@ -46,7 +43,7 @@ struct row {
 };
 
 struct pdf {
-	cairo_t *cr;
+	struct canvas *cv;
 	const struct invoice_doc *d;
 	struct row *rows;
 	int nrows;
@@ -55,67 +52,47 @@ struct pdf {
 	int totals_page;
 };
 
-/* One face for everything: each face is a font subset embedded in every
- * file, the biggest cost of a small PDF (about 1 ms and 10 kB each), so
- * emphasis is by size and colour. `bold` only enlarges a little. */
-static void font(cairo_t *cr, int bold, double size)
+/* One face for everything (with cairo each face is a font subset embedded
+ * in every file), so emphasis is by size and colour. `bold` only enlarges
+ * a little. */
+static void font(struct canvas *cv, int bold, double size)
 {
-	cairo_set_font_size(cr, bold ? size * 1.06 : size);
+	canvas_font_size(cv, bold ? size * 1.06 : size);
 }
 
-static void grey(cairo_t *cr, double level)
+static void grey(struct canvas *cv, double level)
 {
-	cairo_set_source_rgb(cr, level, level, level);
+	canvas_fill_rgb(cv, level, level, level);
 }
 
-static double width_n(cairo_t *cr, const char *s, int n)
+static double width_n(struct canvas *cv, const char *s, int n)
 {
-	char buf[1024];
-	cairo_text_extents_t ext;
-	if (n < 0 || n >= (int)sizeof(buf))
-		n = (int)sizeof(buf) - 1;
-	memcpy(buf, s, (size_t)n);
-	buf[n] = '\0';
-	cairo_text_extents(cr, buf, &ext);
-	return ext.x_advance;
+	return canvas_text_width(cv, s, n);
 }
 
-static double width(cairo_t *cr, const char *s)
+static double width(struct canvas *cv, const char *s)
 {
-	cairo_text_extents_t ext;
-	cairo_text_extents(cr, s, &ext);
-	return ext.x_advance;
+	return canvas_text_width(cv, s, (int)strlen(s));
 }
 
-static void text(cairo_t *cr, double x, double y, const char *s)
+static void text(struct canvas *cv, double x, double y, const char *s)
 {
-	cairo_move_to(cr, x, y);
-	cairo_show_text(cr, s);
+	canvas_text(cv, x, y, s, (int)strlen(s));
 }
 
-static void text_n(cairo_t *cr, double x, double y, const char *s, int n)
+static void text_n(struct canvas *cv, double x, double y, const char *s, int n)
 {
-	char buf[1024];
-	if (n >= (int)sizeof(buf))
-		n = (int)sizeof(buf) - 1;
-	memcpy(buf, s, (size_t)n);
-	buf[n] = '\0';
-	text(cr, x, y, buf);
+	canvas_text(cv, x, y, s, n);
 }
 
-static void text_right(cairo_t *cr, double xr, double y, const char *s)
+static void text_right(struct canvas *cv, double xr, double y, const char *s)
 {
-	text(cr, xr - width(cr, s), y, s);
+	text(cv, xr - width(cv, s), y, s);
 }
 
 void invoice_pdf_cleanup(void)
 {
-	cairo_debug_reset_static_data();
-	/* fontconfig's own configuration: cairo loaded the library, billrun
-	 * does not link it, so its FcFini is looked up. */
-	void (*fc_fini)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "FcFini");
-	if (fc_fini)
-		fc_fini();
+	canvas_cairo_cleanup();
 }
 
 void invoice_pdf_group_digits(const char *amount, char *buf, size_t size)
@@ -143,13 +120,24 @@ void invoice_pdf_group_digits(const char *amount, char *buf, size_t size)
 		snprintf(buf + n, size - n, "%s", p + digits);
 }
 
+/* The offset after the character at offset i of s (n bytes): past its
+ * UTF-8 continuation bytes. */
+static int next_char(const char *s, int i, int n)
+{
+	if (i < n)
+		i++;
+	while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i++;
+	return i;
+}
+
 /* Break s into lines that fit w at the current font: at spaces, or hard
  * when a single word is too long. */
-static int wrap(cairo_t *cr, const char *s, double w, struct row *r)
+static int wrap(struct canvas *cv, const char *s, double w, struct row *r)
 {
 	int len = (int)strlen(s);
 	r->nwrap = 0;
-	if (width(cr, s) <= w) {
+	if (width(cv, s) <= w) {
 		r->wrap[0] = s;
 		r->wraplen[0] = len;
 		r->nwrap = 1;
@@ -167,19 +155,22 @@ static int wrap(cairo_t *cr, const char *s, double w, struct row *r)
 				next++;
 			while (next < rest && start[next] != ' ')
 				next++;
-			if (width_n(cr, start, next) > w)
+			if (width_n(cv, start, next) > w)
 				break;
 			n = next;
 			best = n;
 		}
 		if (best == 0) {
 			/* One word longer than the line: cut it by characters
-			 * (UTF-8 continuation bytes stay with their lead). */
-			best = 1;
-			while (best < rest && width_n(cr, start, best + 1) <= w)
-				best++;
-			while (best < rest && ((unsigned char)start[best] & 0xC0) == 0x80)
-				best++;
+			 * (never inside a UTF-8 sequence: measured text is
+			 * always whole characters). */
+			best = next_char(start, 0, rest);
+			for (;;) {
+				int more = next_char(start, best, rest);
+				if (more == best || width_n(cv, start, more) > w)
+					break;
+				best = more;
+			}
 		}
 		if (r->nwrap == MAX_WRAP - 1 && best < rest)
 			best = rest; /* the last kept line takes the rest (clipped by the page) */
@@ -211,7 +202,7 @@ static int build_rows(struct pdf *p, struct err *e)
 	int credit = strcmp(d->doc, "credit_note") == 0;
 	static const char *const captions[3] = { NULL, "Adjustments for earlier periods (late usage)", "Taxes" };
 	const char *first_caption = credit ? "Credited" : "Charges";
-	font(p->cr, 0, ROW_FONT);
+	font(p->cv, 0, ROW_FONT);
 	for (int group = 0; group < 3; group++) {
 		int any = 0;
 		for (int i = 0; i < d->nlines; i++) {
@@ -227,7 +218,7 @@ static int build_rows(struct pdf *p, struct err *e)
 			}
 			struct row *r = &p->rows[p->nrows++];
 			r->line = l;
-			wrap(p->cr, l->description, DESC_W, r);
+			wrap(p->cv, l->description, DESC_W, r);
 			r->height = r->nwrap * ROW_LEAD + ROW_GAP;
 		}
 	}
@@ -267,14 +258,14 @@ static void paginate(struct pdf *p, double first_top)
 
 /* ---- drawing ---- */
 
-static void draw_label_value(cairo_t *cr, double x, double xv, double y, const char *label, const char *value)
+static void draw_label_value(struct canvas *cv, double x, double xv, double y, const char *label, const char *value)
 {
-	font(cr, 0, 8.5);
-	grey(cr, 0.42);
-	text(cr, x, y, label);
-	grey(cr, 0.1);
-	font(cr, 0, 9.0);
-	text(cr, xv, y, value);
+	font(cv, 0, 8.5);
+	grey(cv, 0.42);
+	text(cv, x, y, label);
+	grey(cv, 0.1);
+	font(cv, 0, 9.0);
+	text(cv, xv, y, value);
 }
 
 static const char *doc_number_label(const struct invoice_doc *d)
@@ -285,21 +276,21 @@ static const char *doc_number_label(const struct invoice_doc *d)
 /* Page 1: seller, title, customer, the document's facts, a reference. */
 static double draw_first_header(struct pdf *p)
 {
-	cairo_t *cr = p->cr;
+	struct canvas *cv = p->cv;
 	const struct invoice_doc *d = p->d;
 	char buf[512];
 
 	/* Seller, top left. */
-	grey(cr, 0.1);
-	font(cr, 1, 15.0);
-	text(cr, LEFT, 70.0, d->seller_name[0] ? d->seller_name : "(seller not configured)");
-	font(cr, 0, 8.5);
-	grey(cr, 0.35);
+	grey(cv, 0.1);
+	font(cv, 1, 15.0);
+	text(cv, LEFT, 70.0, d->seller_name[0] ? d->seller_name : "(seller not configured)");
+	font(cv, 0, 8.5);
+	grey(cv, 0.35);
 	double y = 86.0;
 	const char *a = d->seller_address;
 	while (*a) {
 		int n = (int)strcspn(a, "\n");
-		text_n(cr, LEFT, y, a, n);
+		text_n(cv, LEFT, y, a, n);
 		y += 11.0;
 		a += n;
 		if (*a == '\n')
@@ -307,71 +298,71 @@ static double draw_first_header(struct pdf *p)
 	}
 	if (d->seller_vat_id[0]) {
 		snprintf(buf, sizeof(buf), "VAT ID %s", d->seller_vat_id);
-		text(cr, LEFT, y, buf);
+		text(cv, LEFT, y, buf);
 		y += 11.0;
 	}
 	if (d->seller_email[0]) {
-		text(cr, LEFT, y, d->seller_email);
+		text(cv, LEFT, y, d->seller_email);
 		y += 11.0;
 	}
 
 	/* Title, top right. */
-	cairo_set_source_rgb(cr, 0.10, 0.25, 0.48);
-	font(cr, 1, 22.0);
-	text_right(cr, RIGHT, 72.0, invoice_doc_title(d));
-	grey(cr, 0.1);
-	font(cr, 1, 11.0);
-	text_right(cr, RIGHT, 90.0, d->number);
+	canvas_fill_rgb(cv, 0.10, 0.25, 0.48);
+	font(cv, 1, 22.0);
+	text_right(cv, RIGHT, 72.0, invoice_doc_title(d));
+	grey(cv, 0.1);
+	font(cv, 1, 11.0);
+	text_right(cv, RIGHT, 90.0, d->number);
 
 	/* Customer, left. */
 	double top = y > 150.0 ? y + 16.0 : 166.0;
-	font(cr, 1, 8.0);
-	grey(cr, 0.42);
-	text(cr, LEFT, top, strcmp(d->doc, "credit_note") == 0 ? "CREDIT TO" : "BILL TO");
-	grey(cr, 0.1);
-	font(cr, 1, 11.0);
-	text(cr, LEFT, top + 16.0, d->customer_name[0] ? d->customer_name : d->account);
-	font(cr, 0, 9.0);
+	font(cv, 1, 8.0);
+	grey(cv, 0.42);
+	text(cv, LEFT, top, strcmp(d->doc, "credit_note") == 0 ? "CREDIT TO" : "BILL TO");
+	grey(cv, 0.1);
+	font(cv, 1, 11.0);
+	text(cv, LEFT, top + 16.0, d->customer_name[0] ? d->customer_name : d->account);
+	font(cv, 0, 9.0);
 	double cy = top + 30.0;
 	snprintf(buf, sizeof(buf), "Account %s", d->account);
-	text(cr, LEFT, cy, buf);
+	text(cv, LEFT, cy, buf);
 	cy += 12.0;
 	if (d->customer_email[0]) {
-		text(cr, LEFT, cy, d->customer_email);
+		text(cv, LEFT, cy, d->customer_email);
 		cy += 12.0;
 	}
 	if (d->customer_tax[0]) {
 		snprintf(buf, sizeof(buf), "Tax jurisdiction %s", d->customer_tax);
-		text(cr, LEFT, cy, buf);
+		text(cv, LEFT, cy, buf);
 		cy += 12.0;
 	}
 	if (d->customer_cost_centre[0]) {
 		snprintf(buf, sizeof(buf), "Cost centre %s", d->customer_cost_centre);
-		text(cr, LEFT, cy, buf);
+		text(cv, LEFT, cy, buf);
 		cy += 12.0;
 	}
 
 	/* The document's facts, right. */
 	double lx = 330.0, vx = 420.0, fy = top;
-	draw_label_value(cr, lx, vx, fy, doc_number_label(d), d->number);
+	draw_label_value(cv, lx, vx, fy, doc_number_label(d), d->number);
 	fy += 14.0;
-	draw_label_value(cr, lx, vx, fy, "Issue date", d->issue_date);
+	draw_label_value(cv, lx, vx, fy, "Issue date", d->issue_date);
 	fy += 14.0;
 	if (d->due_date[0]) {
-		draw_label_value(cr, lx, vx, fy, "Due date", d->due_date);
+		draw_label_value(cv, lx, vx, fy, "Due date", d->due_date);
 		fy += 14.0;
 	}
 	snprintf(buf, sizeof(buf), "%s to %s", d->period_start, d->period_last);
-	draw_label_value(cr, lx, vx, fy, "Billing period", buf);
+	draw_label_value(cv, lx, vx, fy, "Billing period", buf);
 	fy += 14.0;
-	draw_label_value(cr, lx, vx, fy, "Currency", d->currency);
+	draw_label_value(cv, lx, vx, fy, "Currency", d->currency);
 	fy += 14.0;
 	if (d->rule_version[0]) {
 		snprintf(buf, sizeof(buf), "%s (sha256 %.12s)", d->rule_version, d->rule_sha256);
-		draw_label_value(cr, lx, vx, fy, "Rule version", buf);
+		draw_label_value(cv, lx, vx, fy, "Rule version", buf);
 		fy += 14.0;
 	}
-	draw_label_value(cr, lx, vx, fy, "Run", d->run_id);
+	draw_label_value(cv, lx, vx, fy, "Run", d->run_id);
 	fy += 14.0;
 
 	double bottom = (cy > fy ? cy : fy) + 8.0;
@@ -387,12 +378,11 @@ static double draw_first_header(struct pdf *p)
 		else if (strcmp(d->ref_kind, "replaces") == 0)
 			what = "This invoice replaces invoice %s, which was credited in full.";
 		snprintf(buf, sizeof(buf), what, d->ref_number);
-		cairo_set_source_rgb(cr, 0.96, 0.94, 0.86);
-		cairo_rectangle(cr, LEFT, bottom, RIGHT - LEFT, 20.0);
-		cairo_fill(cr);
-		grey(cr, 0.15);
-		font(cr, 0, 8.5);
-		text(cr, LEFT + 8.0, bottom + 13.5, buf);
+		canvas_fill_rgb(cv, 0.96, 0.94, 0.86);
+		canvas_rect(cv, LEFT, bottom, RIGHT - LEFT, 20.0);
+		grey(cv, 0.15);
+		font(cv, 0, 8.5);
+		text(cv, LEFT + 8.0, bottom + 13.5, buf);
 		bottom += 28.0;
 	}
 	return bottom + 14.0 > TABLE_TOP_MIN ? bottom + 14.0 : TABLE_TOP_MIN;
@@ -400,111 +390,108 @@ static double draw_first_header(struct pdf *p)
 
 static void draw_next_header(struct pdf *p)
 {
-	cairo_t *cr = p->cr;
+	struct canvas *cv = p->cv;
 	char buf[256];
-	grey(cr, 0.1);
-	font(cr, 1, 11.0);
-	text(cr, LEFT, 70.0, p->d->seller_name);
+	grey(cv, 0.1);
+	font(cv, 1, 11.0);
+	text(cv, LEFT, 70.0, p->d->seller_name);
 	snprintf(buf, sizeof(buf), "%s %s (continued)", invoice_doc_title(p->d), p->d->number);
-	font(cr, 0, 9.0);
-	text_right(cr, RIGHT, 70.0, buf);
+	font(cv, 0, 9.0);
+	text_right(cv, RIGHT, 70.0, buf);
 }
 
 static void draw_table_head(struct pdf *p, double y)
 {
-	cairo_t *cr = p->cr;
+	struct canvas *cv = p->cv;
 	char buf[64];
-	cairo_set_source_rgb(cr, 0.90, 0.92, 0.95);
-	cairo_rectangle(cr, LEFT - 4.0, y, RIGHT - LEFT + 8.0, 17.0);
-	cairo_fill(cr);
-	grey(cr, 0.2);
-	font(cr, 1, 8.0);
-	text(cr, COL_NO, y + 11.5, "#");
-	text(cr, COL_DESC, y + 11.5, "Description");
-	text_right(cr, COL_QTY_R, y + 11.5, "Quantity");
+	canvas_fill_rgb(cv, 0.90, 0.92, 0.95);
+	canvas_rect(cv, LEFT - 4.0, y, RIGHT - LEFT + 8.0, 17.0);
+	grey(cv, 0.2);
+	font(cv, 1, 8.0);
+	text(cv, COL_NO, y + 11.5, "#");
+	text(cv, COL_DESC, y + 11.5, "Description");
+	text_right(cv, COL_QTY_R, y + 11.5, "Quantity");
 	snprintf(buf, sizeof(buf), "%s %s", strcmp(p->d->doc, "credit_note") == 0 ? "Credited" : "Amount",
 		 p->d->currency);
-	text_right(cr, COL_AMT_R, y + 11.5, buf);
+	text_right(cv, COL_AMT_R, y + 11.5, buf);
 }
 
 static void draw_row(struct pdf *p, const struct row *r, double y)
 {
-	cairo_t *cr = p->cr;
+	struct canvas *cv = p->cv;
 	char buf[128];
 	if (r->caption) {
-		font(cr, 1, 8.5);
-		cairo_set_source_rgb(cr, 0.10, 0.25, 0.48);
-		text(cr, COL_DESC, y + 11.0, r->caption);
+		font(cv, 1, 8.5);
+		canvas_fill_rgb(cv, 0.10, 0.25, 0.48);
+		text(cv, COL_DESC, y + 11.0, r->caption);
 		return;
 	}
 	const struct invoice_doc_line *l = r->line;
 	double base = y + 9.0;
-	grey(cr, 0.45);
-	font(cr, 0, ROW_FONT);
-	text(cr, COL_NO, base, l->line_no);
-	grey(cr, 0.1);
+	grey(cv, 0.45);
+	font(cv, 0, ROW_FONT);
+	text(cv, COL_NO, base, l->line_no);
+	grey(cv, 0.1);
 	for (int k = 0; k < r->nwrap; k++)
-		text_n(cr, COL_DESC, base + k * ROW_LEAD, r->wrap[k], r->wraplen[k]);
+		text_n(cv, COL_DESC, base + k * ROW_LEAD, r->wrap[k], r->wraplen[k]);
 	if (l->quantity[0] && !is_tax(l)) {
 		invoice_pdf_group_digits(l->quantity, buf, sizeof(buf));
-		text_right(cr, COL_QTY_R, base, buf);
+		text_right(cv, COL_QTY_R, base, buf);
 	}
 	invoice_pdf_group_digits(l->amount, buf, sizeof(buf));
-	text_right(cr, COL_AMT_R, base, buf);
+	text_right(cv, COL_AMT_R, base, buf);
 	/* A hairline under the row. */
-	grey(cr, 0.88);
-	cairo_rectangle(cr, LEFT, y + r->height - 1.5, RIGHT - LEFT, 0.5);
-	cairo_fill(cr);
+	grey(cv, 0.88);
+	canvas_rect(cv, LEFT, y + r->height - 1.5, RIGHT - LEFT, 0.5);
 }
 
 static void draw_totals(struct pdf *p, double y)
 {
-	cairo_t *cr = p->cr;
+	struct canvas *cv = p->cv;
 	const struct invoice_doc *d = p->d;
 	char buf[128], amt[96];
 	int credit = strcmp(d->doc, "credit_note") == 0;
 	double lx = 340.0;
 
-	font(cr, 0, 9.0);
-	grey(cr, 0.3);
-	text(cr, lx, y + 12.0, "Subtotal");
+	font(cv, 0, 9.0);
+	grey(cv, 0.3);
+	text(cv, lx, y + 12.0, "Subtotal");
 	invoice_pdf_group_digits(d->subtotal, amt, sizeof(amt));
-	text_right(cr, RIGHT, y + 12.0, amt);
-	text(cr, lx, y + 26.0, "Tax");
+	text_right(cv, RIGHT, y + 12.0, amt);
+	text(cv, lx, y + 26.0, "Tax");
 	invoice_pdf_group_digits(d->tax_total, amt, sizeof(amt));
-	text_right(cr, RIGHT, y + 26.0, amt);
-	grey(cr, 0.2);
-	cairo_rectangle(cr, lx, y + 33.0, RIGHT - lx, 0.8);
-	cairo_fill(cr);
-	grey(cr, 0.05);
-	font(cr, 1, 11.5);
-	text(cr, lx, y + 50.0, credit ? "Total credited" : "Total due");
+	text_right(cv, RIGHT, y + 26.0, amt);
+	grey(cv, 0.2);
+	canvas_rect(cv, lx, y + 33.0, RIGHT - lx, 0.8);
+	grey(cv, 0.05);
+	font(cv, 1, 11.5);
+	text(cv, lx, y + 50.0, credit ? "Total credited" : "Total due");
 	invoice_pdf_group_digits(d->total, amt, sizeof(amt));
 	snprintf(buf, sizeof(buf), "%s %s", d->currency, amt);
-	text_right(cr, RIGHT, y + 50.0, buf);
+	text_right(cv, RIGHT, y + 50.0, buf);
 
 	/* Payment, left of the totals. */
-	font(cr, 0, 8.5);
-	grey(cr, 0.25);
+	font(cv, 0, 8.5);
+	grey(cv, 0.25);
 	double py = y + 12.0;
 	if (!credit && d->due_date[0]) {
 		snprintf(buf, sizeof(buf), "Please pay by %s,", d->due_date);
-		text(cr, LEFT, py, buf);
+		text(cv, LEFT, py, buf);
 		py += 11.0;
 		snprintf(buf, sizeof(buf), "quoting %s.", d->number);
-		text(cr, LEFT, py, buf);
+		text(cv, LEFT, py, buf);
 		py += 11.0;
 	} else if (credit) {
-		text(cr, LEFT, py, "The amount credited is set off");
+		text(cv, LEFT, py, "The amount credited is set off");
 		py += 11.0;
-		text(cr, LEFT, py, "against your account.");
+		text(cv, LEFT, py, "against your account.");
 		py += 11.0;
 	}
 	if (d->seller_payment[0]) {
 		const char *s = d->seller_payment;
 		while (*s && py < y + TOTALS_H) {
 			int n = (int)strcspn(s, "\n");
-			text_n(cr, LEFT, py, s, n);
+			text_n(cv, LEFT, py, s, n);
 			py += 11.0;
 			s += n;
 			if (*s == '\n')
@@ -515,44 +502,34 @@ static void draw_totals(struct pdf *p, double y)
 
 static void draw_footer(struct pdf *p, int page)
 {
-	cairo_t *cr = p->cr;
+	struct canvas *cv = p->cv;
 	char buf[256];
-	grey(cr, 0.8);
-	cairo_rectangle(cr, LEFT, FOOT_Y - 12.0, RIGHT - LEFT, 0.5);
-	cairo_fill(cr);
-	grey(cr, 0.45);
-	font(cr, 0, 7.0);
+	grey(cv, 0.8);
+	canvas_rect(cv, LEFT, FOOT_Y - 12.0, RIGHT - LEFT, 0.5);
+	grey(cv, 0.45);
+	font(cv, 0, 7.0);
 	snprintf(buf, sizeof(buf), "%s %s  |  issued %s  |  billrun run %s", invoice_doc_title(p->d), p->d->number,
 		 p->d->issued_at, p->d->run_id);
-	text(cr, LEFT, FOOT_Y, buf);
+	text(cv, LEFT, FOOT_Y, buf);
 	snprintf(buf, sizeof(buf), "page %d of %d", page, p->pages);
-	text_right(cr, RIGHT, FOOT_Y, buf);
+	text_right(cv, RIGHT, FOOT_Y, buf);
 }
 
-static void set_metadata(cairo_surface_t *s, const struct invoice_doc *d)
+/* Draw the document on a canvas made by new_canvas and write it. Returns
+ * what canvas_finish returns. */
+static int draw(const struct invoice_doc *d, const char *path,
+		struct canvas *(*new_canvas)(const char *, double, double, const struct canvas_meta *, struct err *),
+		struct err *e)
 {
 	char title[256];
 	snprintf(title, sizeof(title), "%s %s", invoice_doc_title(d), d->number);
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title);
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_AUTHOR, d->seller_name);
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "billrun");
-}
-
-int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct err *e)
-{
+	const struct canvas_meta meta = { .title = title, .author = d->seller_name, .creator = "billrun" };
 	struct pdf p = { .d = d };
 	int rc = -1;
 
-	cairo_surface_t *surface = cairo_pdf_surface_create(path, PAGE_W, PAGE_H);
-	if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
-		err_set(e, ERR_IO, "could not create '%s': %s", path,
-			cairo_status_to_string(cairo_surface_status(surface)));
-		cairo_surface_destroy(surface);
+	p.cv = new_canvas(path, PAGE_W, PAGE_H, &meta, e);
+	if (!p.cv)
 		return -1;
-	}
-	set_metadata(surface, d);
-	p.cr = cairo_create(surface);
-	cairo_select_font_face(p.cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 	if (build_rows(&p, e))
 		goto out;
 
@@ -578,21 +555,20 @@ int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct err 
 		draw_footer(&p, page);
 		if (page == p.pages)
 			break;
-		cairo_show_page(p.cr);
+		canvas_next_page(p.cv);
 		page++;
 	}
-	cairo_destroy(p.cr);
-	p.cr = NULL;
-	cairo_surface_finish(surface);
-	if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
-		err_set(e, ERR_IO, "could not write '%s': %s", path, cairo_status_to_string(cairo_surface_status(surface)));
-		goto out;
-	}
-	rc = 0;
+	rc = canvas_finish(p.cv, e);
 out:
-	if (p.cr)
-		cairo_destroy(p.cr);
-	cairo_surface_destroy(surface);
+	canvas_free(p.cv);
 	free(p.rows);
 	return rc;
+}
+
+int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct err *e)
+{
+	int rc = draw(d, path, canvas_haru_new, e);
+	if (rc == CANVAS_NEEDS_UNICODE)
+		rc = draw(d, path, canvas_cairo_new, e);
+	return rc == 0 ? 0 : -1;
 }

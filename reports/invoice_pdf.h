@@ -1,11 +1,12 @@
 /*
- * invoice_pdf.h - an issued invoice or credit note as an A4 PDF, drawn
- * with cairo: the seller's and the customer's details, the document's
+ * invoice_pdf.h - an issued invoice or credit note as an A4 PDF: the seller's and the customer's details, the document's
  * number, dates, billing period, currency and rule version, its lines
  * (charges, late-usage adjustments, taxes; FX shown on converted lines),
  * the totals and the payment details. Long documents continue on further
  * pages with the table header repeated; every page is numbered "page i of
- * n". Text is real text (pdftotext reads it back), in DejaVu Sans.
+ * n". Text is real text (pdftotext reads it back): in the standard font
+ * Helvetica, drawn with libharu, when all of it is Windows-1252; else in
+ * DejaVu Sans, embedded, drawn with cairo (see canvas.h).
  */
 #ifndef BILLRUN_INVOICE_PDF_H
 #define BILLRUN_INVOICE_PDF_H
@@ -19,7 +20,8 @@ struct err;
 /*
  * Write the document to path (created or truncated; the caller writes to
  * a temporary name and renames it). Returns 0, or -1 with e set: ERR_IO
- * when the file cannot be written, ERR_INTERNAL when cairo fails.
+ * when the file cannot be written (naming it, with the system's reason),
+ * ERR_INTERNAL when a library fails.
  */
 int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct err *e);
 

@@ -74,6 +74,7 @@ cpu_all() { awk -v t="$tck" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) 
 pm=$(head -n 1 "$work/pg/data/postmaster.pid")
 echo "bench-month-end: month-end close, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) before," \
 	"PostgreSQL with fsync on"
+sleep 1 # let the backend of the data's session exit and be reaped first
 c0=$(cpu_children $$)
 p0=$(cpu_all "$pm")
 t0=$(date +%s.%N)

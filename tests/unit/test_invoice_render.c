@@ -2,7 +2,9 @@
  * test_invoice_render.c - the two forms of an issued document
  * (reports/invoice_json.c, reports/invoice_pdf.c) from a document built
  * here: JSON escaping and shape, amounts with thousands separators, and a
- * long credit note that runs over several pages, read back with pdftotext.
+ * long credit note that runs over several pages, read back with pdftotext;
+ * which font a document is drawn in (the standard Helvetica when its text
+ * is Windows-1252, else DejaVu Sans embedded), read back with pdffonts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -165,12 +167,78 @@ static void long_documents_continue_on_further_pages(void **state)
 	assert_int_equal(e.kind, ERR_IO);
 }
 
+/* Write d as dir/name.pdf; its text (pdftotext -layout) into out, and the
+ * fonts it uses (pdffonts) into fonts. */
+static void write_and_read(const struct invoice_doc *d, const char *dir, const char *name, char *out, size_t outsize,
+			   char *fonts, size_t fontsize)
+{
+	char path[512], cmd[1024];
+	struct err e;
+	snprintf(path, sizeof(path), "%s/%s.pdf", dir, name);
+	err_clear(&e);
+	assert_int_equal(invoice_pdf_write(d, path, &e), 0);
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
+	assert_int_equal(test_sh(out, outsize, cmd), 0);
+	snprintf(cmd, sizeof(cmd), "pdffonts '%s'", path);
+	assert_int_equal(test_sh(fonts, fontsize, cmd), 0);
+}
+
+/* Western European text, the euro sign and typographic quotes are
+ * Windows-1252: the document is drawn in Helvetica, nothing embedded.
+ * A name in Polish or Cyrillic letters is not: the whole document is
+ * drawn in DejaVu Sans, embedded, and reads back the same. A word longer
+ * than the description column is cut between characters, never inside
+ * one. */
+static void text_outside_windows_1252_is_drawn_in_an_embedded_font(void **state)
+{
+	char out[1 << 15], fonts[4096], dir[256], cmd[600];
+	if (test_sh(out, sizeof(out), "command -v pdftotext && command -v pdffonts") != 0)
+		skip();
+	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
+	struct invoice_doc_line lines[2] = {
+		line("1", "usage", "Gespräche ins Ausland „Festnetz“", "1000", "8230.45"),
+		line("2", "tax", "Umsatzsteuer 19 %", "", "1563.79"),
+	};
+	struct invoice_doc d = doc("invoice", lines, 2);
+	d.customer_name = "Müller & Söhne €-Konto";
+	write_and_read(&d, dir, "latin", out, sizeof(out), fonts, sizeof(fonts));
+	assert_non_null(strstr(out, "Müller & Söhne €-Konto"));
+	assert_non_null(strstr(out, "Gespräche ins Ausland „Festnetz“"));
+	assert_non_null(strstr(fonts, "Helvetica"));
+	assert_null(strstr(fonts, "DejaVu"));
+	assert_null(strstr(fonts, " yes "));  /* nothing embedded */
+
+	d.customer_name = "Łódź Telekom / ООО Связь";
+	char word20[20 * 12 + 1] = "";
+	for (int i = 0; i < 20; i++)
+		strcat(word20, "Звонки");
+	lines[0].description = word20;
+	write_and_read(&d, dir, "unicode", out, sizeof(out), fonts, sizeof(fonts));
+	assert_non_null(strstr(out, "Łódź Telekom / ООО Связь"));
+	assert_non_null(strstr(fonts, "DejaVuSans"));
+	assert_non_null(strstr(fonts, " yes "));
+	assert_null(strstr(fonts, "Helvetica"));
+	/* The 120-letter word, twice as wide as the column, is cut between
+	 * letters: all 20 capitals are read back, no byte sequence was
+	 * broken (pdftotext would show U+FFFD), and it is not on one line. */
+	int capitals = 0;
+	for (const char *p = out; (p = strstr(p, "З")); p++)
+		capitals++;
+	assert_int_equal(capitals, 20);
+	assert_null(strstr(out, word20));
+	assert_null(strstr(out, "�"));
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	test_sh(out, sizeof(out), cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(digits_are_grouped_for_people),
 		cmocka_unit_test(json_is_escaped_and_complete),
 		cmocka_unit_test(long_documents_continue_on_further_pages),
+		cmocka_unit_test(text_outside_windows_1252_is_drawn_in_an_embedded_font),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	invoice_pdf_cleanup(); /* so that the sanitizer build sees no library caches as leaks */

@@ -982,11 +982,11 @@ static void reap_offline(struct runner *r)
 	enforce_timeouts(r);
 }
 
-/* After reconnecting, write the runner's view again: the server may have
- * lost the runner's last updates (they commit asynchronously, see
- * core/README.md) and the ones it tried while the server was away. Done
- * marks are the steps' own durable commits, so a step the database says
- * succeeded did. */
+/* After reconnecting, write the runner's view again: the updates it tried
+ * while the server was away (a batch that failed, whose attempts wait at
+ * their gates), and whatever a server that came back from a backup or a
+ * failover no longer has. Done marks are the steps' own durable commits,
+ * so a step the database says succeeded did. */
 static int resync(struct runner *r, struct err *e)
 {
 	char run[32], att[16], pidbuf[16];
@@ -1092,8 +1092,6 @@ static int reconnect(struct runner *r, struct err *e)
 					RECONNECT_MS / 1000, (long long)r->run_id);
 		pause_offline(r);
 	}
-	if (db_exec(r->db, e, "SET synchronous_commit = off", 0, NULL))
-		return -1;
 	/* Our old session may hold the lock still (a cut network, not a
 	 * restart) until the server notices it is gone: wait for that, as long
 	 * as the run is still ours. */
@@ -1370,12 +1368,10 @@ int runner_run(const struct run_request *req, int64_t *run_id, struct err *e)
 	r.db = cluster_connect(req->cfg, DB_ROLE_APP, e);
 	if (!r.db)
 		goto out;
-	/* The runner's own bookkeeping need not wait for fsync: the billing
-	 * effects and done marks are committed by the step's own connection,
-	 * durably. After a server crash the runner's view may lag by a few
-	 * updates, which resume repairs from the done marks. */
-	if (db_exec(r.db, e, "SET synchronous_commit = off", 0, NULL))
-		goto out;
+	/* The runner's bookkeeping commits durably (the server's default):
+	 * a gate opens, and a dependent step starts, only on a state that
+	 * survives a crash of the database server too. A batch makes that one
+	 * WAL flush per turn of the loop, not one per statement. */
 	if (!req->dry_run) {
 		if (take_lock(&r, e))
 			goto out;

@@ -231,6 +231,67 @@ void db_rollback(struct db *db)
 	PQclear(res);
 }
 
+int db_pipeline_begin(struct db *db, struct err *e)
+{
+	if (PQenterPipelineMode(db->conn) != 1)
+		return db_error_from_result(db, NULL, e, "pipeline");
+	db->pipeline_sent = 0;
+	db->pipeline_first_sql = NULL;
+	return 0;
+}
+
+int db_pipeline_send(struct db *db, struct err *e, const char *sql, int nparams,
+		     const char *const *params)
+{
+	if (PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0) != 1 ||
+	    PQflush(db->conn) != 0) {
+		char what[128];
+		statement_name(sql, what, sizeof(what));
+		return db_error_from_result(db, NULL, e, what);
+	}
+	if (!db->pipeline_sent++)
+		db->pipeline_first_sql = sql;
+	return 0;
+}
+
+int db_pipeline_end(struct db *db, struct err *e)
+{
+	int rc = 0, nulls = 0;
+	char what[160];
+
+	snprintf(what, sizeof(what), "pipeline of %d statements", db->pipeline_sent);
+	if (db->pipeline_first_sql) {
+		char first[128];
+		statement_name(db->pipeline_first_sql, first, sizeof(first));
+		snprintf(what, sizeof(what), "pipeline of %d statements (first %s)", db->pipeline_sent, first);
+	}
+	if (PQpipelineSync(db->conn) != 1)
+		rc = db_error_from_result(db, NULL, e, what);
+	/* Each statement's results end with a NULL, the pipeline with the
+	 * sync's result. A broken connection ends the reading early. */
+	while (rc == 0 || PQstatus(db->conn) == CONNECTION_OK) {
+		PGresult *res = PQgetResult(db->conn);
+		if (!res) {
+			if (PQstatus(db->conn) != CONNECTION_OK || ++nulls > db->pipeline_sent) {
+				if (rc == 0)
+					rc = db_error_from_result(db, NULL, e, what);
+				break;
+			}
+			continue;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st != PGRES_PIPELINE_SYNC && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)
+			rc = db_error_from_result(db, st == PGRES_PIPELINE_ABORTED ? NULL : res, e, what);
+		PQclear(res);
+		if (st == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	PQexitPipelineMode(db->conn);
+	db->pipeline_sent = 0;
+	db->pipeline_first_sql = NULL;
+	return rc;
+}
+
 int db_copy_begin(struct db *db, struct err *e, const char *copy_sql)
 {
 	PGresult *res = PQexec(db->conn, copy_sql);

@@ -18,6 +18,8 @@ struct err;
 struct db {
 	PGconn *conn;
 	int in_tx;
+	int pipeline_sent;              /* statements sent in the open pipeline */
+	const char *pipeline_first_sql; /* its first statement, for messages */
 };
 
 /*
@@ -53,6 +55,26 @@ int db_begin(struct db *db, struct err *e);
 int db_commit(struct db *db, struct err *e);
 /* Roll back if a transaction is open; never fails the caller. */
 void db_rollback(struct db *db);
+
+/*
+ * A pipeline: statements sent one after the other without waiting for
+ * their answers, which come together at the end, in one round trip.
+ * db_pipeline_begin opens it; db_pipeline_send hands one statement to the
+ * server at once (it starts working on it while the caller goes on);
+ * db_pipeline_end waits for all the answers. Without a BEGIN of their
+ * own, the statements of a pipeline are one transaction: they commit
+ * together at db_pipeline_end, or none does (the first failure skips the
+ * rest). Between begin and end no other call may use the connection. The
+ * answers are read only at the end, so keep a pipeline to a few hundred
+ * statements with small results. Each returns 0, or -1 with e set (for
+ * db_pipeline_end, the first failure of any statement); after a failed
+ * send the caller still calls db_pipeline_end, which always leaves
+ * pipeline mode.
+ */
+int db_pipeline_begin(struct db *db, struct err *e);
+int db_pipeline_send(struct db *db, struct err *e, const char *sql, int nparams,
+		     const char *const *params);
+int db_pipeline_end(struct db *db, struct err *e);
 
 /*
  * COPY FROM STDIN. db_copy_begin runs the COPY statement; db_copy_put sends

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -46,7 +47,9 @@ struct step_run {
 	int64_t wall_start_ms;  /* Unix ms, for SLA checks */
 	int64_t wall_end_ms;
 	int end_status;         /* wait status of the last attempt that ended */
-	int end_pending;        /* ... not recorded yet (database unreachable) */
+	int end_pending;        /* ... not recorded yet (in the batch, or database unreachable) */
+	int end_queued;         /* ... sent in the open batch */
+	int gate;               /* the runner's end of the attempt's start gate, or -1 */
 };
 
 struct runner {
@@ -65,6 +68,7 @@ struct runner {
 	int64_t started_ms;
 	struct sla_monitor *sla;
 	int64_t next_sla_ms;   /* monotonic */
+	int batch_open;        /* a pipeline of bookkeeping is open (see batch_send) */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -199,6 +203,81 @@ static int finish_renames(struct runner *r, const char *step, const char *json, 
 	return rc;
 }
 
+/* ---- the batch: one turn of the loop's bookkeeping in one commit ---- */
+
+/*
+ * What the runner decides in one turn of its loop (the ends of the
+ * attempts it reaped, the steps it marks, the attempts it starts) goes to
+ * the database as one pipeline: one round trip and one commit instead of
+ * one of each per statement, which was most of a short step's overhead
+ * (see `make bench-scheduler`). The statements are sent in the order the
+ * runner decides them, the order in which they used to commit one by
+ * one, so a runner killed at any moment leaves a state the old order
+ * could have left too (the whole batch, or none of it). A started
+ * attempt's gate opens only after the batch committed (batch_commit).
+ * A batch is committed before anything else uses the connection, and at
+ * BATCH_MAX statements (the answers are read only at the commit).
+ */
+#define BATCH_MAX 64
+
+static int batch_commit(struct runner *r, struct err *e);
+
+static int batch_send(struct runner *r, const char *sql, int nparams, const char *const *params, struct err *e)
+{
+	if (!r->batch_open) {
+		if (db_pipeline_begin(r->db, e))
+			return -1;
+		r->batch_open = 1;
+	}
+	if (db_pipeline_send(r->db, e, sql, nparams, params))
+		return -1;
+	return r->db->pipeline_sent >= BATCH_MAX ? batch_commit(r, e) : 0;
+}
+
+/* Open the gate of a started attempt whose start has committed. */
+static void gate_open(struct runner *r, int i)
+{
+	struct step_run *sr = &r->steps[i];
+	if (send(sr->gate, "g\n", 2, MSG_NOSIGNAL) != 2)
+		log_warn("step %s: could not signal attempt %d to start: %s", r->dag->steps[i].name, sr->attempts,
+			 strerror(errno));
+	close(sr->gate);
+	sr->gate = -1;
+}
+
+/*
+ * End the batch: commit it, then (open_gates) open the gates of the
+ * attempts it started. If it failed, its attempts stay at their gates:
+ * after a lost connection, reconnect() opens them once resync() has
+ * stored their starts (so they cost no attempt); on any other error the
+ * runner kills them. The ends it held stay pending, for resync() to
+ * record. Returns 0, or -1 with e set.
+ */
+static int batch_end(struct runner *r, int open_gates, struct err *e)
+{
+	int rc = 0;
+	if (r->batch_open) {
+		r->batch_open = 0;
+		rc = db_pipeline_end(r->db, e);
+	}
+	for (int i = 0; i < r->dag->nsteps; i++) {
+		struct step_run *sr = &r->steps[i];
+		if (sr->end_queued) {
+			sr->end_queued = 0;
+			if (rc == 0)
+				sr->end_pending = 0;
+		}
+		if (sr->gate >= 0 && open_gates && rc == 0)
+			gate_open(r, i);
+	}
+	return rc;
+}
+
+static int batch_commit(struct runner *r, struct err *e)
+{
+	return batch_end(r, 1, e);
+}
+
 static int set_step_status(struct runner *r, int i, enum step_state st, struct err *e)
 {
 	if (is_terminal(st))
@@ -207,7 +286,7 @@ static int set_step_status(struct runner *r, int i, enum step_state st, struct e
 	i64(run, sizeof(run), r->run_id);
 	const char *params[] = { run, r->dag->steps[i].name, state_names[st] };
 	r->steps[i].state = st;
-	return db_exec(r->db, e, SQL_store_step_set_status, 3, params);
+	return batch_send(r, SQL_store_step_set_status, 3, params, e);
 }
 
 /* ---- the child side of an attempt ---- */
@@ -335,11 +414,17 @@ static void child_run_job(struct runner *r, int i, int attempt)
 
 /*
  * The gate: a step's process does nothing until the runner has stored its
- * pid. A runner killed between starting a process and storing its pid
- * would otherwise leave a process that works unseen: the resume could not
- * kill it and would run the step a second time beside it. The runner sends
- * one byte once the pid is stored; a child that reads end of file instead
- * (the runner died, or could not store the pid) exits without running.
+ * start: the attempt's row with its pid, and the step marked running. A
+ * runner killed between starting a process and storing its pid would
+ * otherwise leave a process that works unseen: the resume could not kill
+ * it and would run the step a second time beside it. And a built-in step
+ * that works in a REPEATABLE READ snapshot must not find the runner's
+ * update of its run_steps row committing after its snapshot began (its
+ * done mark would then fail with a serialization error). The runner sends
+ * a line ("g") once the start committed; a child that reads end of file
+ * instead (the runner died, or could not store the start) exits 75
+ * without running. A built-in step's child waits here; an exec step's
+ * shell waits the same way (exec_gate_script).
  */
 static void child_pass_gate(int fd)
 {
@@ -370,6 +455,76 @@ static void child_reset_process(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Fork a built-in step's attempt: the child waits at its gate, then runs
+ * the job in this process image. Returns the pid, or -1 with errno set. */
+static pid_t fork_job(struct runner *r, int i, int attempt, struct env *env, int gate_fd, int runner_fd)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	/* The child never touches the parent's connection: its socket is
+	 * shared, and only _exit() is used so libpq sends nothing on it. */
+	close(runner_fd);
+	/* Nor does it hold the gates of the other attempts of this batch
+	 * (close-on-exec closes them only at exec, and a built-in step never
+	 * execs): a sibling must read end of file as soon as the runner is
+	 * gone. */
+	for (int j = 0; j < r->dag->nsteps; j++)
+		if (r->steps[j].gate >= 0)
+			close(r->steps[j].gate);
+	/* Nor does it keep the parent's socket open: if the runner dies, its
+	 * server session must end at once, releasing the run's advisory lock,
+	 * so that a resume can take over and kill this orphan. Held open
+	 * here, the session (and the lock) would outlive the runner until
+	 * this step ended. close() sends nothing on the socket. */
+	close(PQsocket(r->db->conn));
+	child_reset_process();
+	child_pass_gate(gate_fd);
+	environ = env->vars;
+	child_run_job(r, i, attempt);
+	_exit(70);
+}
+
+/*
+ * An exec step's shell passes the gate itself, so that the runner need
+ * not fork its own (large) process image: it is spawned at once (a vfork
+ * and an exec, which overlap with the database storing its start), reads
+ * the runner's line on descriptor 3, closes it and only then runs the
+ * step's command, as `sh -c` would have (eval, with no positional
+ * parameters). End of file instead: it exits 75 without running anything.
+ */
+static const char exec_gate_script[] =
+	"read -r billrun_gate <&3 || exit 75; unset billrun_gate; exec 3<&-; eval \"shift; $1\"";
+
+/* Spawn an exec step's attempt: /bin/sh in its own process group, default
+ * signals, nothing blocked, the gate on descriptor 3. Returns 0 and the
+ * pid, or an errno value. */
+static int spawn_exec(const struct step *s, struct env *env, int gate_fd, pid_t *pid)
+{
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_t actions;
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawn_file_actions_init(&actions);
+	/* dup2 clears close-on-exec on descriptor 3 (gate_fd is never 3). */
+	posix_spawn_file_actions_adddup2(&actions, gate_fd, 3);
+	char *argv[] = { "sh", "-c", (char *)exec_gate_script, "sh", (char *)s->exec, NULL };
+	int rc = posix_spawn(pid, "/bin/sh", &actions, &attr, argv, env->vars);
+	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attr);
+	return rc;
+}
+
+/* Start step i's next attempt, which waits at its gate, and send its
+ * start (the step running, the attempt's row with its pid) in the batch;
+ * the gate opens when the batch has committed. */
 static int start_attempt(struct runner *r, int i, struct err *e)
 {
 	struct step_run *sr = &r->steps[i];
@@ -378,59 +533,34 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	char run[32], att[16], pidbuf[16];
 	struct env env;
 	int gate[2];
-	pid_t pid;
+	pid_t pid = -1;
 
-	/* The step is marked running before its process exists: a step that
-	 * works in a REPEATABLE READ snapshot must not find the runner's
-	 * update of its run_steps row committing after its snapshot began
-	 * (its done mark would then fail with a serialization error). */
-	i64(run, sizeof(run), r->run_id);
-	snprintf(att, sizeof(att), "%d", attempt);
-	const char *start_params[] = { run, s->name, att, r->host, NULL };
-	if (db_exec(r->db, e, SQL_store_step_start, 5, start_params))
-		return -1;
 	/* A socket pair rather than a pipe: sending to a child that died
 	 * cannot raise SIGPIPE (MSG_NOSIGNAL). Close-on-exec, so no step
 	 * inherits another's gate. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) != 0)
 		return err_set(e, ERR_INTERNAL, "could not start step '%s': socketpair: %s", s->name,
 			       strerror(errno));
-	attempt_env(r, i, attempt, &env);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		int saved = errno;
-		env_free(&env);
+	if (gate[0] == 3) { /* the exec step's shell reads descriptor 3 */
+		int fd = fcntl(gate[0], F_DUPFD_CLOEXEC, 4);
 		close(gate[0]);
-		close(gate[1]);
-		return err_set(e, ERR_INTERNAL, "could not fork for step '%s': %s", s->name, strerror(saved));
+		gate[0] = fd;
 	}
-	if (pid == 0) {
-		/* The child never touches the parent's connection: its socket
-		 * is shared, and only _exit() is used so libpq sends nothing
-		 * on it. */
-		close(gate[1]);
-		/* Nor does it keep the parent's socket open: if the runner
-		 * dies, its server session must end at once, releasing the
-		 * run's advisory lock, so that a resume can take over and
-		 * kill this orphan. Held open here, the session (and the
-		 * lock) would outlive the runner until this step ended.
-		 * close() sends nothing on the socket. */
-		close(PQsocket(r->db->conn));
-		child_reset_process();
-		child_pass_gate(gate[0]);
-		if (s->exec) {
-			char *argv[] = { "sh", "-c", (char *)s->exec, NULL };
-			execve("/bin/sh", argv, env.vars);
-			_exit(127);
-		}
-		environ = env.vars;
-		child_run_job(r, i, attempt);
-		_exit(70);
-	}
-	close(gate[0]);
+	attempt_env(r, i, attempt, &env);
+	int rc = gate[0] < 0 ? errno : 0;
+	if (rc == 0 && s->exec)
+		rc = spawn_exec(s, &env, gate[0], &pid);
+	else if (rc == 0 && (pid = fork_job(r, i, attempt, &env, gate[0], gate[1])) < 0)
+		rc = errno;
 	env_free(&env);
+	if (gate[0] >= 0)
+		close(gate[0]);
+	if (rc != 0) {
+		close(gate[1]);
+		return err_set(e, ERR_INTERNAL, "could not start step '%s': %s", s->name, strerror(rc));
+	}
 	setpgid(pid, pid); /* also from the parent, so a kill never races setpgid */
+	sr->gate = gate[1];
 	sr->pid = pid;
 	sr->attempts = attempt;
 	sr->state = ST_RUNNING;
@@ -441,103 +571,161 @@ static int start_attempt(struct runner *r, int i, struct err *e)
 	sr->term_sent_ms = 0;
 	sr->timed_out = 0;
 	r->running++;
+	i64(run, sizeof(run), r->run_id);
+	snprintf(att, sizeof(att), "%d", attempt);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-	const char *params[] = { run, s->name, att, pidbuf };
+	const char *params[] = { run, s->name, att, r->host, pidbuf };
 	log_info("step %s: attempt %d started (pid %d)", s->name, attempt, (int)pid);
-	int rc = db_exec(r->db, e, SQL_store_attempt_pid, 4, params);
-	/* Open the gate only once the pid is stored; without it the child
-	 * exits (75) and its attempt ends as retryable. */
-	if (rc == 0 && send(gate[1], "g", 1, MSG_NOSIGNAL) != 1)
-		log_warn("step %s: could not signal attempt %d to start: %s", s->name, attempt, strerror(errno));
-	close(gate[1]);
-	return rc;
+	return batch_send(r, SQL_store_step_start, 5, params, e);
 }
 
-/* Record the end of step i's attempt (its wait status in sr->end_status)
- * and decide what comes next. Until the database has it, end_pending
- * stays set, so that after a lost connection the runner records it once
- * it has reconnected. */
-static int record_end(struct runner *r, int i, struct err *e)
+/* How an attempt ended, and what comes next for its step. */
+struct attempt_end {
+	const char *status;     /* step_attempts.status */
+	char code[16], sig[16], msg[256];
+	int retryable;
+	enum step_state next;
+	int64_t delay;          /* before the retry, when next is ST_RETRY_WAIT */
+};
+
+/* Judge the end of step i's attempt from its wait status (sr->end_status);
+ * a retry's time is set in sr->next_ms. */
+static void judge_end(struct runner *r, int i, struct attempt_end *end)
 {
 	struct step_run *sr = &r->steps[i];
 	const struct step *s = &r->dag->steps[i];
-	char run[32], att[16], code[16] = "", sig[16] = "", msg[256];
-	const char *attempt_status;
-	int retryable = 0, status = sr->end_status;
+	int status = sr->end_status;
 
+	memset(end, 0, sizeof(*end));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		attempt_status = "success";
-		snprintf(code, sizeof(code), "0");
-		snprintf(msg, sizeof(msg), "ok");
+		end->status = "success";
+		snprintf(end->code, sizeof(end->code), "0");
+		snprintf(end->msg, sizeof(end->msg), "ok");
 	} else if (sr->timed_out) {
-		attempt_status = "timeout";
-		retryable = 1;
+		end->status = "timeout";
+		end->retryable = 1;
 		if (WIFSIGNALED(status))
-			snprintf(sig, sizeof(sig), "%d", WTERMSIG(status));
+			snprintf(end->sig, sizeof(end->sig), "%d", WTERMSIG(status));
 		else
-			snprintf(code, sizeof(code), "%d", WEXITSTATUS(status));
-		snprintf(msg, sizeof(msg), "timed out after %lld ms", (long long)s->timeout_ms);
+			snprintf(end->code, sizeof(end->code), "%d", WEXITSTATUS(status));
+		snprintf(end->msg, sizeof(end->msg), "timed out after %lld ms", (long long)s->timeout_ms);
 	} else if (WIFEXITED(status)) {
 		int c = WEXITSTATUS(status);
-		retryable = c == RUNNER_EXIT_RETRY;
-		attempt_status = retryable ? "retryable" : "failed";
-		snprintf(code, sizeof(code), "%d", c);
-		snprintf(msg, sizeof(msg), "%s", retryable ? "exited 75: temporary failure" : "exited with an error");
+		end->retryable = c == RUNNER_EXIT_RETRY;
+		end->status = end->retryable ? "retryable" : "failed";
+		snprintf(end->code, sizeof(end->code), "%d", c);
+		snprintf(end->msg, sizeof(end->msg), "%s",
+			 end->retryable ? "exited 75: temporary failure" : "exited with an error");
 	} else {
-		attempt_status = sr->term_sent_ms ? "failed" : "crashed";
-		snprintf(sig, sizeof(sig), "%d", WTERMSIG(status));
-		snprintf(msg, sizeof(msg), "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+		end->status = sr->term_sent_ms ? "failed" : "crashed";
+		snprintf(end->sig, sizeof(end->sig), "%d", WTERMSIG(status));
+		snprintf(end->msg, sizeof(end->msg), "killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
 	}
-	if (stop_requested && strcmp(attempt_status, "success") != 0)
-		retryable = 0;
+	if (stop_requested && strcmp(end->status, "success") != 0)
+		end->retryable = 0;
 
-	enum step_state next;
-	int64_t delay = 0;
-	if (strcmp(attempt_status, "success") == 0) {
-		next = ST_SUCCESS;
-	} else if (retryable && sr->attempts <= s->retries && !stop_requested) {
-		next = ST_RETRY_WAIT;
-		delay = dag_retry_delay_ms(s, r->run_id, sr->attempts + 1);
-		sr->next_ms = now_ms() + delay;
+	if (strcmp(end->status, "success") == 0) {
+		end->next = ST_SUCCESS;
+	} else if (end->retryable && sr->attempts <= s->retries && !stop_requested) {
+		end->next = ST_RETRY_WAIT;
+		end->delay = dag_retry_delay_ms(s, r->run_id, sr->attempts + 1);
+		sr->next_ms = now_ms() + end->delay;
 	} else if (stop_requested) {
-		next = ST_PENDING; /* resumable: the next invocation redoes it */
+		end->next = ST_PENDING; /* resumable: the next invocation redoes it */
 	} else {
-		next = ST_FAILED;
+		end->next = ST_FAILED;
 	}
-	i64(run, sizeof(run), r->run_id);
-	snprintf(att, sizeof(att), "%d", sr->attempts);
-	const char *params[] = { run, s->name, att, attempt_status, code[0] ? code : NULL, sig[0] ? sig : NULL,
-				 msg, state_names[next] };
-	PGresult *res = db_query(r->db, e, SQL_store_step_end, 8, params);
-	if (!res)
-		return -1;
-	/* A built-in step that committed its done mark succeeded, even if the
-	 * process died right after the commit. */
-	if (PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "success") == 0)
-		next = ST_SUCCESS;
-	sr->state = next;
-	sr->end_pending = 0;
-	switch (next) {
+}
+
+static void log_end(struct runner *r, int i, const struct attempt_end *end)
+{
+	struct step_run *sr = &r->steps[i];
+	const struct step *s = &r->dag->steps[i];
+	switch (sr->state) {
 	case ST_SUCCESS:
 		log_info("step %s: succeeded in %lld ms (attempt %d)", s->name, (long long)sr->duration_ms,
 			 sr->attempts);
 		break;
 	case ST_RETRY_WAIT:
 		log_warn("step %s: attempt %d %s (%s); retry %d of %d in %lld ms", s->name, sr->attempts,
-			 attempt_status, msg, sr->attempts, s->retries, (long long)delay);
+			 end->status, end->msg, sr->attempts, s->retries, (long long)end->delay);
 		break;
 	case ST_PENDING:
-		log_warn("step %s: attempt %d stopped (%s); it will be redone on resume", s->name, sr->attempts, msg);
+		log_warn("step %s: attempt %d stopped (%s); it will be redone on resume", s->name, sr->attempts,
+			 end->msg);
 		break;
 	default:
 		log_error("step %s: failed after %d attempt%s (%s%s)", s->name, sr->attempts,
-			  sr->attempts == 1 ? "" : "s", msg, retryable ? ", no retries left" : "");
+			  sr->attempts == 1 ? "" : "s", end->msg, end->retryable ? ", no retries left" : "");
 	}
+}
+
+/* The parameters of SQL_store_step_end; run and att are the caller's
+ * buffers. */
+static void end_params(struct runner *r, int i, const struct attempt_end *end, char *run, char *att,
+		       const char *params[8])
+{
+	i64(run, 32, r->run_id);
+	snprintf(att, 16, "%d", r->steps[i].attempts);
+	params[0] = run;
+	params[1] = r->dag->steps[i].name;
+	params[2] = att;
+	params[3] = end->status;
+	params[4] = end->code[0] ? end->code : NULL;
+	params[5] = end->sig[0] ? end->sig : NULL;
+	params[6] = end->msg;
+	params[7] = state_names[end->next];
+}
+
+/* Record the end of step i's attempt (its wait status in sr->end_status)
+ * and decide what comes next, at once: for a built-in step, whose done
+ * mark and files the database has (and after reconnecting). Until the
+ * database has it, end_pending stays set, so that after a lost connection
+ * the runner records it once it has reconnected. No batch may be open. */
+static int record_end(struct runner *r, int i, struct err *e)
+{
+	struct step_run *sr = &r->steps[i];
+	struct attempt_end end;
+	char run[32], att[16];
+	const char *params[8];
+
+	judge_end(r, i, &end);
+	end_params(r, i, &end, run, att, params);
+	PGresult *res = db_query(r->db, e, SQL_store_step_end, 8, params);
+	if (!res)
+		return -1;
+	/* A built-in step that committed its done mark succeeded, even if the
+	 * process died right after the commit. */
+	sr->state = end.next;
+	if (PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "success") == 0)
+		sr->state = ST_SUCCESS;
+	sr->end_pending = 0;
+	log_end(r, i, &end);
 	int rc = 0;
-	if (next == ST_SUCCESS && PQntuples(res) > 0)
-		rc = finish_renames(r, s->name, PQgetvalue(res, 0, 1), e);
+	if (sr->state == ST_SUCCESS && PQntuples(res) > 0)
+		rc = finish_renames(r, r->dag->steps[i].name, PQgetvalue(res, 0, 1), e);
 	PQclear(res);
 	return rc;
+}
+
+/* The same for an exec step, in the batch: an exec step has no done mark
+ * and no files to rename, so its wait status alone decides, and the
+ * runner need not wait for the database's answer. end_pending stays set
+ * until the batch has committed. */
+static int queue_end(struct runner *r, int i, struct err *e)
+{
+	struct step_run *sr = &r->steps[i];
+	struct attempt_end end;
+	char run[32], att[16];
+	const char *params[8];
+
+	judge_end(r, i, &end);
+	end_params(r, i, &end, run, att, params);
+	sr->state = end.next;
+	sr->end_queued = 1;
+	log_end(r, i, &end);
+	return batch_send(r, SQL_store_step_end, 8, params, e);
 }
 
 /* A child ended: note it (no database needed), then record it. */
@@ -550,12 +738,18 @@ static void note_end(struct runner *r, int i, int status)
 	sr->pid = 0;
 	sr->end_status = status;
 	sr->end_pending = 1;
+	if (sr->gate >= 0) { /* it died at its gate (killed, or a timeout) */
+		close(sr->gate);
+		sr->gate = -1;
+	}
 }
 
 static int attempt_ended(struct runner *r, int i, int status, struct err *e)
 {
 	note_end(r, i, status);
-	return record_end(r, i, e);
+	if (r->dag->steps[i].exec)
+		return queue_end(r, i, e);
+	return batch_commit(r, e) || record_end(r, i, e);
 }
 
 /* ---- the parent's loop ---- */
@@ -587,6 +781,10 @@ static int schedule(struct runner *r, struct err *e)
 		}
 		if (stop_requested || r->running >= d->max_parallel)
 			continue;
+		/* A retry at once: the end of its last attempt commits first, so
+		 * that a failed batch leaves no attempt's end unrecorded. */
+		if (sr->end_queued && batch_commit(r, e))
+			return -1;
 		if (start_attempt(r, i, e))
 			return -1;
 	}
@@ -677,14 +875,19 @@ static int sla_tick(struct runner *r, struct err *e)
 	return rc;
 }
 
-static int loop(struct runner *r, struct err *e)
+static int loop_turns(struct runner *r, struct err *e)
 {
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	int reaped = 0;
 
 	for (;;) {
-		if (schedule(r, e))
+		/* One batch a turn: the ends reaped in the turn before, the
+		 * steps marked and started now. */
+		if (schedule(r, e) || batch_commit(r, e))
+			return -1;
+		if ((reaped || now_ms() >= r->next_sla_ms) && sla_tick(r, e))
 			return -1;
 		if (r->running == 0 && (all_terminal(r) || stop_requested))
 			return 0;
@@ -692,7 +895,7 @@ static int loop(struct runner *r, struct err *e)
 		 * something is due. SIGCHLD is blocked, so none is missed. */
 		int status;
 		pid_t pid;
-		int reaped = 0;
+		reaped = 0;
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			int i = step_of_pid(r, pid);
 			if (i >= 0 && attempt_ended(r, i, status, e))
@@ -700,8 +903,6 @@ static int loop(struct runner *r, struct err *e)
 			reaped = 1;
 		}
 		enforce_timeouts(r);
-		if ((reaped || now_ms() >= r->next_sla_ms) && sla_tick(r, e))
-			return -1;
 		if (reaped)
 			continue;
 		int64_t wait = next_wakeup_ms(r);
@@ -712,6 +913,19 @@ static int loop(struct runner *r, struct err *e)
 		if (!db_ok(r->db))
 			return err_set(e, ERR_DB_UNAVAILABLE, "lost the runner's database connection");
 	}
+}
+
+/* The loop leaves no batch open: on an error, what it held is committed
+ * if the connection still can, and its attempts wait at their gates. */
+static int loop(struct runner *r, struct err *e)
+{
+	int rc = loop_turns(r, e);
+	if (rc) {
+		struct err ignored;
+		err_clear(&ignored);
+		batch_end(r, 0, &ignored);
+	}
+	return rc;
 }
 
 /* ---- set-up: lock, run row, steps ---- */
@@ -768,11 +982,11 @@ static void reap_offline(struct runner *r)
 	enforce_timeouts(r);
 }
 
-/* After reconnecting, write the runner's view again: the server may have
- * lost the runner's last updates (they commit asynchronously, see
- * core/README.md) and the ones it tried while the server was away. Done
- * marks are the steps' own durable commits, so a step the database says
- * succeeded did. */
+/* After reconnecting, write the runner's view again: the updates it tried
+ * while the server was away (a batch that failed, whose attempts wait at
+ * their gates), and whatever a server that came back from a backup or a
+ * failover no longer has. Done marks are the steps' own durable commits,
+ * so a step the database says succeeded did. */
 static int resync(struct runner *r, struct err *e)
 {
 	char run[32], att[16], pidbuf[16];
@@ -878,8 +1092,6 @@ static int reconnect(struct runner *r, struct err *e)
 					RECONNECT_MS / 1000, (long long)r->run_id);
 		pause_offline(r);
 	}
-	if (db_exec(r->db, e, "SET synchronous_commit = off", 0, NULL))
-		return -1;
 	/* Our old session may hold the lock still (a cut network, not a
 	 * restart) until the server notices it is gone: wait for that, as long
 	 * as the run is still ours. */
@@ -890,6 +1102,10 @@ static int reconnect(struct runner *r, struct err *e)
 	}
 	if (run_is_ours(r, e) || resync(r, e))
 		return -1;
+	/* The attempts of a batch that failed have their starts stored now. */
+	for (int i = 0; i < r->dag->nsteps; i++)
+		if (r->steps[i].gate >= 0)
+			gate_open(r, i);
 	if (sla_open(&r->sla, r->db, r->req->cfg, r->dag, r->run_id, "runner", e))
 		return -1;
 	log_info("reconnected to the database; run %lld goes on", (long long)r->run_id);
@@ -1147,15 +1363,15 @@ int runner_run(const struct run_request *req, int64_t *run_id, struct err *e)
 		err_set(e, ERR_INTERNAL, "out of memory");
 		goto out;
 	}
+	for (int i = 0; i < r.dag->nsteps; i++)
+		r.steps[i].gate = -1;
 	r.db = cluster_connect(req->cfg, DB_ROLE_APP, e);
 	if (!r.db)
 		goto out;
-	/* The runner's own bookkeeping need not wait for fsync: the billing
-	 * effects and done marks are committed by the step's own connection,
-	 * durably. After a server crash the runner's view may lag by a few
-	 * updates, which resume repairs from the done marks. */
-	if (db_exec(r.db, e, "SET synchronous_commit = off", 0, NULL))
-		goto out;
+	/* The runner's bookkeeping commits durably (the server's default):
+	 * a gate opens, and a dependent step starts, only on a state that
+	 * survives a crash of the database server too. A batch makes that one
+	 * WAL flush per turn of the loop, not one per statement. */
 	if (!req->dry_run) {
 		if (take_lock(&r, e))
 			goto out;

@@ -59,11 +59,14 @@ SELECT step, status,
 FROM run_steps WHERE run_id = $1
 
 -- name: store_step_start
+-- started_at is the statement's time, not the transaction's: the runner
+-- commits a turn's ends and starts together (core/runner.c, the batch).
 WITH s AS (
   UPDATE run_steps SET status = 'running', attempts = $3,
          started_at = coalesce(started_at, clock_timestamp()), ended_at = NULL
   WHERE run_id = $1 AND step = $2)
-INSERT INTO step_attempts (run_id, step, attempt, host, pid) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO step_attempts (run_id, step, attempt, host, pid, started_at)
+VALUES ($1, $2, $3, $4, $5, clock_timestamp())
 
 -- name: store_attempt_pid
 UPDATE step_attempts SET pid = $4 WHERE run_id = $1 AND step = $2 AND attempt = $3

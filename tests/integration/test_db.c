@@ -3,7 +3,7 @@
  * the test server (TEST_PG_DSN), in a database of their own: parameters
  * carry data verbatim, NULLs, transactions, COPY text and binary, server
  * errors with SQLSTATE, detail and hint, connecting with and without
- * retries, serialization failures and terminated backends.
+ * retries, serialization failures and terminated backends, pipelines.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -570,6 +570,68 @@ static void a_null_error_is_allowed_on_a_lost_connection(void **state)
 	assert_false(db_ok(victim));
 }
 
+/* ---- pipelines ---- */
+
+static void a_pipeline_commits_its_statements_together(void **state)
+{
+	struct db *db = connect_or_skip(), *other = connect_or_skip();
+	struct err e;
+	err_clear(&e);
+
+	must(db, "DROP TABLE IF EXISTS pl");
+	must(db, "CREATE TABLE pl (v int)");
+	assert_int_equal(db_pipeline_begin(db, &e), 0);
+	for (int i = 1; i <= 3; i++) {
+		char v[16];
+		snprintf(v, sizeof(v), "%d", i);
+		const char *p[] = { v };
+		assert_int_equal(db_pipeline_send(db, &e, "INSERT INTO pl VALUES ($1)", 1, p), 0);
+	}
+	/* Sent, not committed: nobody sees them before the end. */
+	assert_int_equal(count(other, "SELECT count(*) FROM pl"), 0);
+	assert_int_equal(db_pipeline_end(db, &e), 0);
+	assert_int_equal(count(other, "SELECT sum(v) FROM pl"), 6);
+	/* The connection is back to one statement at a time. */
+	assert_int_equal(count(db, "SELECT count(*) FROM pl"), 3);
+}
+
+static void a_failed_statement_in_a_pipeline_undoes_the_whole_pipeline(void **state)
+{
+	struct db *db = connect_or_skip();
+	struct err e;
+	err_clear(&e);
+
+	must(db, "DROP TABLE IF EXISTS pf");
+	must(db, "CREATE TABLE pf (v int)");
+	assert_int_equal(db_pipeline_begin(db, &e), 0);
+	assert_int_equal(db_pipeline_send(db, &e, "INSERT INTO pf VALUES (1)", 0, NULL), 0);
+	assert_int_equal(db_pipeline_send(db, &e, "INSERT INTO pf VALUES ('not a number')", 0, NULL), 0);
+	assert_int_equal(db_pipeline_send(db, &e, "INSERT INTO pf VALUES (3)", 0, NULL), 0);
+	assert_int_equal(db_pipeline_end(db, &e), -1);
+	assert_string_equal(e.sqlstate, "22P02");
+	assert_contains(e.message, "pipeline of 3 statements");
+	assert_int_equal(count(db, "SELECT count(*) FROM pf"), 0);
+}
+
+static void a_pipeline_on_a_lost_connection_is_db_unavailable(void **state)
+{
+	struct db *victim = connect_or_skip(), *admin = connect_or_skip();
+	struct err e;
+	char pid[32];
+	err_clear(&e);
+
+	snprintf(pid, sizeof(pid), "%lld", (long long)count(victim, "SELECT pg_backend_pid()"));
+	const char *p[] = { pid };
+	assert_int_equal(db_exec(admin, &e, "SELECT pg_terminate_backend($1::int, 5000)", 1, p), 0);
+	assert_int_equal(db_pipeline_begin(victim, &e), 0);
+	/* The send may still succeed (the socket takes it); the end cannot. */
+	db_pipeline_send(victim, &e, "SELECT 1", 0, NULL);
+	err_clear(&e);
+	assert_int_equal(db_pipeline_end(victim, &e), -1);
+	assert_int_equal(e.kind, ERR_DB_UNAVAILABLE);
+	assert_false(db_ok(victim));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,6 +656,9 @@ int main(void)
 		cmocka_unit_test_teardown(write_skew_at_serializable_is_a_retryable_serialization_failure, teardown),
 		cmocka_unit_test_teardown(terminated_backend_is_db_unavailable, teardown),
 		cmocka_unit_test_teardown(a_null_error_is_allowed_on_a_lost_connection, teardown),
+		cmocka_unit_test_teardown(a_pipeline_commits_its_statements_together, teardown),
+		cmocka_unit_test_teardown(a_failed_statement_in_a_pipeline_undoes_the_whole_pipeline, teardown),
+		cmocka_unit_test_teardown(a_pipeline_on_a_lost_connection_is_db_unavailable, teardown),
 	};
 	return cmocka_run_group_tests_name("db", tests, group_setup, NULL);
 }

@@ -10,11 +10,13 @@
 #include <cmocka.h>
 
 #include <libpq-fe.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -428,6 +430,91 @@ static pid_t ingest_attempt_pid(int attempt)
 			    attempt);
 }
 
+/* The pids of parent's children (from /proc), up to max. */
+static int children_of(pid_t parent, pid_t *pids, int max)
+{
+	int n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL && n < max) {
+		char path[300], line[256];
+		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "PPid:", 5) == 0 && atoi(line + 5) == parent)
+				pids[n++] = (pid_t)atoi(de->d_name);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The gate: a runner killed after starting a step's process but before
+ * its start (with the pid a resume needs) committed leaves nothing that
+ * works: the process finds the gate closed and exits 75 without running
+ * the step, an exec step's shell as well as a built-in step's child. The
+ * resume then runs each step once. A lock on step_attempts holds the
+ * runner's start statement. */
+static void a_step_whose_start_was_not_stored_never_runs(void **state)
+{
+	NEED_PG();
+	char dags[1024];
+	snprintf(dags, sizeof(dags),
+		 "g = { max_parallel = 2; steps = ( { name = \"x\"; exec = \"echo x >> %s/log\"; },"
+		 " { name = \"j\"; job = \"noop\"; } ); };",
+		 dir);
+	write_config(dags);
+	/* The killed runner's orphans become this process's children. */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	PGconn *locker = PQconnectdb(dsn);
+	assert_int_equal(PQstatus(locker), CONNECTION_OK);
+	test_sql(locker, "BEGIN");
+	test_sql(locker, "LOCK TABLE step_attempts IN SHARE MODE");
+	pid_t runner = spawn("run", "g", "--period", "2026-01-01");
+	assert_true(wait_for(1, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'step_attempts'::regclass"));
+	pid_t kids[8];
+	int n = 0;
+	for (int tries = 0; tries < 100 && (n = children_of(runner, kids, 8)) < 2; tries++)
+		usleep(50000);
+	assert_int_equal(n, 2); /* both attempts started, waiting at their gates */
+	usleep(200000);         /* time enough to run, were they not held */
+	kill(runner, SIGKILL);
+	waitpid(runner, NULL, 0);
+	test_sql(locker, "ROLLBACK");
+	PQfinish(locker);
+	for (int k = 0; k < n; k++) {
+		int status = 0;
+		assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 75);
+	}
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+	/* Nothing ran: no line in the log, no done mark. */
+	char path[600];
+	snprintf(path, sizeof(path), "%s/log", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(q_int("SELECT count(*) FROM run_steps WHERE status = 'success'"), 0);
+	/* The dead runner's session still commits what it had sent, once the
+	 * lock is gone: both starts, with their pids. */
+	assert_true(wait_for(0, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+				"AND pid <> pg_backend_pid() AND backend_type = 'client backend'"));
+	assert_int_equal(q_int("SELECT count(*) FROM step_attempts WHERE status = 'running' AND pid > 0"), 2);
+	/* The resume finds them gone, records them abandoned and runs each
+	 * step once. */
+	assert_int_equal(billrun("run", "g", "--period", "2026-01-01", NULL), 0);
+	assert_non_null(strstr(out, "resuming unfinished run 1"));
+	assert_string_equal(test_q_text(conn, "SELECT string_agg(step || ':' || attempt || ':' || status, ' ' "
+					      "ORDER BY step, attempt) FROM step_attempts"),
+			    "j:1:abandoned j:2:success x:1:abandoned x:2:success");
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "grep -c '^x$' %s", path);
+	test_sh(out, sizeof(out), cmd);
+	assert_int_equal(atoi(out), 1);
+}
+
 /* Regression: the forked step kept the runner's socket open, so after
  * `kill -9` of the runner its server session (and the run's lock) lived
  * until the orphaned step ended, and the resume that should kill the
@@ -628,6 +715,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_attempt_whose_done_mark_committed_is_recorded_successful_on_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_resume_never_reuses_an_attempt_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_runner_killed_while_a_step_runs_releases_its_lock_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_step_whose_start_was_not_stored_never_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_runner_reconnects_when_its_session_is_terminated, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_step_whose_connection_is_lost_is_retried_by_a_reconnected_runner, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_period_already_run_is_not_run_again, setup, teardown),

@@ -124,9 +124,9 @@ SET LOCAL enable_sort = on
 -- latest, which need each record's attribute or time, read their own
 -- meters' records again, and only when such a meter exists. Only
 -- billable records are aggregated; the others (unanswered calls) are
--- counted. Per-record rounding goes up (away from zero) to a multiple of
--- the meter's round_increment, before any aggregation; mod() on numeric
--- is exact. $1 = run, $2 = the run's period end (a period that ended by
+-- counted. Per-record rounding (billrun_round_up, migration 016) goes up
+-- (away from zero) to a multiple of the meter's round_increment, before
+-- any aggregation. $1 = run, $2 = the run's period end (a period that ended by
 -- then is closed). Returns: snapshots, records aggregated, billable
 -- records whose meter is not in table meters, and snapshots queued.
 WITH one_target AS (
@@ -143,12 +143,7 @@ WITH one_target AS (
          max(r.q) FILTER (WHERE u.billable) AS q_max
   FROM usage u
   LEFT JOIN meters m ON m.name = u.meter
-  CROSS JOIN LATERAL (
-    SELECT CASE WHEN m.round_increment IS NULL OR m.round_increment <= 0
-                     OR mod(u.quantity, m.round_increment) = 0 THEN u.quantity
-                WHEN u.quantity > 0 THEN u.quantity - mod(u.quantity, m.round_increment) + m.round_increment
-                ELSE u.quantity - mod(u.quantity, m.round_increment) - m.round_increment
-           END AS q) r
+  CROSS JOIN LATERAL (SELECT billrun_round_up(u.quantity, m.round_increment) AS q) r
   WHERE u.event_time >= $3::timestamptz AND u.event_time < $4::timestamptz
   GROUP BY u.account_ext, u.meter, m.name, m.aggregation, m.round_increment
 ), unsettled AS (
@@ -168,12 +163,7 @@ WITH one_target AS (
   JOIN (SELECT * FROM agg_targets WHERE account_ext IN (SELECT account_ext FROM unsettled)) t
     ON t.account_ext = u.account_ext
   LEFT JOIN meters m ON m.name = u.meter
-  CROSS JOIN LATERAL (
-    SELECT CASE WHEN m.round_increment IS NULL OR m.round_increment <= 0
-                     OR mod(u.quantity, m.round_increment) = 0 THEN u.quantity
-                WHEN u.quantity > 0 THEN u.quantity - mod(u.quantity, m.round_increment) + m.round_increment
-                ELSE u.quantity - mod(u.quantity, m.round_increment) - m.round_increment
-           END AS q) r
+  CROSS JOIN LATERAL (SELECT billrun_round_up(u.quantity, m.round_increment) AS q) r
   WHERE EXISTS (SELECT 1 FROM unsettled)
     AND u.event_time >= $3::timestamptz AND u.event_time < $4::timestamptz
     AND u.event_time >= t.period_start AND u.event_time < t.period_end
@@ -190,11 +180,7 @@ WITH one_target AS (
   SELECT t.snapshot_id, m.name,
          CASE m.aggregation
            WHEN 'unique_count' THEN count(DISTINCT u.attributes ->> m.unique_attribute)
-           ELSE (array_agg(CASE WHEN m.round_increment IS NULL OR m.round_increment <= 0
-                                     OR mod(u.quantity, m.round_increment) = 0 THEN u.quantity
-                                WHEN u.quantity > 0
-                                THEN u.quantity - mod(u.quantity, m.round_increment) + m.round_increment
-                                ELSE u.quantity - mod(u.quantity, m.round_increment) - m.round_increment END
+           ELSE (array_agg(billrun_round_up(u.quantity, m.round_increment)
                            ORDER BY u.event_time DESC, u.usage_id DESC))[1]
          END AS value
   FROM usage u

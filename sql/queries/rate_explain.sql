@@ -65,10 +65,7 @@ FROM agg_values WHERE snapshot_id = $1 ORDER BY meter
 -- compares their number with the snapshot's).
 SELECT u.usage_id, to_char(u.event_time AT TIME ZONE s.time_zone, 'YYYY-MM-DD HH24:MI:SS'), u.meter,
        u.quantity::text,
-       CASE WHEN m.round_increment IS NULL OR m.round_increment <= 0
-                 OR mod(u.quantity, m.round_increment) = 0 THEN u.quantity
-            WHEN u.quantity > 0 THEN u.quantity - mod(u.quantity, m.round_increment) + m.round_increment
-            ELSE u.quantity - mod(u.quantity, m.round_increment) - m.round_increment END::text,
+       billrun_round_up(u.quantity, m.round_increment)::text,
        coalesce(u.source, ''), coalesce(u.file_id::text, ''), coalesce(u.line_no::text, ''),
        coalesce(u.event_key, ''), u.billable
 FROM agg_snapshots s

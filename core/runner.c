@@ -661,21 +661,27 @@ static void log_end(struct runner *r, int i, const struct attempt_end *end)
 	}
 }
 
-/* The parameters of SQL_store_step_end; run and att are the caller's
- * buffers. */
-static void end_params(struct runner *r, int i, const struct attempt_end *end, char *run, char *att,
-		       const char *params[8])
+/* The end of step i's attempt, judged (judge_end), with the parameters
+ * of SQL_store_step_end pointing into it. */
+struct end_record {
+	struct attempt_end end;
+	char run[32], att[16];
+	const char *params[8];
+};
+
+static void end_record_init(struct runner *r, int i, struct end_record *er)
 {
-	i64(run, 32, r->run_id);
-	snprintf(att, 16, "%d", r->steps[i].attempts);
-	params[0] = run;
-	params[1] = r->dag->steps[i].name;
-	params[2] = att;
-	params[3] = end->status;
-	params[4] = end->code[0] ? end->code : NULL;
-	params[5] = end->sig[0] ? end->sig : NULL;
-	params[6] = end->msg;
-	params[7] = state_names[end->next];
+	judge_end(r, i, &er->end);
+	i64(er->run, sizeof(er->run), r->run_id);
+	snprintf(er->att, sizeof(er->att), "%d", r->steps[i].attempts);
+	er->params[0] = er->run;
+	er->params[1] = r->dag->steps[i].name;
+	er->params[2] = er->att;
+	er->params[3] = er->end.status;
+	er->params[4] = er->end.code[0] ? er->end.code : NULL;
+	er->params[5] = er->end.sig[0] ? er->end.sig : NULL;
+	er->params[6] = er->end.msg;
+	er->params[7] = state_names[er->end.next];
 }
 
 /* Record the end of step i's attempt (its wait status in sr->end_status)
@@ -686,22 +692,19 @@ static void end_params(struct runner *r, int i, const struct attempt_end *end, c
 static int record_end(struct runner *r, int i, struct err *e)
 {
 	struct step_run *sr = &r->steps[i];
-	struct attempt_end end;
-	char run[32], att[16];
-	const char *params[8];
+	struct end_record er;
 
-	judge_end(r, i, &end);
-	end_params(r, i, &end, run, att, params);
-	PGresult *res = db_query(r->db, e, SQL_store_step_end, 8, params);
+	end_record_init(r, i, &er);
+	PGresult *res = db_query(r->db, e, SQL_store_step_end, 8, er.params);
 	if (!res)
 		return -1;
 	/* A built-in step that committed its done mark succeeded, even if the
 	 * process died right after the commit. */
-	sr->state = end.next;
+	sr->state = er.end.next;
 	if (PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "success") == 0)
 		sr->state = ST_SUCCESS;
 	sr->end_pending = 0;
-	log_end(r, i, &end);
+	log_end(r, i, &er.end);
 	int rc = 0;
 	if (sr->state == ST_SUCCESS && PQntuples(res) > 0)
 		rc = finish_renames(r, r->dag->steps[i].name, PQgetvalue(res, 0, 1), e);
@@ -716,16 +719,13 @@ static int record_end(struct runner *r, int i, struct err *e)
 static int queue_end(struct runner *r, int i, struct err *e)
 {
 	struct step_run *sr = &r->steps[i];
-	struct attempt_end end;
-	char run[32], att[16];
-	const char *params[8];
+	struct end_record er;
 
-	judge_end(r, i, &end);
-	end_params(r, i, &end, run, att, params);
-	sr->state = end.next;
+	end_record_init(r, i, &er);
+	sr->state = er.end.next;
 	sr->end_queued = 1;
-	log_end(r, i, &end);
-	return batch_send(r, SQL_store_step_end, 8, params, e);
+	log_end(r, i, &er.end);
+	return batch_send(r, SQL_store_step_end, 8, er.params, e);
 }
 
 /* A child ended: note it (no database needed), then record it. */

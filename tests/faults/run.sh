@@ -69,6 +69,13 @@ say "generating $ACCOUNTS accounts and $RECORDS usage records a day for $MONTH"
 sh "$here/gen_data.sh" "$work/data" "$MONTH" "$ACCOUNTS" "$RECORDS"
 days=$(ls "$work/data/arrivals")
 
+# The nightly steps, which month_end runs first too.
+nightly_steps='      { name = "ingest"; job = "ingest"; retries = 3; retry_delay = "1s"; },
+      { name = "aggregate"; job = "aggregate"; after = ["ingest"]; retries = 3; retry_delay = "1s"; },
+      { name = "rate"; job = "rate"; after = ["aggregate"]; retries = 3; retry_delay = "1s"; },
+      { name = "reconcile"; job = "reconcile"; after = ["rate"]; retries = 3; retry_delay = "1s"; },
+      { name = "quarantine"; job = "quarantine"; after = ["reconcile"]; retries = 3; retry_delay = "1s"; }'
+
 # setup_db NAME: database NAME with its own config, spool and outputs.
 setup_db() {
 	name=$1
@@ -92,22 +99,14 @@ dags = {
     period = "day";
     max_parallel = 2;
     steps = (
-      { name = "ingest"; job = "ingest"; retries = 3; retry_delay = "1s"; },
-      { name = "aggregate"; job = "aggregate"; after = ["ingest"]; retries = 3; retry_delay = "1s"; },
-      { name = "rate"; job = "rate"; after = ["aggregate"]; retries = 3; retry_delay = "1s"; },
-      { name = "reconcile"; job = "reconcile"; after = ["rate"]; retries = 3; retry_delay = "1s"; },
-      { name = "quarantine"; job = "quarantine"; after = ["reconcile"]; retries = 3; retry_delay = "1s"; }
+$nightly_steps
     );
   };
   month_end = {
     period = "month";
     max_parallel = 2;
     steps = (
-      { name = "ingest"; job = "ingest"; retries = 3; retry_delay = "1s"; },
-      { name = "aggregate"; job = "aggregate"; after = ["ingest"]; retries = 3; retry_delay = "1s"; },
-      { name = "rate"; job = "rate"; after = ["aggregate"]; retries = 3; retry_delay = "1s"; },
-      { name = "reconcile"; job = "reconcile"; after = ["rate"]; retries = 3; retry_delay = "1s"; },
-      { name = "quarantine"; job = "quarantine"; after = ["reconcile"]; retries = 3; retry_delay = "1s"; },
+$nightly_steps,
       { name = "invoice"; job = "invoice"; after = ["quarantine"]; retries = 3; retry_delay = "1s"; },
       { name = "chargeback"; job = "chargeback"; after = ["invoice"]; retries = 3; retry_delay = "1s"; },
       { name = "xbrl"; job = "xbrl"; after = ["invoice"]; retries = 3; retry_delay = "1s"; },

@@ -254,19 +254,27 @@ int db_pipeline_send(struct db *db, struct err *e, const char *sql, int nparams,
 	return 0;
 }
 
+/* What a failed pipeline is called in its error message (only then: the
+ * runner ends one every turn). */
+static const char *pipeline_what(const struct db *db, char *buf, size_t size)
+{
+	char first[128];
+	if (!db->pipeline_first_sql) {
+		snprintf(buf, size, "pipeline of %d statements", db->pipeline_sent);
+		return buf;
+	}
+	statement_name(db->pipeline_first_sql, first, sizeof(first));
+	snprintf(buf, size, "pipeline of %d statements (first %s)", db->pipeline_sent, first);
+	return buf;
+}
+
 int db_pipeline_end(struct db *db, struct err *e)
 {
 	int rc = 0, nulls = 0;
 	char what[160];
 
-	snprintf(what, sizeof(what), "pipeline of %d statements", db->pipeline_sent);
-	if (db->pipeline_first_sql) {
-		char first[128];
-		statement_name(db->pipeline_first_sql, first, sizeof(first));
-		snprintf(what, sizeof(what), "pipeline of %d statements (first %s)", db->pipeline_sent, first);
-	}
 	if (PQpipelineSync(db->conn) != 1)
-		rc = db_error_from_result(db, NULL, e, what);
+		rc = db_error_from_result(db, NULL, e, pipeline_what(db, what, sizeof(what)));
 	/* Each statement's results end with a NULL, the pipeline with the
 	 * sync's result. A broken connection ends the reading early. */
 	while (rc == 0 || PQstatus(db->conn) == CONNECTION_OK) {
@@ -274,14 +282,15 @@ int db_pipeline_end(struct db *db, struct err *e)
 		if (!res) {
 			if (PQstatus(db->conn) != CONNECTION_OK || ++nulls > db->pipeline_sent) {
 				if (rc == 0)
-					rc = db_error_from_result(db, NULL, e, what);
+					rc = db_error_from_result(db, NULL, e, pipeline_what(db, what, sizeof(what)));
 				break;
 			}
 			continue;
 		}
 		ExecStatusType st = PQresultStatus(res);
 		if (st != PGRES_PIPELINE_SYNC && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)
-			rc = db_error_from_result(db, st == PGRES_PIPELINE_ABORTED ? NULL : res, e, what);
+			rc = db_error_from_result(db, st == PGRES_PIPELINE_ABORTED ? NULL : res, e,
+						  pipeline_what(db, what, sizeof(what)));
 		PQclear(res);
 		if (st == PGRES_PIPELINE_SYNC)
 			break;

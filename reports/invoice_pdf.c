@@ -65,11 +65,6 @@ static void grey(struct canvas *cv, double level)
 	canvas_fill_rgb(cv, level, level, level);
 }
 
-static double width_n(struct canvas *cv, const char *s, int n)
-{
-	return canvas_text_width(cv, s, n);
-}
-
 static double width(struct canvas *cv, const char *s)
 {
 	return canvas_text_width(cv, s, (int)strlen(s));
@@ -78,11 +73,6 @@ static double width(struct canvas *cv, const char *s)
 static void text(struct canvas *cv, double x, double y, const char *s)
 {
 	canvas_text(cv, x, y, s, (int)strlen(s));
-}
-
-static void text_n(struct canvas *cv, double x, double y, const char *s, int n)
-{
-	canvas_text(cv, x, y, s, n);
 }
 
 static void text_right(struct canvas *cv, double xr, double y, const char *s)
@@ -155,7 +145,7 @@ static int wrap(struct canvas *cv, const char *s, double w, struct row *r)
 				next++;
 			while (next < rest && start[next] != ' ')
 				next++;
-			if (width_n(cv, start, next) > w)
+			if (canvas_text_width(cv, start, next) > w)
 				break;
 			n = next;
 			best = n;
@@ -167,7 +157,7 @@ static int wrap(struct canvas *cv, const char *s, double w, struct row *r)
 			best = next_char(start, 0, rest);
 			for (;;) {
 				int more = next_char(start, best, rest);
-				if (more == best || width_n(cv, start, more) > w)
+				if (more == best || canvas_text_width(cv, start, more) > w)
 					break;
 				best = more;
 			}
@@ -290,7 +280,7 @@ static double draw_first_header(struct pdf *p)
 	const char *a = d->seller_address;
 	while (*a) {
 		int n = (int)strcspn(a, "\n");
-		text_n(cv, LEFT, y, a, n);
+		canvas_text(cv, LEFT, y, a, n);
 		y += 11.0;
 		a += n;
 		if (*a == '\n')
@@ -433,7 +423,7 @@ static void draw_row(struct pdf *p, const struct row *r, double y)
 	text(cv, COL_NO, base, l->line_no);
 	grey(cv, 0.1);
 	for (int k = 0; k < r->nwrap; k++)
-		text_n(cv, COL_DESC, base + k * ROW_LEAD, r->wrap[k], r->wraplen[k]);
+		canvas_text(cv, COL_DESC, base + k * ROW_LEAD, r->wrap[k], r->wraplen[k]);
 	if (l->quantity[0] && !is_tax(l)) {
 		invoice_pdf_group_digits(l->quantity, buf, sizeof(buf));
 		text_right(cv, COL_QTY_R, base, buf);
@@ -491,7 +481,7 @@ static void draw_totals(struct pdf *p, double y)
 		const char *s = d->seller_payment;
 		while (*s && py < y + TOTALS_H) {
 			int n = (int)strcspn(s, "\n");
-			text_n(cv, LEFT, py, s, n);
+			canvas_text(cv, LEFT, py, s, n);
 			py += 11.0;
 			s += n;
 			if (*s == '\n')

@@ -407,7 +407,7 @@ static int local_midnight(struct rater *R, const char *zone, const char *date, c
 struct span {
 	struct dec seconds;   /* 0 when the charge's dates do not meet the segment */
 	int cut;              /* the charge's own dates cut the segment */
-	const char *from, *to; /* the part, in UTC */
+	char from[40], to[40]; /* the part, in UTC */
 };
 
 /*
@@ -422,8 +422,8 @@ static int charge_span(struct rater *R, struct rating *r, const struct rate_char
 	const struct midnight *m;
 
 	memset(sp, 0, sizeof(*sp));
-	sp->from = PQgetvalue(segs, s, S_FROM);
-	sp->to = PQgetvalue(segs, s, S_TO);
+	snprintf(sp->from, sizeof(sp->from), "%s", PQgetvalue(segs, s, S_FROM));
+	snprintf(sp->to, sizeof(sp->to), "%s", PQgetvalue(segs, s, S_TO));
 	if (!c->effective_from[0] && !c->effective_to[0])
 		return dec_parse_cstr(&sp->seconds, PQgetvalue(segs, s, S_SECONDS))
 			       ? hold(r, "out_of_range", "segment seconds '%s'", PQgetvalue(segs, s, S_SECONDS))
@@ -436,7 +436,7 @@ static int charge_span(struct rater *R, struct rating *r, const struct rate_char
 			return -1;
 		if (dec_cmp(m->epoch, from) > 0) {
 			from = m->epoch;
-			sp->from = m->at;
+			snprintf(sp->from, sizeof(sp->from), "%s", m->at);
 			sp->cut = 1;
 		}
 	}
@@ -445,7 +445,7 @@ static int charge_span(struct rater *R, struct rating *r, const struct rate_char
 			return -1;
 		if (dec_cmp(m->epoch, to) < 0) {
 			to = m->epoch;
-			sp->to = m->at;
+			snprintf(sp->to, sizeof(sp->to), "%s", m->at);
 			sp->cut = 1;
 		}
 	}

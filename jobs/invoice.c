@@ -52,7 +52,7 @@ struct invoicer {
 	char *seller_address;        /* lines joined by '\n' */
 	int audit, pdf, workers;
 	long long candidates, empty, unchanged, draft_new, draft_reissue, draft_supplementary, draft_credit;
-	long long adjusted, waiting, grace_waiting;
+	long long adjusted, waiting, late_credited, grace_waiting;
 	long long issued_invoices, issued_credits, stale, batches;
 };
 
@@ -141,6 +141,23 @@ static int query_counts(struct db *db, struct err *e, const char *sql, int n, co
 	return 0;
 }
 
+/* Late ratings that go on a new invoice (invoice_late_create): their
+ * adjustment lines, and credit notes for those that would take it below
+ * zero (their lines come with invoice_draft_lines_delta, after). */
+static int draft_late(struct invoicer *I, struct err *e)
+{
+	struct db *db = I->ctx->db;
+	const char *run[] = { I->run };
+	const char *lp[] = { I->run, I->late };
+
+	if (db_exec(db, e, SQL_invoice_late_create, 2, lp) ||
+	    query_counts(db, e, SQL_invoice_draft_adjustments, 0, NULL, &I->adjusted, &I->waiting, NULL, NULL) ||
+	    query_counts(db, e, SQL_invoice_draft_late_credits, 1, run, &I->late_credited, NULL, NULL, NULL))
+		return -1;
+	I->draft_credit += I->late_credited;
+	return 0;
+}
+
 static int draft(struct invoicer *I, struct err *e)
 {
 	struct job_ctx *ctx = I->ctx;
@@ -165,10 +182,7 @@ static int draft(struct invoicer *I, struct err *e)
 	const char *hp[] = { I->run, I->dispute ? "true" : "false", I->late };
 	if (query_counts(db, e, SQL_invoice_draft_headers, 3, hp, &I->draft_new, &I->draft_reissue,
 			 &I->draft_supplementary, &I->draft_credit) ||
-	    db_exec(db, e, SQL_invoice_draft_lines_delta, 1, run))
-		goto fail;
-	if (!I->dispute && strcmp(I->late, "next_invoice") == 0 &&
-	    query_counts(db, e, SQL_invoice_draft_adjustments, 1, run, &I->adjusted, &I->waiting, NULL, NULL))
+	    (!I->dispute && draft_late(I, e)) || db_exec(db, e, SQL_invoice_draft_lines_delta, 1, run))
 		goto fail;
 	if (db_exec(db, e, SQL_invoice_drafts_prune, 1, run) || db_commit(db, e))
 		goto fail;
@@ -178,8 +192,12 @@ static int draft(struct invoicer *I, struct err *e)
 		 I->empty);
 	if (I->adjusted || I->waiting)
 		log_info("invoice: late usage of %lld periods adjusted on new invoices; %lld wait for the account's next "
-			 "invoice (invoice.late_usage = next_invoice)",
+			 "invoice (invoice.late_usage = next_invoice, or a difference of 0.00 between lines)",
 			 I->adjusted, I->waiting);
+	if (I->late_credited)
+		log_info("invoice: late credits of %lld periods exceed the account's next invoice: credited by credit "
+			 "notes instead (an invoice is never below zero)",
+			 I->late_credited);
 	if (I->grace_waiting)
 		log_info("invoice: %lld closed periods wait for the grace period (invoice.grace_period) to pass",
 			 I->grace_waiting);

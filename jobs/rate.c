@@ -143,6 +143,13 @@ struct fx_entry {
 	struct dec rate;
 };
 
+/* Local midnight of a charge's own date in a zone (cached). */
+struct midnight {
+	char zone[64], date[RATES_DATE_LEN];
+	struct dec epoch;   /* exact epoch seconds */
+	char at[40];        /* in UTC, for explain */
+};
+
 struct rater {
 	struct job_ctx *ctx;
 	struct rate_card card;
@@ -152,6 +159,8 @@ struct rater {
 	struct sbuf ratings, lines;
 	struct fx_entry *fx;
 	int nfx, capfx;
+	struct midnight *mid;
+	int nmid, capmid;
 	long long nrated, nheld, nlines, nsame;
 };
 
@@ -161,7 +170,7 @@ enum {
 	C_RECORDS, C_CURRENCY, C_JURISDICTION, C_SECONDS, C_HELD_WHY
 };
 enum { V_SNAPSHOT, V_METER, V_AGGREGATION, V_VALUE, V_RECORDS, V_RAW };
-enum { S_SNAPSHOT, S_SUB, S_PLAN, S_SECONDS, S_LOCAL_FROM, S_FROM, S_TO };
+enum { S_SNAPSHOT, S_SUB, S_PLAN, S_SECONDS, S_LOCAL_FROM, S_FROM, S_TO, S_FROM_EPOCH, S_TO_EPOCH };
 
 #define MAX_GROUPS 16
 
@@ -214,6 +223,20 @@ static int hold(struct rating *r, const char *reason, const char *fmt, ...)
 	return 1;
 }
 
+/* Room for one more element in an array of n of cap: 0, or -1 out of memory. */
+static int grow(void **array, int *cap, int n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	int c = *cap ? *cap * 2 : 16;
+	void *p = realloc(*array, (size_t)c * size);
+	if (!p)
+		return -1;
+	*array = p;
+	*cap = c;
+	return 0;
+}
+
 /* The rate converting `from` into `to` at the period end (cached). 0 with
  * *out set, 1 when no rate is known, -1 on a database error. */
 static int fx_rate(struct rater *R, const char *from, const char *to, const char *date, const struct fx_entry **out,
@@ -226,14 +249,8 @@ static int fx_rate(struct rater *R, const char *from, const char *to, const char
 			return f->found ? 0 : 1;
 		}
 	}
-	if (R->nfx == R->capfx) {
-		int cap = R->capfx ? R->capfx * 2 : 16;
-		struct fx_entry *p = realloc(R->fx, (size_t)cap * sizeof(*p));
-		if (!p)
-			return err_set(e, ERR_INTERNAL, "out of memory");
-		R->fx = p;
-		R->capfx = cap;
-	}
+	if (grow((void **)&R->fx, &R->capfx, R->nfx, sizeof(*R->fx)))
+		return err_set(e, ERR_INTERNAL, "out of memory");
 	struct fx_entry *f = &R->fx[R->nfx];
 	memset(f, 0, sizeof(*f));
 	snprintf(f->base, sizeof(f->base), "%s", from);
@@ -355,6 +372,89 @@ static void line_init(struct line *l, const char *kind)
 
 /* ---- the charges ---- */
 
+/* Local midnight of date in zone (cached): 0 with *out set, -1 on a
+ * database error. */
+static int local_midnight(struct rater *R, const char *zone, const char *date, const struct midnight **out,
+			  struct err *e)
+{
+	for (int i = 0; i < R->nmid; i++)
+		if (!strcmp(R->mid[i].zone, zone) && !strcmp(R->mid[i].date, date)) {
+			*out = &R->mid[i];
+			return 0;
+		}
+	if (grow((void **)&R->mid, &R->capmid, R->nmid, sizeof(*R->mid)))
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	struct midnight *m = &R->mid[R->nmid];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->zone, sizeof(m->zone), "%s", zone);
+	snprintf(m->date, sizeof(m->date), "%s", date);
+	const char *p[] = { date, zone };
+	PGresult *res = db_query(R->ctx->db, e, SQL_rate_local_midnight, 2, p);
+	if (!res)
+		return -1;
+	int bad = PQntuples(res) != 1 || dec_parse_cstr(&m->epoch, PQgetvalue(res, 0, 0));
+	if (!bad)
+		snprintf(m->at, sizeof(m->at), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	if (bad)
+		return err_set(e, ERR_INTERNAL, "local midnight of %s in %s", date, zone);
+	R->nmid++;
+	*out = m;
+	return 0;
+}
+
+/* The part of a subscription segment during which a charge is in force. */
+struct span {
+	struct dec seconds;   /* 0 when the charge's dates do not meet the segment */
+	int cut;              /* the charge's own dates cut the segment */
+	char from[40], to[40]; /* the part, in UTC */
+};
+
+/*
+ * Cut segment s by charge c's own effective_from / effective_to, local
+ * midnights in the account's zone (jobs/RATING.md, "A charge's own
+ * dates"). Returns 0 with *sp set, 1 when held, -1 on a database error.
+ */
+static int charge_span(struct rater *R, struct rating *r, const struct rate_charge *c, PGresult *segs, int s,
+		       struct span *sp, struct err *e)
+{
+	struct dec from, to;
+	const struct midnight *m;
+
+	memset(sp, 0, sizeof(*sp));
+	snprintf(sp->from, sizeof(sp->from), "%s", PQgetvalue(segs, s, S_FROM));
+	snprintf(sp->to, sizeof(sp->to), "%s", PQgetvalue(segs, s, S_TO));
+	if (!c->effective_from[0] && !c->effective_to[0])
+		return dec_parse_cstr(&sp->seconds, PQgetvalue(segs, s, S_SECONDS))
+			       ? hold(r, "out_of_range", "segment seconds '%s'", PQgetvalue(segs, s, S_SECONDS))
+			       : 0;
+	if (dec_parse_cstr(&from, PQgetvalue(segs, s, S_FROM_EPOCH)) ||
+	    dec_parse_cstr(&to, PQgetvalue(segs, s, S_TO_EPOCH)))
+		return hold(r, "out_of_range", "segment of subscription %s", PQgetvalue(segs, s, S_SUB));
+	if (c->effective_from[0]) {
+		if (local_midnight(R, col(r, C_ZONE), c->effective_from, &m, e))
+			return -1;
+		if (dec_cmp(m->epoch, from) > 0) {
+			from = m->epoch;
+			snprintf(sp->from, sizeof(sp->from), "%s", m->at);
+			sp->cut = 1;
+		}
+	}
+	if (c->effective_to[0]) {
+		if (local_midnight(R, col(r, C_ZONE), c->effective_to, &m, e))
+			return -1;
+		if (dec_cmp(m->epoch, to) < 0) {
+			to = m->epoch;
+			snprintf(sp->to, sizeof(sp->to), "%s", m->at);
+			sp->cut = 1;
+		}
+	}
+	sp->seconds = dec_zero();
+	if (dec_cmp(to, from) > 0 && dec_sub(&sp->seconds, to, from))
+		return hold(r, "out_of_range", "charge '%s' in force seconds", c->id);
+	return 0;
+}
+
 /* The aggregated value of a meter in the snapshot's rows of `vals`
  * (rows [v0, v1)), or zero. */
 static int meter_value(PGresult *vals, int v0, int v1, const char *meter, struct dec *out)
@@ -427,17 +527,27 @@ static int rate_usage(struct rater *R, struct rating *r, const struct rate_plan 
 	return 0;
 }
 
+/* A segment's recurring fees. A prorated fee is billed for the part of
+ * the segment its own dates cover (none: no line); `prorate = false` bills
+ * the full fee when the charge is in force on the segment's first day. */
 static int rate_recurring(struct rater *R, struct rating *r, const struct rate_plan *plan, const char *date,
 			  PGresult *segs, int s, struct err *e)
 {
-	struct dec part;
-
-	if (dec_parse_cstr(&part, PQgetvalue(segs, s, S_SECONDS)))
-		return hold(r, "out_of_range", "segment seconds '%s'", PQgetvalue(segs, s, S_SECONDS));
 	for (int i = 0; i < plan->ncharges; i++) {
 		const struct rate_charge *c = &plan->charges[i];
-		if (c->def.model != CHARGE_RECURRING || !rates_charge_in_force(c, date))
+		struct span sp;
+		if (c->def.model != CHARGE_RECURRING)
 			continue;
+		if (!c->prorate && !rates_charge_in_force(c, date))
+			continue;
+		if (c->prorate) {
+			int rc = charge_span(R, r, c, segs, s, &sp, e);
+			if (rc)
+				return rc;
+			if (dec_sign(sp.seconds) <= 0)
+				continue;
+		}
+		struct dec part = c->prorate ? sp.seconds : dec_zero();
 		struct line l;
 		line_init(&l, "recurring");
 		l.plan = plan;
@@ -460,6 +570,10 @@ static int rate_recurring(struct rater *R, struct rating *r, const struct rate_p
 		json_text(&l.detail, "subscription", PQgetvalue(segs, s, S_SUB));
 		json_text(&l.detail, "from", PQgetvalue(segs, s, S_FROM));
 		json_text(&l.detail, "to", PQgetvalue(segs, s, S_TO));
+		if (c->prorate && sp.cut) {
+			json_text(&l.detail, "charge_from", sp.from);
+			json_text(&l.detail, "charge_to", sp.to);
+		}
 		int rc = emit(R, r, &l, NULL, NULL, e);
 		sb_release(&l.detail);
 		if (rc)
@@ -468,24 +582,48 @@ static int rate_recurring(struct rater *R, struct rating *r, const struct rate_p
 	return 0;
 }
 
+/* The seconds of the period the account was on plan and charge c was in
+ * force (its own dates cut each segment). 0, 1 held, -1 database error. */
+static int minimum_covered(struct rater *R, struct rating *r, const struct rate_plan *plan,
+			   const struct rate_charge *c, PGresult *segs, int s0, int s1, struct dec *covered, struct err *e)
+{
+	*covered = dec_zero();
+	for (int s = s0; s < s1; s++) {
+		struct span sp;
+		if (strcmp(PQgetvalue(segs, s, S_PLAN), plan->id) != 0)
+			continue;
+		int rc = charge_span(R, r, c, segs, s, &sp, e);
+		if (rc)
+			return rc;
+		if (dec_add(covered, *covered, sp.seconds))
+			return hold(r, "out_of_range", "segment seconds");
+	}
+	return 0;
+}
+
 /* The minimum commitment of the usage plan: a true-up line bringing the
  * usage charges up to the minimum, prorated by the part of the period the
- * account was on that plan. Only for a closed period. */
+ * account was on that plan while the charge was in force (none: no line;
+ * `prorate = false`: the full minimum when in force on the usage
+ * segment's first day). Only for a closed period. */
 static int rate_minimum(struct rater *R, struct rating *r, const struct rate_plan *plan, const char *date,
 			PGresult *segs, int s0, int s1, struct err *e)
 {
 	struct dec covered = dec_zero();
 
-	for (int s = s0; s < s1; s++) {
-		struct dec sec;
-		if (strcmp(PQgetvalue(segs, s, S_PLAN), plan->id) == 0 &&
-		    (dec_parse_cstr(&sec, PQgetvalue(segs, s, S_SECONDS)) || dec_add(&covered, covered, sec)))
-			return hold(r, "out_of_range", "segment seconds");
-	}
 	for (int i = 0; i < plan->ncharges; i++) {
 		const struct rate_charge *c = &plan->charges[i];
-		if (c->def.model != CHARGE_MINIMUM || !rates_charge_in_force(c, date))
+		if (c->def.model != CHARGE_MINIMUM)
 			continue;
+		if (!c->prorate && !rates_charge_in_force(c, date))
+			continue;
+		if (c->prorate) {
+			int rc = minimum_covered(R, r, plan, c, segs, s0, s1, &covered, e);
+			if (rc)
+				return rc;
+			if (dec_sign(covered) <= 0)
+				continue;
+		}
 		struct line l;
 		line_init(&l, "minimum");
 		l.plan = plan;
@@ -797,6 +935,7 @@ out:
 	sb_release(&R.ratings);
 	sb_release(&R.lines);
 	free(R.fx);
+	free(R.mid);
 	return rc;
 }
 

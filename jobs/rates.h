@@ -84,7 +84,11 @@ int rates_plan_known(const struct rate_card *card, const char *id);
 /* The version of plan id in force on local date (YYYY-MM-DD), or NULL. */
 const struct rate_plan *rates_plan_at(const struct rate_card *card, const char *id, const char *date);
 
-/* Is the charge in force on date (effective_from <= date < effective_to)? */
+/* Is the charge in force on date (effective_from <= date < effective_to)?
+ * Usage charges and `prorate = false` charges are judged this way on the
+ * segment's first day; prorated recurring and minimum charges are billed
+ * for the part of a segment their dates cover (jobs/rate.c; RATING.md, "A
+ * charge's own dates"). */
 int rates_charge_in_force(const struct rate_charge *c, const char *date);
 
 /* The tax rate of jurisdiction and group in force on date, or NULL. */

@@ -154,7 +154,9 @@ SELECT count(*) FROM ins
 -- credit note for all that was billed and a new invoice for the rating;
 -- otherwise (late usage) with $3 = 'supplementary' a supplementary
 -- invoice for the difference, or a credit note when the difference is
--- below zero; with 'next_invoice' nothing here (invoice_draft_adjustments).
+-- below zero, and nothing here when the difference totals 0 (it only moves
+-- money between lines: invoice_late_create); with 'next_invoice' nothing
+-- here (invoice_late_create, invoice_draft_adjustments).
 -- Returns the number of drafts by kind.
 WITH changed AS (
   SELECT rating_id, sum(delta) AS delta FROM inv_delta GROUP BY rating_id HAVING bool_or(delta <> 0)
@@ -170,7 +172,7 @@ WITH changed AS (
   UNION ALL
   SELECT c.*, CASE WHEN x.delta >= 0 THEN 'supplementary' ELSE 'credit_note' END,
          CASE WHEN x.delta < 0 THEN 'late_usage' END, c.original_invoice_id, 1
-  FROM inv_cand c JOIN changed x USING (rating_id) WHERE NOT $2::boolean AND $3 = 'supplementary'
+  FROM inv_cand c JOIN changed x USING (rating_id) WHERE NOT $2::boolean AND $3 = 'supplementary' AND x.delta <> 0
 ), ins AS (
   INSERT INTO invoice_drafts (run_id, group_no, doc, reason, account_ext, account_id, period_local_start,
                               period_local_end, rating_id, rule_version, currency, ref_invoice_id)
@@ -190,6 +192,7 @@ FROM ins
 -- Supplementary invoices bill the difference; a credit note for late
 -- usage credits the (negative) difference; a correction's credit note
 -- credits everything billed for the period. Charges first, then taxes.
+-- Run after every draft of run $1 is made (invoice_draft_late_credits).
 INSERT INTO invoice_draft_lines (draft_id, line_no, kind, adjustment, account_ext, period_local_start, line_key,
                                  rating_id, description, plan, charge, meter, model, tax_group, quantity,
                                  billable_quantity, tax_rate, tax_base, tax_jurisdiction, amount)
@@ -216,45 +219,83 @@ CROSS JOIN LATERAL (
 WHERE d.run_id = $1 AND d.doc IN ('supplementary', 'credit_note')
   AND (v.amount <> 0 OR (d.reason = 'correction' AND coalesce(v.quantity, 0) <> 0))
 
--- name: invoice_draft_adjustments
--- late_usage = next_invoice: the difference of a late rating goes on the
--- account's first new invoice drafted by run $1 for a later period in the
--- same currency, as adjustment lines after its own. Returns the late
--- ratings placed and those still waiting for such an invoice.
+-- name: invoice_late_create
+-- Late ratings of run $1 that go on a new invoice as adjustment lines:
+-- with $2 = 'next_invoice' every late rating that changed an amount; with
+-- 'supplementary' those whose difference totals 0 (usage up, the minimum's
+-- true-up down by as much: no supplementary invoice of 0.00, jobs/INVOICES.md
+-- says why). Each with the account's first new invoice drafted by the run
+-- for a later period in the same currency (NULL: it waits for one), its
+-- total difference, and whether it is placed there: an invoice is never
+-- issued below zero, so when the invoice's own total plus all the
+-- differences placed on it would be below zero, the late ratings that
+-- lower it are not placed but credited, each by a credit note of its own
+-- (invoice_draft_late_credits).
+CREATE TEMPORARY TABLE inv_late ON COMMIT DROP AS
 WITH changed AS (
-  SELECT c.* FROM inv_cand c
-  WHERE c.billed AND EXISTS (SELECT 1 FROM inv_delta x WHERE x.rating_id = c.rating_id AND x.delta <> 0)
+  SELECT c.rating_id, c.account_ext, c.period_local_start, c.currency, sum(x.delta) AS delta
+  FROM inv_cand c JOIN inv_delta x ON x.rating_id = c.rating_id
+  WHERE c.billed
+  GROUP BY c.rating_id, c.account_ext, c.period_local_start, c.currency
+  HAVING bool_or(x.delta <> 0) AND ($2 = 'next_invoice' OR sum(x.delta) = 0)
 ), target AS (
-  SELECT DISTINCT ON (l.rating_id) l.rating_id AS late_rating, l.account_ext, l.period_local_start AS late_period,
-         d.id AS draft_id
+  SELECT DISTINCT ON (l.rating_id) l.rating_id, d.id AS draft_id, r.total AS draft_total
   FROM changed l
   JOIN invoice_drafts d ON d.run_id = $1 AND d.doc = 'invoice' AND d.ref_invoice_id IS NULL
                        AND d.account_ext = l.account_ext AND d.currency = l.currency
                        AND d.period_local_start > l.period_local_start
+  JOIN ratings r ON r.id = d.rating_id
   ORDER BY l.rating_id, d.period_local_start
-), base AS (
+)
+SELECT l.*, t.draft_id,
+       t.draft_id IS NOT NULL
+         AND (l.delta >= 0 OR t.draft_total + sum(l.delta) OVER (PARTITION BY t.draft_id) >= 0) AS placed
+FROM changed l LEFT JOIN target t USING (rating_id)
+
+-- name: invoice_draft_adjustments
+-- The differences of the late ratings placed (inv_late) go on their
+-- invoice drafts as adjustment lines after the invoice's own. Returns the
+-- late ratings placed and those still waiting for such an invoice.
+WITH base AS (
   SELECT d.id AS draft_id, max(l.line_no) AS n
   FROM invoice_drafts d JOIN rated_lines l ON l.rating_id = d.rating_id
-  WHERE d.id IN (SELECT draft_id FROM target) GROUP BY d.id
+  WHERE d.id IN (SELECT draft_id FROM inv_late WHERE placed) GROUP BY d.id
 ), ins AS (
   INSERT INTO invoice_draft_lines (draft_id, line_no, kind, adjustment, account_ext, period_local_start, line_key,
                                    rating_id, description, plan, charge, meter, model, tax_group, quantity,
                                    billable_quantity, tax_rate, tax_base, tax_jurisdiction, amount)
   SELECT t.draft_id,
          b.n + row_number() OVER (PARTITION BY t.draft_id
-                                  ORDER BY t.late_period, t.late_rating, x.kind = 'tax', x.first_no NULLS LAST,
+                                  ORDER BY t.period_local_start, t.rating_id, x.kind = 'tax', x.first_no NULLS LAST,
                                            x.line_key),
-         x.kind, true, t.account_ext, t.late_period, x.line_key, t.late_rating,
-         'adjustment for ' || t.late_period || ' (late usage): ' || x.description,
+         x.kind, true, t.account_ext, t.period_local_start, x.line_key, t.rating_id,
+         'adjustment for ' || t.period_local_start || ' (late usage): ' || x.description,
          x.plan, x.charge, x.meter, x.model, x.tax_group, x.quantity_delta, x.billable_delta, x.tax_rate,
          x.tax_base_delta, x.tax_jurisdiction, x.delta
-  FROM target t
+  FROM inv_late t
   JOIN base b ON b.draft_id = t.draft_id
-  JOIN inv_delta x ON x.rating_id = t.late_rating AND x.delta <> 0
+  JOIN inv_delta x ON x.rating_id = t.rating_id AND x.delta <> 0
+  WHERE t.placed
   RETURNING rating_id
 )
-SELECT (SELECT count(DISTINCT rating_id) FROM ins),
-       (SELECT count(*) FROM changed) - (SELECT count(DISTINCT rating_id) FROM ins)
+SELECT (SELECT count(DISTINCT rating_id) FROM ins), (SELECT count(*) FROM inv_late WHERE draft_id IS NULL)
+
+-- name: invoice_draft_late_credits
+-- Late ratings that would take their invoice below zero (inv_late: a
+-- target, not placed) are credited instead: a credit note (reason
+-- late_usage) for the late period, referring to its invoice, as in
+-- late_usage = supplementary. $1 = run. Returns how many.
+WITH ins AS (
+  INSERT INTO invoice_drafts (run_id, group_no, doc, reason, account_ext, account_id, period_local_start,
+                              period_local_end, rating_id, rule_version, currency, ref_invoice_id)
+  SELECT $1, c.rating_id, 'credit_note', 'late_usage', c.account_ext, c.account_id, c.period_local_start,
+         c.period_local_end, c.rating_id, c.rule_version, c.currency, c.original_invoice_id
+  FROM inv_late t JOIN inv_cand c USING (rating_id)
+  WHERE t.draft_id IS NOT NULL AND NOT t.placed
+  ORDER BY c.account_ext, c.period_local_start
+  RETURNING 1
+)
+SELECT count(*) FROM ins
 
 -- name: invoice_drafts_prune
 -- Credit notes and supplementary invoices of run $1 that ended up without

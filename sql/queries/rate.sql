@@ -55,19 +55,31 @@ ORDER BY v.snapshot_id, v.meter
 -- name: rate_segments
 -- The subscriptions overlapping each snapshot's period ($1: ids), clipped
 -- to it: seconds covered (exact numeric), the first local day the segment
--- is in force within the period (decides the plan version), and its ends.
+-- is in force within the period (decides the plan version), its ends, and
+-- its ends as epoch seconds (exact numeric; a charge's own dates are cut
+-- against them).
 SELECT s.id, sub.id, sub.plan,
-       (extract(epoch FROM least(coalesce(sub.valid_to, 'infinity'), s.period_end))
-        - extract(epoch FROM greatest(sub.valid_from, s.period_start)))::text,
+       (extract(epoch FROM g.seg_to) - extract(epoch FROM g.seg_from))::text,
        greatest(s.period_local_start, (sub.valid_from AT TIME ZONE s.time_zone)::date)::text,
-       to_char(greatest(sub.valid_from, s.period_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       to_char(least(coalesce(sub.valid_to, 'infinity'), s.period_end) AT TIME ZONE 'UTC',
-               'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+       to_char(g.seg_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       to_char(g.seg_to AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       extract(epoch FROM g.seg_from)::text, extract(epoch FROM g.seg_to)::text
 FROM agg_snapshots s
 JOIN subscriptions sub ON sub.account_ext = s.account_ext AND sub.valid_from < s.period_end
                       AND (sub.valid_to IS NULL OR sub.valid_to > s.period_start)
+CROSS JOIN LATERAL (
+  SELECT greatest(sub.valid_from, s.period_start) AS seg_from,
+         least(coalesce(sub.valid_to, 'infinity'), s.period_end) AS seg_to
+) g
 WHERE s.id = ANY ($1::bigint[])
 ORDER BY s.id, sub.valid_from
+
+-- name: rate_local_midnight
+-- Local midnight of date $1 in time zone $2: a charge's own
+-- effective_from / effective_to, as epoch seconds (exact numeric) and in
+-- UTC.
+SELECT extract(epoch FROM ($1::date::timestamp AT TIME ZONE $2))::text,
+       to_char(($1::date::timestamp AT TIME ZONE $2) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 
 -- name: rate_fx
 -- The rate to convert $1 into $2 on date $3: the latest published on or

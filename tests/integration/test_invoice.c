@@ -740,6 +740,110 @@ static void late_usage_goes_on_the_next_invoice_after_the_grace_period(void **st
 	assert_contains(out, "adjusts the period starting 2026-03-01");
 }
 
+/* Late usage that only moves money between lines (an eighth active user:
+ * users 8.00 -> 12.00, the minimum's true-up 71.38 -> 67.38, tax base
+ * unchanged): no supplementary invoice of 0.00; the change waits for the
+ * account's next invoice and is on it as adjustment lines. */
+static void late_usage_that_moves_no_money_goes_on_the_next_invoice(void **state)
+{
+	NEED_PG();
+	march_data();
+	must("run", "month_end", "--period", "2026-03");
+	assert_string_equal(q_text("SELECT total FROM invoices WHERE account_ext = 'acme'"), "177.31");
+	long long f = usage_file("usage-2026-04-02.csv");
+	usage(f, 1, "acme", "active_users", "2026-03-30T12:00:00Z", "1", "'{\"user\": \"h\"}'");
+	must("run", "nightly", "--period", "2026-04-02");
+	assert_int_equal(q_int("SELECT count(*) FROM invoices"), 5);
+	assert_int_equal(q_int("SELECT count(*) FROM credit_notes"), 0);
+	assert_contains(out, "wait for the account's next invoice");
+	/* April's invoice carries it; no number was taken meanwhile. */
+	must("run", "month_end", "--period", "2026-04");
+	const char *april = q_text("SELECT number FROM invoices WHERE account_ext = 'acme' AND period_local_start = '2026-04-01'");
+	assert_string_equal(april, number(6));
+	assert_string_equal(q_text("SELECT string_agg(l.kind || ':' || l.amount, ',' ORDER BY l.line_no) FROM invoice_lines l "
+				   "JOIN invoices i ON i.id = l.invoice_id WHERE i.number = '%s' AND l.adjustment "
+				   "AND l.period_local_start = '2026-03-01'",
+				   april),
+			    "usage:4.00,minimum:-4.00");
+	assert_string_equal(q_text("SELECT total FROM invoices WHERE number = '%s'", april), "177.31");
+	assert_int_equal(q_int("SELECT count(*) FROM invoices WHERE kind = 'supplementary'"), 0);
+	assert_string_equal(q_text("SELECT outcome FROM invoice_reviews v JOIN ratings r ON r.id = v.rating_id "
+				   "WHERE r.account_ext = 'acme' AND r.period_local_start = '2026-03-01' ORDER BY v.created_at DESC LIMIT 1"),
+			    "adjusted");
+	/* What is billed for March now equals its current rating, line by line. */
+	assert_int_equal(q_int("SELECT count(*) FROM (SELECT line_key, sum(amount) AS a FROM invoice_billed_lines "
+			       "WHERE account_ext = 'acme' AND period_local_start = '2026-03-01' GROUP BY 1) b "
+			       "FULL JOIN (SELECT billrun_invoice_line_key(kind, plan, charge, meter, tax_group, "
+			       "tax_jurisdiction, tax_rate) AS line_key, sum(amount) AS a FROM rated_lines_current "
+			       "WHERE account_ext = 'acme' AND period_local_start = '2026-03-01' GROUP BY 1) c USING (line_key) "
+			       "WHERE b.a IS DISTINCT FROM c.a"),
+			 0);
+}
+
+/* late_usage = next_invoice: a late credit larger than the next invoice's
+ * charges never makes a negative invoice. Two untaxed accounts on
+ * meter_mix (adjustment: 1.00 a unit, credits allowed), 10.00 in March,
+ * 5.00 in April; a late March credit of 5.00 (equal to April's charges)
+ * and of 5.01 (0.01 more). */
+static void a_late_credit_never_makes_a_negative_invoice(void **state)
+{
+	NEED_PG();
+	write_config("late_usage = \"next_invoice\";", NULL);
+	load_fixtures();
+	char path[512];
+	snprintf(path, sizeof(path), "%s/credit_accounts.csv", dir);
+	assert_int_equal(test_write_file(path, "external_id,time_zone,anchor_day,currency,valid_from\n"
+					       "credit_eq,Europe/Berlin,1,EUR,2025-01-01\n"
+					       "credit_over,Europe/Berlin,1,EUR,2025-01-01\n"),
+			 0);
+	must("accounts", "import", path);
+	snprintf(path, sizeof(path), "%s/credit_subscriptions.csv", dir);
+	assert_int_equal(test_write_file(path, "account,plan,valid_from\n"
+					       "credit_eq,meter_mix,2026-01-01\n"
+					       "credit_over,meter_mix,2026-01-01\n"),
+			 0);
+	must("subscriptions", "import", path);
+	long long f = usage_file("usage-2026-03.csv");
+	usage(f, 1, "credit_eq", "adjustment", "2026-03-10T10:00:00Z", "10", NULL);
+	usage(f, 2, "credit_over", "adjustment", "2026-03-10T10:00:00Z", "10", NULL);
+	must("run", "month_end", "--period", "2026-03");
+	assert_string_equal(q_text("SELECT string_agg(account_ext || ' ' || total, ',' ORDER BY account_ext) FROM invoices "
+				   "WHERE account_ext LIKE 'credit%%'"),
+			    "credit_eq 10.00,credit_over 10.00");
+	f = usage_file("usage-2026-04-02.csv");
+	usage(f, 1, "credit_eq", "adjustment", "2026-03-20T10:00:00Z", "-5", NULL);
+	usage(f, 2, "credit_over", "adjustment", "2026-03-20T10:00:00Z", "-5.01", NULL);
+	usage(f, 3, "credit_eq", "adjustment", "2026-04-10T10:00:00Z", "5", NULL);
+	usage(f, 4, "credit_over", "adjustment", "2026-04-10T10:00:00Z", "5", NULL);
+	must("run", "nightly", "--period", "2026-04-02");
+	assert_int_equal(q_int("SELECT count(*) FROM invoices WHERE account_ext LIKE 'credit%%'"), 2);
+	must("run", "month_end", "--period", "2026-04");
+
+	/* Equal: April's invoice is issued with its charges and the credit,
+	 * total 0.00 (it is the period's own invoice). */
+	assert_string_equal(q_text("SELECT total || ' ' || (SELECT string_agg(l.amount::text, ',' ORDER BY l.line_no) "
+				   "FROM invoice_lines l WHERE l.invoice_id = i.id AND l.adjustment) FROM invoices i "
+				   "WHERE account_ext = 'credit_eq' AND period_local_start = '2026-04-01'"),
+			    "0.00 -5.00");
+	/* 0.01 more: April's invoice bills its own 5.00, and March's late
+	 * credit of 5.01 is a credit note referring to March's invoice. */
+	assert_string_equal(q_text("SELECT total || ' ' || (SELECT count(*) FROM invoice_lines l WHERE l.invoice_id = i.id "
+				   "AND l.adjustment) FROM invoices i "
+				   "WHERE account_ext = 'credit_over' AND period_local_start = '2026-04-01'"),
+			    "5.00 0");
+	assert_string_equal(q_text("SELECT c.reason || ' ' || c.period_local_start || ' ' || c.total || ' ' || "
+				   "(c.invoice_id = o.id) FROM credit_notes c JOIN invoices o ON o.account_ext = c.account_ext "
+				   "AND o.period_local_start = '2026-03-01' WHERE c.account_ext = 'credit_over'"),
+			    "late_usage 2026-03-01 5.01 true");
+	assert_int_equal(q_int("SELECT count(*) FROM invoices WHERE total < 0"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM credit_notes WHERE account_ext = 'credit_eq'"), 0);
+	assert_string_equal(q_text("SELECT string_agg(outcome, ',' ORDER BY v.created_at, r.id) FROM invoice_reviews v JOIN ratings r "
+				   "ON r.id = v.rating_id WHERE r.account_ext = 'credit_over' "
+				   "AND r.period_local_start = '2026-03-01'"),
+			    "invoiced,credited");
+	assert_contains(out, "credited by credit notes instead");
+}
+
 /* ---- chargeback ---- */
 
 static void chargeback_totals_equal_the_billed_costs(void **state)
@@ -873,6 +977,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(late_usage_is_billed_on_a_supplementary_invoice, setup, teardown),
 		cmocka_unit_test_setup_teardown(late_usage_goes_on_the_next_invoice_after_the_grace_period, setup, teardown),
+		cmocka_unit_test_setup_teardown(late_usage_that_moves_no_money_goes_on_the_next_invoice, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_late_credit_never_makes_a_negative_invoice, setup, teardown),
 		cmocka_unit_test_setup_teardown(chargeback_totals_equal_the_billed_costs, setup, teardown),
 	};
 	/* TEST_FILTER=pattern runs only the matching tests (when debugging). */

@@ -154,6 +154,34 @@ static void an_account_that_changes_time_zone(void **state)
 			    "2026-02-01=1,2026-03-01=2,2026-04-01=1");
 }
 
+/* jobs/RATING.md: a version's anchor instants count up to and including
+ * its closing instant. Anchor 5 until 5 March 00:00 (Berlin), anchor 20
+ * from then: 5 March is the old version's anchor, so February's period
+ * ends there and the short period runs 5 to 20 March. */
+static void an_anchor_change_at_an_old_anchor_instant(void **state)
+{
+	NEED_PG();
+	char path[512];
+	write_csv("a.csv",
+		  "external_id,time_zone,anchor_day,currency,valid_from\n"
+		  "fifth,Europe/Berlin,5,EUR,2025-01-01\n",
+		  path, sizeof(path));
+	assert_int_equal(billrun("accounts", "import", path), 0);
+	write_csv("b.csv",
+		  "external_id,time_zone,anchor_day,currency,valid_from\n"
+		  "fifth,Europe/Berlin,20,EUR,2026-03-05\n",
+		  path, sizeof(path));
+	assert_int_equal(billrun("accounts", "import", path), 0);
+	assert_string_equal(q_text("SELECT valid_to FROM accounts WHERE external_id = 'fifth' AND anchor_day = 5"),
+			    "2026-03-04 23:00:00+00");
+	assert_string_equal(periods("fifth", "2026-01-10", "2026-04-25"),
+			    "2026-01-05..2026-02-05 (744h), 2026-02-05..2026-03-05 (672h), "
+			    "2026-03-05..2026-03-20 (360h), 2026-03-20..2026-04-20 (743h), 2026-04-20..2026-05-20 (720h)");
+	/* The period the old anchor closes is billed with the old version. */
+	assert_string_equal(q_text("SELECT anchor_day FROM billing_periods('fifth', '2026-02-10', '2026-02-11')"), "5");
+	assert_string_equal(q_text("SELECT anchor_day FROM billing_periods('fifth', '2026-03-10', '2026-03-11')"), "20");
+}
+
 static void accounts_import_checks_and_keeps_history(void **state)
 {
 	NEED_PG();
@@ -250,6 +278,24 @@ static void subscriptions_import_keeps_type_2_history(void **state)
 			fail();
 		}
 	}
+	/* The open plan again with a later valid_from: the same row in all but
+	 * its start (a subscription has no other attribute), so nothing new;
+	 * with a valid_to it differs, and is a new version ending then. */
+	write_csv("same.csv", "account,plan,valid_from\neco,basic,2026-05-01\n", path, sizeof(path));
+	assert_int_equal(billrun("subscriptions", "import", path), 0);
+	assert_non_null(strstr(env_out, "0 new, 0 changed, 1 unchanged"));
+	assert_int_equal(q_int("SELECT count(*) FROM subscriptions WHERE account_ext = 'eco'"), 1);
+	write_csv("until.csv", "account,plan,valid_from,valid_to\neco,basic,2026-05-01,2026-09-01\n", path,
+		  sizeof(path));
+	assert_int_equal(billrun("subscriptions", "import", path), 0);
+	assert_non_null(strstr(env_out, "0 new, 1 changed, 0 unchanged"));
+	assert_string_equal(q_text("SELECT string_agg(plan || ' ' || valid_from || '..' || coalesce(valid_to::text, "
+				   "'open'), ', ' ORDER BY valid_from) FROM subscriptions WHERE account_ext = 'eco'"),
+			    "basic 2025-12-31 23:00:00+00..2026-04-30 22:00:00+00, "
+			    "basic 2026-04-30 22:00:00+00..2026-08-31 22:00:00+00");
+	assert_int_equal(billrun("subscriptions", "import", path), 0); /* and again: already there */
+	assert_non_null(strstr(env_out, "0 new, 0 changed, 1 unchanged"));
+
 	/* An empty plan ends the subscription. */
 	write_csv("end.csv", "account,plan,valid_from\nacme,,2026-07-01\n", path, sizeof(path));
 	assert_int_equal(billrun("subscriptions", "import", path), 0);
@@ -283,6 +329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(anchor_day_31_bills_on_the_last_day, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_record_falls_in_its_local_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_account_that_changes_time_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_anchor_change_at_an_old_anchor_instant, setup, teardown),
 		cmocka_unit_test_setup_teardown(accounts_import_checks_and_keeps_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(subscriptions_import_keeps_type_2_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(fx_import, setup, teardown),

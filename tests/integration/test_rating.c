@@ -444,6 +444,89 @@ static void explain_prints_how_each_charge_was_computed(void **state)
 	assert_int_equal(billrun("explain", "acme", "March"), 64);
 }
 
+/* The amounts of charge `charge` in the current rating of a period,
+ * joined by ",", or "none". */
+static const char *charge_amount(const char *account, const char *period, const char *charge)
+{
+	return q_text("SELECT coalesce(string_agg(amount::text, ',' ORDER BY line_no), 'none') FROM rated_lines_current "
+		      "WHERE account_ext = '%s' AND period_local_start = '%s' AND charge = '%s'",
+		      account, period, charge);
+}
+
+/* A charge's own effective_from / effective_to (plan "dated" of the
+ * fixture card, every fee 31.00). Europe/Berlin, untaxed. March 2026 is
+ * 743 h (1 March 00:00 CET .. 1 April 00:00 CEST), April 720 h. */
+static void charges_with_their_own_dates(void **state)
+{
+	NEED_PG();
+	char path[512];
+	snprintf(path, sizeof(path), "%s/dated_accounts.csv", env_dir);
+	assert_int_equal(test_write_file(path, "external_id,time_zone,anchor_day,currency,valid_from\n"
+					       "dated,Europe/Berlin,1,EUR,2025-01-01\n"
+					       "dated_late,Europe/Berlin,1,EUR,2025-01-01\n"),
+			 0);
+	assert_int_equal(billrun("accounts", "import", path), 0);
+	snprintf(path, sizeof(path), "%s/dated_subscriptions.csv", env_dir);
+	assert_int_equal(test_write_file(path, "account,plan,valid_from\n"
+					       "dated,dated,2026-01-01\n"
+					       "dated_late,dated,2026-03-12\n"),
+			 0);
+	assert_int_equal(billrun("subscriptions", "import", path), 0);
+	usage("dated", "sms", "2026-03-20T10:00:00Z", "1", NULL);
+	usage("dated", "sms", "2026-04-20T10:00:00Z", "1", NULL);
+	usage("dated", "sms", "2026-04-21T10:00:00Z", "1", NULL);
+	usage("dated", "api_calls", "2026-03-05T10:00:00Z", "2", NULL);
+	usage("dated", "api_calls", "2026-03-20T10:00:00Z", "3", NULL);
+	usage("dated", "api_calls", "2026-04-20T10:00:00Z", "7", NULL);
+	run_period("month", "2026-03-01", "2026-04-01");
+	run_period("month", "2026-04-01", "2026-05-01");
+
+	/* March, prorated by the charge's own dates, in seconds like a plan
+	 * change:
+	 *   promo   to 15 March 00:00 CET: 336 h of 743: 31.00 x 336/743 = 14.0188  -> 14.02
+	 *   support from 10 March 00:00 CET: 527 h of 743: 31.00 x 527/743 = 21.9879 -> 21.99
+	 *   exact   dates equal to the period's bounds: the whole fee              31.00
+	 *   ended   effective_to = the period's start: not in force, no line
+	 *   april   effective_from = the period's end: no line */
+	assert_string_equal(charge_amount("dated", "2026-03-01", "promo"), "14.02");
+	assert_string_equal(line_col("dated", "2026-03-01", 1, "proration_part::text"), "1209600.000000");
+	assert_string_equal(charge_amount("dated", "2026-03-01", "support"), "21.99");
+	assert_string_equal(charge_amount("dated", "2026-03-01", "exact"), "31.00");
+	assert_string_equal(charge_amount("dated", "2026-03-01", "ended"), "none");
+	assert_string_equal(charge_amount("dated", "2026-03-01", "april"), "none");
+	/* prorate = false: in force on the segment's first day or not at all. */
+	assert_string_equal(charge_amount("dated", "2026-03-01", "flat_promo"), "31.00");
+	assert_string_equal(charge_amount("dated", "2026-03-01", "flat_support"), "none");
+	/* Usage charges are judged on the usage segment's first day and price
+	 * the whole period's usage: the api charge ending 15 March prices both
+	 * March records (2 + 3), the sms charge from 10 March none of March's. */
+	assert_string_equal(charge_amount("dated", "2026-03-01", "api_to_15th"), "5.00");
+	assert_string_equal(charge_amount("dated", "2026-03-01", "sms_from_10th"), "none");
+	/* The minimum is prorated by its own dates too: 31.00 x 336/743 =
+	 * 14.0188 required, usage billed 5.00: true-up 9.0188 -> 9.02. */
+	assert_string_equal(charge_amount("dated", "2026-03-01", "commit_to_15th"), "9.02");
+	assert_string_equal(total("dated", "2026-03-01"), "rated 112.03 0 112.03");
+
+	/* April: exact ends at the period's start, april starts there. */
+	assert_string_equal(charge_amount("dated", "2026-04-01", "promo"), "none");
+	assert_string_equal(charge_amount("dated", "2026-04-01", "support"), "31.00");
+	assert_string_equal(charge_amount("dated", "2026-04-01", "exact"), "none");
+	assert_string_equal(charge_amount("dated", "2026-04-01", "april"), "31.00");
+	assert_string_equal(charge_amount("dated", "2026-04-01", "flat_promo"), "none");
+	assert_string_equal(charge_amount("dated", "2026-04-01", "flat_support"), "31.00");
+	assert_string_equal(charge_amount("dated", "2026-04-01", "sms_from_10th"), "2.00");
+	assert_string_equal(charge_amount("dated", "2026-04-01", "api_to_15th"), "none");
+	assert_string_equal(charge_amount("dated", "2026-04-01", "commit_to_15th"), "none");
+
+	/* Subscribed from 12 March: the charge's dates and the segment meet.
+	 *   promo   12 .. 15 March, 72 h:  31.00 x 72/743  = 3.0040  -> 3.00
+	 *   support 12 March .. 1 April, 479 h: 31.00 x 479/743 = 19.9852 -> 19.99 */
+	assert_string_equal(charge_amount("dated_late", "2026-03-01", "promo"), "3.00");
+	assert_string_equal(charge_amount("dated_late", "2026-03-01", "support"), "19.99");
+	assert_string_equal(charge_amount("dated_late", "2026-03-01", "exact"), "19.99");
+	assert_string_equal(charge_amount("dated_late", "2026-03-01", "commit_to_15th"), "3.00");
+}
+
 static void app_role_cannot_rewrite_billing_history(void **state)
 {
 	NEED_PG();
@@ -492,6 +575,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(held_accounts_wait_and_are_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(dispute_rerun_of_one_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(explain_prints_how_each_charge_was_computed, setup, teardown),
+		cmocka_unit_test_setup_teardown(charges_with_their_own_dates, setup, teardown),
 		cmocka_unit_test_setup_teardown(app_role_cannot_rewrite_billing_history, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

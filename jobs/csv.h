@@ -9,7 +9,8 @@
  *
  * Leniency, on purpose: CRLF and LF line ends are both accepted, a UTF-8
  * byte order mark at the start is skipped, and empty lines are skipped (and
- * counted). A record that breaks the quoting rules is still returned, with
+ * counted). A last record without its line end is returned too, marked
+ * unterminated: whether that file is whole is the caller's to decide. A record that breaks the quoting rules is still returned, with
  * an error set, so that it can be quarantined with its line and raw text.
  */
 #ifndef BILLRUN_CSV_H
@@ -59,6 +60,8 @@ struct csv_record {
 	size_t raw_len;
 	enum csv_error error;
 	size_t error_field;       /* 0-based field index for CSV_BAD_QUOTE and CSV_FIELD_TOO_LONG */
+	int unterminated;         /* the input ended inside this record, before its line end
+	                             (LF): the last record of a file that is not whole */
 };
 
 struct csv_reader;

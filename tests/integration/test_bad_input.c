@@ -39,6 +39,7 @@ static int setup(void **state)
 		 "database = { dsn = \"%s\"; connect_retries = 0; };\n"
 		 "rules = { file = \"%s\"; };\n"
 		 "spool = { dir = \"%s/spool\"; };\n"
+		 "ingest = { settle_time = \"0s\"; };\n"
 		 "sources = ( { name = \"usage\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; } );\n"
 		 "dags = { n = { steps = ( { name = \"ingest\"; job = \"ingest\"; } ); }; };\n",
 		 dir, dsn, test_src("conf/rates.conf"), dir);

@@ -47,6 +47,8 @@ static char rules[1024];
 static struct err last_err;
 static int64_t last_run;
 static int keep_in_place;
+/* ingest.settle_time of the next run_ingest: 0s unless a test looks at settling */
+static const char *settle_time = "0s";
 
 /* ---- helpers ---- */
 
@@ -129,9 +131,10 @@ static int run_ingest(const char *spool, const char *sources, const char *extra)
 	snprintf(conf, sizeof(conf), "%s/billrun.conf", spool);
 	snprintf(text, sizeof(text),
 		 "spool = { dir = \"%s\"; processed_dir = \"%s/processed\"; keep_in_place = %s; };\n"
-		 "ingest = { time_min = \"2020-01-01T00:00:00Z\"; time_max = \"2030-01-01T00:00:00Z\"; };\n"
+		 "ingest = { time_min = \"2020-01-01T00:00:00Z\"; time_max = \"2030-01-01T00:00:00Z\"; "
+		 "settle_time = \"%s\"; };\n"
 		 "sources = ( %s );\n%s\n",
-		 spool, spool, keep_in_place ? "true" : "false", sources, extra ? extra : "");
+		 spool, spool, keep_in_place ? "true" : "false", settle_time, sources, extra ? extra : "");
 	/* the config lives beside the spool, not in it */
 	char confdir[1024];
 	snprintf(confdir, sizeof(confdir), "%s.conf", spool);

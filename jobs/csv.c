@@ -492,7 +492,10 @@ int csv_next(struct csv_reader *r, struct csv_record *rec, struct err *e)
 				if (finish_at_eof(r, n))
 					return err_set(e, ERR_INTERNAL, "out of memory reading a CSV record");
 				rec_end = n;
-				rec->unterminated = 1; /* cut: no line end before the input ended */
+				/* Cut: the input ended without a line end. (A quoted field
+				 * left open by a final line end is CSV_UNTERMINATED_QUOTE
+				 * only: the sender ended the line.) */
+				rec->unterminated = r->buf[r->start + n - 1] != '\n';
 			} else {
 				if (refill(r, e))
 					return -1;

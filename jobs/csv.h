@@ -60,8 +60,8 @@ struct csv_record {
 	size_t raw_len;
 	enum csv_error error;
 	size_t error_field;       /* 0-based field index for CSV_BAD_QUOTE and CSV_FIELD_TOO_LONG */
-	int unterminated;         /* the input ended inside this record, before its line end
-	                             (LF): the last record of a file that is not whole */
+	int unterminated;         /* the input ended inside this record and its last byte is
+	                             not a line end (LF): a file that may not be whole */
 };
 
 struct csv_reader;

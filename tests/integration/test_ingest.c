@@ -985,6 +985,44 @@ static void test_file_younger_than_the_settle_time_is_not_taken(void **state)
 	assert_false(exists(spool, "usage-young.csv"));
 }
 
+static void test_move_to_a_read_only_spool_is_named(void **state)
+{
+	/* The spool on its own small tmpfs, made read-only after the file
+	 * arrived: the file is ingested, its move fails with EROFS and the
+	 * path; it stays, and once the file system is writable again the
+	 * next run skips it by its SHA-256 and moves it. Needs root's mount. */
+	char spool[256], cmd[1024], out[1024], log[16384], processed[512];
+	make_spool(spool, sizeof(spool));
+	snprintf(processed, sizeof(processed), "%s/processed", spool);
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=256k tmpfs '%s' 2>&1", spool);
+	if (test_sh(out, sizeof(out), cmd) != 0) {
+		fprintf(stderr, "skipped: cannot mount a small tmpfs here: %s\n", out);
+		skip();
+	}
+	mkdir(processed, 0750);
+	put_file(spool, "usage-ro.csv", USAGE_HEADER "ro-1,acct-1,api_calls,2026-01-15T10:00:00Z,1,ok\n");
+	snprintf(cmd, sizeof(cmd), "mount -o remount,ro '%s' 2>&1", spool);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	const char *src = "{ name = \"ro\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; }";
+	int rc = ingest_logged(spool, src, log, sizeof(log));
+	snprintf(cmd, sizeof(cmd), "mount -o remount,rw '%s' 2>&1", spool);
+	int rw = test_sh(out, sizeof(out), cmd);
+	assert_int_equal(rc, 0);
+	assert_file("usage-ro.csv", 1, 1, 0, 0);
+	char want[1024];
+	snprintf(want, sizeof(want), "could not move '%s/usage-ro.csv' to '%s/usage-ro.csv': Read-only file system "
+		 "(EROFS)", spool, processed);
+	assert_non_null(strstr(log, want));
+	assert_true(exists(spool, "usage-ro.csv"));
+	assert_int_equal(rw, 0);
+	ingest_ok(spool, src);
+	assert_false(exists(spool, "usage-ro.csv"));
+	assert_true(exists(processed, "usage-ro.csv"));
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-ro.csv'"), 1);
+	snprintf(cmd, sizeof(cmd), "umount '%s' 2>&1", spool);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+}
+
 /* ---- configuration, meters, privileges ---- */
 
 static void test_bad_source_config(void **state)
@@ -1109,6 +1147,7 @@ int main(void)
 		T(test_cut_header_waits),
 		T(test_file_open_for_writing_is_not_taken),
 		T(test_file_younger_than_the_settle_time_is_not_taken),
+		T(test_move_to_a_read_only_spool_is_named),
 		T(test_bad_source_config),
 		T(test_meters_follow_the_rate_card),
 		T(test_application_role_may_only_append),

@@ -580,8 +580,7 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 		rc = INGEST_UNREADABLE;
 		goto out;
 	}
-	if (st.st_dev != listed->st_dev || st.st_ino != listed->st_ino || st.st_size != listed->st_size ||
-	    st.st_mtim.tv_sec != listed->st_mtim.tv_sec || st.st_mtim.tv_nsec != listed->st_mtim.tv_nsec) {
+	if (!spool_same(&st, listed)) {
 		log_info("ingest: '%s' changed since the spool was listed: left for the next run", name);
 		rc = INGEST_LEFT;
 		goto out;

@@ -95,13 +95,16 @@ int64_t spool_age_ms(const struct stat *st, const struct timespec *now)
 	       ((int64_t)now->tv_nsec - (int64_t)st->st_mtim.tv_nsec) / 1000000;
 }
 
+int spool_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 int spool_unchanged(int fd, const struct stat *st)
 {
 	struct stat now;
-	if (fstat(fd, &now) != 0)
-		return 0;
-	return now.st_dev == st->st_dev && now.st_ino == st->st_ino && now.st_size == st->st_size &&
-	       now.st_mtim.tv_sec == st->st_mtim.tv_sec && now.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+	return fstat(fd, &now) == 0 && spool_same(&now, st);
 }
 
 /* ---- writers, from /proc ---- */

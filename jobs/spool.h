@@ -52,8 +52,12 @@ int64_t spool_age_ms(const struct stat *st, const struct timespec *now);
  */
 int spool_find_writers(struct spool_entry *entries, int count);
 
-/* Is st's file (same device and inode) the one fd has open, unchanged in
- * size and modification time? 1, 0 (changed, or fstat failed). */
+/* The same file (device and inode), unchanged in size and modification
+ * time? 1 or 0. */
+int spool_same(const struct stat *a, const struct stat *b);
+
+/* Is st's file the one fd has open, unchanged (spool_same)? 1, 0
+ * (changed, or fstat failed). */
 int spool_unchanged(int fd, const struct stat *st);
 
 /*

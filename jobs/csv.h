@@ -9,9 +9,10 @@
  *
  * Leniency, on purpose: CRLF and LF line ends are both accepted, a UTF-8
  * byte order mark at the start is skipped, and empty lines are skipped (and
- * counted). A last record without its line end is returned too, marked
- * unterminated: whether that file is whole is the caller's to decide. A record that breaks the quoting rules is still returned, with
+ * counted). A record that breaks the quoting rules is still returned, with
  * an error set, so that it can be quarantined with its line and raw text.
+ * A last record without its line end is returned too, marked
+ * unterminated: whether the file is whole is the caller's to decide.
  */
 #ifndef BILLRUN_CSV_H
 #define BILLRUN_CSV_H

@@ -43,6 +43,7 @@ struct config {
 	const char *ingest_time_min;
 	const char *ingest_time_max;
 	int64_t ingest_max_field;
+	int64_t ingest_settle_ms;  /* a spool file is taken when unchanged this long */
 
 	const char *money_rounding;
 	const char *metrics_dir;   /* "" = STATE_DIR/metrics; one billrun_DAG.prom per DAG */

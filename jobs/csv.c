@@ -492,6 +492,10 @@ int csv_next(struct csv_reader *r, struct csv_record *rec, struct err *e)
 				if (finish_at_eof(r, n))
 					return err_set(e, ERR_INTERNAL, "out of memory reading a CSV record");
 				rec_end = n;
+				/* Cut: the input ended without a line end. (A quoted field
+				 * left open by a final line end is CSV_UNTERMINATED_QUOTE
+				 * only: the sender ended the line.) */
+				rec->unterminated = r->buf[r->start + n - 1] != '\n';
 			} else {
 				if (refill(r, e))
 					return -1;
@@ -508,6 +512,7 @@ int csv_next(struct csv_reader *r, struct csv_record *rec, struct err *e)
 		size_t consumed = rec_end < n ? rec_end + 1 : rec_end;
 		if (raw_len == 0 && r->npf == 1 && !r->pf[0].quoted) {
 			/* An empty line: not a record. */
+			rec->unterminated = 0;
 			r->blank++;
 			r->line += lines;
 			r->start += consumed;

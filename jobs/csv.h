@@ -11,6 +11,8 @@
  * byte order mark at the start is skipped, and empty lines are skipped (and
  * counted). A record that breaks the quoting rules is still returned, with
  * an error set, so that it can be quarantined with its line and raw text.
+ * A last record without its line end is returned too, marked
+ * unterminated: whether the file is whole is the caller's to decide.
  */
 #ifndef BILLRUN_CSV_H
 #define BILLRUN_CSV_H
@@ -59,6 +61,8 @@ struct csv_record {
 	size_t raw_len;
 	enum csv_error error;
 	size_t error_field;       /* 0-based field index for CSV_BAD_QUOTE and CSV_FIELD_TOO_LONG */
+	int unterminated;         /* the input ended inside this record and its last byte is
+	                             not a line end (LF): a file that may not be whole */
 };
 
 struct csv_reader;

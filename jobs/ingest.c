@@ -16,10 +16,10 @@
 #include "meters.h"
 #include "progress.h"
 #include "reader.h"
+#include "spool.h"
 #include "sqltext.h"
 #include "strset.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -55,8 +55,11 @@ struct ingest {
 	size_t last_meter_len;
 	int last_meter_found, last_meter_flags;
 	long long crash_after;
+	int64_t settle_ms;     /* ingest.settle_time */
 	/* for the closing line */
 	int64_t files, skipped, records, accepted, quarantined, duplicates;
+	int left;              /* files left in the spool for the next run */
+	struct textbuf left_names;
 };
 
 /* One file's counts and totals. */
@@ -157,6 +160,7 @@ static int load_settings(struct ingest *in, struct err *e)
 	else
 		snprintf(in->processed, sizeof(in->processed), "%s/processed", cfg->spool_dir);
 	in->keep = cfg->spool_keep_in_place;
+	in->settle_ms = cfg->ingest_settle_ms;
 	if (parse_bound(cfg, "ingest.time_min", cfg->ingest_time_min, &in->time_min, e) ||
 	    parse_bound(cfg, "ingest.time_max", cfg->ingest_time_max, &in->time_max, e))
 		return -1;
@@ -216,79 +220,6 @@ static int load_accounts(struct ingest *in, struct err *e)
 
 /* ---- the spool ---- */
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* The regular files of the spool, by name; hidden files (still being
- * written, by convention) and control files are not data. */
-static int list_spool(const char *dir, char ***names, int *count, struct err *e)
-{
-	DIR *d = opendir(dir);
-	*names = NULL;
-	*count = 0;
-	if (!d) {
-		err_set(e, ERR_IO, "could not open spool directory '%s': %s", dir, strerror(errno));
-		return err_hint(e, "create it, or set spool.dir");
-	}
-	size_t cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || ends_with(de->d_name, ".ctl"))
-			continue;
-		char path[PATH_MAX];
-		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-			continue;
-		if ((size_t)*count == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **p = realloc(*names, cap * sizeof(*p));
-			if (!p) {
-				closedir(d);
-				return err_set(e, ERR_INTERNAL, "out of memory");
-			}
-			*names = p;
-		}
-		(*names)[(*count)++] = strdup(de->d_name);
-	}
-	closedir(d);
-	if (*count)
-		qsort(*names, (size_t)*count, sizeof(**names), by_name);
-	return 0;
-}
-
-/* Move src to dst without ever replacing a different file: a name taken
- * by another file gets the SHA-256 prefix appended. */
-static int move_file(const char *src, const char *dst_dir, const char *name, const char *sha)
-{
-	char dst[PATH_MAX];
-	snprintf(dst, sizeof(dst), "%s/%s", dst_dir, name);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
-			return 0;
-		if (errno != EEXIST && errno != EINVAL && errno != ENOSYS)
-			return -1;
-		if (errno != EEXIST) {
-			/* no RENAME_NOREPLACE on this file system: link, then unlink */
-			if (link(src, dst) == 0)
-				return unlink(src);
-			if (errno != EEXIST)
-				return -1;
-		}
-		snprintf(dst, sizeof(dst), "%s/%s.%.12s", dst_dir, name, sha);
-	}
-	/* Already there under the hashed name: this is a redo. */
-	return unlink(src);
-}
-
 static void move_processed(struct ingest *in, const char *name, const char *sha)
 {
 	if (in->keep)
@@ -297,32 +228,34 @@ static void move_processed(struct ingest *in, const char *name, const char *sha)
 	snprintf(src, sizeof(src), "%s/%s", in->spool, name);
 	struct err e;
 	err_clear(&e);
-	if (fs_mkdirs(in->processed, 0750, &e) != 0) {
-		log_warn("ingest: could not move '%s': %s (it stays, and is skipped by its SHA-256)", src, e.message);
-		return;
-	}
-	if (move_file(src, in->processed, name, sha) != 0) {
-		log_warn("ingest: could not move '%s' to '%s': %s (it stays, and is skipped by its SHA-256)", src,
-			 in->processed, strerror(errno));
+	if (fs_mkdirs(in->processed, 0750, &e) != 0 || spool_move(src, in->processed, name, sha, &e) != 0) {
+		log_warn("ingest: %s (the file stays in the spool, and is skipped by its SHA-256)", e.message);
 		return;
 	}
 	snprintf(ctl, sizeof(ctl), "%s.ctl", src);
 	snprintf(ctl_name, sizeof(ctl_name), "%s.ctl", name);
-	if (access(ctl, F_OK) == 0 && move_file(ctl, in->processed, ctl_name, sha) != 0)
-		log_warn("ingest: could not move '%s' to '%s': %s", ctl, in->processed, strerror(errno));
+	if (access(ctl, F_OK) == 0 && spool_move(ctl, in->processed, ctl_name, sha, &e) != 0)
+		log_warn("ingest: %s", e.message);
 }
 
 /* ---- one file ---- */
 
+/* The bytes the readers get are the bytes hashed: the file's first
+ * `limit` bytes (its size when it was opened), never what a writer adds
+ * while it is read. */
 struct file_input {
 	int fd;
 	EVP_MD_CTX *sha;
-	int64_t bytes;
+	int64_t bytes, limit;
 };
 
 static ssize_t file_read(void *ctx, char *buf, size_t cap, struct err *e)
 {
 	struct file_input *fi = ctx;
+	if ((int64_t)cap > fi->limit - fi->bytes)
+		cap = (size_t)(fi->limit - fi->bytes);
+	if (cap == 0)
+		return 0;
 	ssize_t n = csv_read_fd(&fi->fd, buf, cap, e);
 	if (n > 0) {
 		EVP_DigestUpdate(fi->sha, buf, (size_t)n);
@@ -378,16 +311,18 @@ static void validate(struct ingest *in, const struct source *src, struct usage_r
 	}
 }
 
-/* Control file beside the data file, compared with what was read. */
+/* Control file beside the data file: read before the file (its record
+ * count decides about a cut last record), compared with what was read. */
 struct control_result {
 	const char *status;
+	struct control_file c;
+	int usable;             /* c was read */
 	struct textbuf stated, detail;
 	char file[NAME_MAX + 8];
 	int present;
 };
 
-static void check_control(struct ingest *in, const char *name, const char *sha, const struct file_stats *fs,
-			  struct control_result *cr)
+static void control_load(struct ingest *in, const char *name, struct control_result *cr)
 {
 	char path[PATH_MAX];
 	memset(cr, 0, sizeof(*cr));
@@ -397,25 +332,46 @@ static void check_control(struct ingest *in, const char *name, const char *sha, 
 		return;
 	cr->present = 1;
 	snprintf(cr->file, sizeof(cr->file), "%s.ctl", name);
-	struct control_file c;
 	struct err ce;
 	err_clear(&ce);
-	if (control_read(path, &c, &ce)) {
+	if (control_read(path, &cr->c, &ce)) {
 		cr->status = "invalid";
 		textbuf_add(&cr->detail, ce.message, strlen(ce.message));
 		log_warn("ingest: control file '%s' is not usable: %s", path, ce.message);
-		control_release(&c);
+		control_release(&cr->c);
 		return;
 	}
-	control_json(&c, &cr->stated);
+	cr->usable = 1;
+}
+
+/* The record count the control file states, or -1. */
+static int64_t control_records(const struct control_result *cr)
+{
+	return cr->usable && cr->c.has_records ? cr->c.records : -1;
+}
+
+static void control_check(const char *name, const char *sha, const struct file_stats *fs,
+			  struct control_result *cr)
+{
+	if (!cr->usable)
+		return;
+	control_json(&cr->c, &cr->stated);
 	struct control_actual a = { fs->records, sha, &fs->read_totals, fs->has_cost && !fs->cost_overflow, fs->cost };
-	if (control_compare(&c, &a, &cr->detail)) {
+	if (control_compare(&cr->c, &a, &cr->detail)) {
 		cr->status = "match";
 	} else {
 		cr->status = "mismatch";
 		log_warn("ingest: file '%s' does not match its control file: %s", name, cr->detail.p);
 	}
-	control_release(&c);
+}
+
+static void control_result_release(struct control_result *cr)
+{
+	if (cr->usable)
+		control_release(&cr->c);
+	textbuf_release(&cr->stated);
+	textbuf_release(&cr->detail);
+	cr->usable = 0;
 }
 
 /* Was a file with this SHA-256 ingested before? 1 (and a log line), 0, -1. */
@@ -451,6 +407,7 @@ struct file_pass {
 	int64_t bytes;
 	int64_t blank_lines;
 	char header_problem[256];
+	int64_t cut_line;        /* read_pass returned PASS_CUT: the line the file ends inside */
 };
 
 static void pass_release(struct file_pass *p)
@@ -460,16 +417,39 @@ static void pass_release(struct file_pass *p)
 	meter_totals_release(&p->fs.read_totals);
 }
 
+/* read_pass()'s results besides 0 and -1. */
+#define PASS_RESTAGE 1  /* a LOAD_DIRECT pass met a key already in usage */
+#define PASS_CUT 2      /* the file ends inside a record, and no control file counts it */
+
 /*
- * Read the open file from its start and load it in mode. Returns 0, 1 when
- * a LOAD_DIRECT pass met a key already in usage (nothing of the pass is
- * left: read again with LOAD_STAGED), or -1 with e set.
+ * The record rec the file ends inside (no line end after it): 1 when the
+ * control file says the file is complete (it counts read records,
+ * rec included), and rec is then quarantined as truncated; 0 when the
+ * file is incomplete.
+ */
+static int cut_is_complete(struct usage_record *rec, int64_t read, int64_t ctl_records)
+{
+	if (ctl_records < 0 || ctl_records != read)
+		return 0;
+	rec->reason = REASON_NONE; /* before whatever its cut fields look like */
+	record_fail(rec, REASON_TRUNCATED,
+		    "the file ends inside this record, before its line end; the control file counts %lld records",
+		    (long long)ctl_records);
+	return 1;
+}
+
+/*
+ * Read the open file's first size bytes and load them in mode. Returns 0,
+ * PASS_RESTAGE (nothing of the pass is left: read again with LOAD_STAGED),
+ * PASS_CUT (p->cut_line set; roll back) or -1 with e set. ctl_records is
+ * the control file's record count, or -1.
  */
 static int read_pass(struct ingest *in, struct source *src, const char *name, int fd, int64_t size,
-		     int64_t file_id, enum load_mode mode, struct file_pass *p, struct err *e)
+		     int64_t file_id, enum load_mode mode, int64_t ctl_records, struct file_pass *p,
+		     struct err *e)
 {
-	struct file_input fi = { fd, NULL, 0 };
-	int rc = -1;
+	struct file_input fi = { fd, NULL, 0, size };
+	int rc = -1, cut_seen = 0;
 
 	memset(p, 0, sizeof(*p));
 	meter_totals_init(&p->fs.read_totals);
@@ -494,12 +474,22 @@ static int read_pass(struct ingest *in, struct source *src, const char *name, in
 	int got;
 	while ((got = reader_next(&p->reader, &rec, e)) > 0) {
 		fs->records++;
+		if (rec.cut) {
+			cut_seen = 1;
+			if (!cut_is_complete(&rec, fs->records, ctl_records)) {
+				p->cut_line = rec.line_no;
+				rc = PASS_CUT;
+				progress_finish();
+				goto out;
+			}
+		}
 		validate(in, src, &rec);
-		if (rec.meter_len && rec.has_quantity)
+		/* A truncated record's numbers are not what was sent: not in the totals. */
+		if (rec.meter_len && rec.has_quantity && !rec.cut)
 			meter_totals_add(&fs->read_totals, rec.meter, rec.meter_len, rec.quantity);
-		if (rec.has_cost && !fs->cost_overflow && dec_add(&fs->cost, fs->cost, rec.cost))
+		if (rec.has_cost && !rec.cut && !fs->cost_overflow && dec_add(&fs->cost, fs->cost, rec.cost))
 			fs->cost_overflow = 1;
-		fs->has_cost |= rec.has_cost;
+		fs->has_cost |= rec.has_cost && !rec.cut;
 		if (rec.reason != REASON_NONE) {
 			if (ingest_loader_quarantine(&p->loader, &rec, e))
 				goto out;
@@ -518,6 +508,12 @@ static int read_pass(struct ingest *in, struct source *src, const char *name, in
 	progress_finish();
 	if (got < 0)
 		goto out;
+	if (p->reader.cut_line && !cut_seen && ctl_records != fs->records) {
+		/* the file ends inside its header */
+		p->cut_line = p->reader.cut_line;
+		rc = PASS_CUT;
+		goto out;
+	}
 	rc = ingest_loader_finish(&p->loader, e);
 	if (rc)
 		goto out;
@@ -541,8 +537,29 @@ out:
 /* ingest_file()'s result for a file that could not be opened: the step
  * goes on with the other files and fails at the end. */
 #define INGEST_UNREADABLE (-2)
+/* ... and for a file left in the spool for the next run, nothing of it
+ * committed (cut, or changed since it was listed or while it was read):
+ * the step goes on, and names it at the end. */
+#define INGEST_LEFT (-3)
 
-static int ingest_file(struct ingest *in, struct source *src, const char *name, struct err *e)
+/* Note a file left for the next run, for the step's closing line. */
+static void note_left(struct ingest *in, const char *name)
+{
+	in->left++;
+	if (in->left_names.len < 2000) {
+		if (in->left_names.len)
+			textbuf_add(&in->left_names, ", ", 2);
+		textbuf_addc(&in->left_names, '\'');
+		textbuf_add(&in->left_names, name, strlen(name));
+		textbuf_addc(&in->left_names, '\'');
+	} else if (in->left_names.p[in->left_names.len - 1] != '.') {
+		textbuf_add(&in->left_names, ", ...", 5);
+	}
+}
+
+/* listed: the file's stat when the spool was listed (and found settled). */
+static int ingest_file(struct ingest *in, struct source *src, const char *name, const struct stat *listed,
+		       struct err *e)
 {
 	char path[PATH_MAX], pre_sha[SHA256_HEX_LEN + 1] = "";
 	char started[64];
@@ -558,8 +575,14 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		err_set(e, ERR_IO, "could not open spool file '%s': %s", path, strerror(errno));
+		char why[128];
+		err_set(e, ERR_IO, "could not open spool file '%s': %s", path, spool_errno_text(errno, why, sizeof(why)));
 		rc = INGEST_UNREADABLE;
+		goto out;
+	}
+	if (!spool_same(&st, listed)) {
+		log_info("ingest: '%s' changed since the spool was listed: left for the next run", name);
+		rc = INGEST_LEFT;
 		goto out;
 	}
 	/* Hash first only when a file of the same size was ingested before:
@@ -586,6 +609,7 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 		}
 	}
 
+	control_load(in, name, &cr);
 	if (db_begin(in->db, e))
 		goto out;
 	in_tx = 1;
@@ -595,19 +619,32 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 	log_info("ingest: reading '%s' (source '%s', %s, %lld bytes)", name, src->rs.source, src->rs.format,
 		 (long long)st.st_size);
 	double t0 = now_seconds();
-	int r = read_pass(in, src, name, fd, st.st_size, file_id, LOAD_DIRECT, &pass, e);
-	if (r == 1) {
+	int64_t ctl_records = control_records(&cr);
+	int r = read_pass(in, src, name, fd, st.st_size, file_id, LOAD_DIRECT, ctl_records, &pass, e);
+	if (r == PASS_RESTAGE) {
 		log_info("ingest: '%s' holds event keys already ingested: reading it again to count them", name);
 		pass_release(&pass);
-		r = read_pass(in, src, name, fd, st.st_size, file_id, LOAD_STAGED, &pass, e);
+		r = read_pass(in, src, name, fd, st.st_size, file_id, LOAD_STAGED, ctl_records, &pass, e);
+	}
+	if (r == PASS_CUT) {
+		char ctl_says[96] = "";
+		if (ctl_records >= 0)
+			snprintf(ctl_says, sizeof(ctl_says), " (its control file counts %lld records, not %lld)",
+				 (long long)ctl_records, (long long)pass.fs.records);
+		log_warn("ingest: '%s' ends inside line %lld, before its line end: the file is incomplete%s; nothing "
+			 "of it is ingested, it stays in the spool for the next run", path, (long long)pass.cut_line,
+			 ctl_says);
+		rc = INGEST_LEFT;
+		goto out;
 	}
 	if (r)
 		goto out;
 	struct file_stats *fs = &pass.fs;
 	const char *sha = pass.sha;
-	if (pass.bytes != st.st_size || (pre_sha[0] && strcmp(pre_sha, sha) != 0)) {
-		err_set(e, ERR_TEMPFAIL, "spool file '%s' changed while it was read", path);
-		err_hint(e, "senders should write under a hidden name (.name) and rename when done");
+	if (pass.bytes != st.st_size || !spool_unchanged(fd, &st) || (pre_sha[0] && strcmp(pre_sha, sha) != 0)) {
+		log_warn("ingest: '%s' changed while it was read: nothing of it is ingested, it stays in the spool for "
+			 "the next run (senders should write under a hidden name, .name, and rename when done)", path);
+		rc = INGEST_LEFT;
 		goto out;
 	}
 	if (!pre_sha[0]) {
@@ -631,7 +668,7 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 	if (not_billable && loader->duplicates && count_not_billable(in, file_id, &not_billable, e))
 		goto out;
 
-	check_control(in, name, sha, fs, &cr);
+	control_check(name, sha, fs, &cr);
 	struct textbuf totals = { 0 };
 	meter_totals_json(&fs->read_totals, &totals);
 	char n_id[32], n_run[32], n_size[32], n_read[32], n_acc[32], n_q[32], n_dup[32], n_nb[32], n_blank[32];
@@ -671,13 +708,14 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 	move_processed(in, name, sha);
 	rc = 0;
 out:
-	if (rc && e)
+	if (rc == INGEST_LEFT)
+		note_left(in, name);
+	else if (rc && e)
 		err_prefix(e, "file '%s': ", name);
 	pass_release(&pass); /* ends a COPY left open, before the rollback */
 	if (in_tx)
 		db_rollback(in->db);
-	textbuf_release(&cr.stated);
-	textbuf_release(&cr.detail);
+	control_result_release(&cr);
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -688,7 +726,8 @@ out:
 static int ingest_run(struct job_ctx *ctx, struct err *e)
 {
 	struct ingest in;
-	char **names = NULL;
+	struct spool_entry *entries = NULL, *cand = NULL;
+	struct source **cand_src = NULL;
 	int count = 0, rc = -1;
 
 	memset(&in, 0, sizeof(in));
@@ -715,28 +754,58 @@ static int ingest_run(struct job_ctx *ctx, struct err *e)
 	}
 	if (meter_set_load(&in.meters, in.db, e) || load_accounts(&in, e))
 		goto out;
-	if (list_spool(in.spool, &names, &count, e))
+	if (spool_list(in.spool, &entries, &count, e))
 		goto out;
-	int unmatched = 0, unreadable = 0;
+	int unmatched = 0, unreadable = 0, ncand = 0;
 	char first_unreadable[ERR_MSG_MAX] = "";
+	cand = calloc((size_t)(count ? count : 1), sizeof(*cand));
+	cand_src = calloc((size_t)(count ? count : 1), sizeof(*cand_src));
+	if (!cand || !cand_src) {
+		err_set(e, ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
 	for (int i = 0; i < count; i++) {
+		const char *name = entries[i].name;
 		struct source *src = NULL;
 		for (int k = 0; k < in.nsources && !src; k++)
-			if (fnmatch(in.sources[k].pattern, names[i], FNM_PERIOD) == 0)
+			if (fnmatch(in.sources[k].pattern, name, FNM_PERIOD) == 0)
 				src = &in.sources[k];
 		if (!src) {
 			unmatched++;
-			log_debug("ingest: '%s' matches no source's pattern: left in the spool", names[i]);
+			log_debug("ingest: '%s' matches no source's pattern: left in the spool", name);
 			continue;
 		}
-		int r = ingest_file(&in, src, names[i], e);
+		int64_t age = spool_age_ms(&entries[i].st, &now);
+		if (age < in.settle_ms) {
+			log_info("ingest: '%s' was modified %.1f s ago, within ingest.settle_time (%.1f s): left for "
+				 "the next run", name, (double)age / 1000.0, (double)in.settle_ms / 1000.0);
+			note_left(&in, name);
+			continue;
+		}
+		cand_src[ncand] = src;
+		cand[ncand++] = entries[i];
+	}
+	int unseen = spool_find_writers(cand, ncand);
+	if (unseen && ncand)
+		log_debug("ingest: the open files of %d processes could not be seen (other users': only root sees "
+			  "them); for those, ingest.settle_time alone tells a finished file", unseen);
+	for (int i = 0; i < ncand; i++) {
+		if (cand[i].writer_pid) {
+			log_warn("ingest: '%s/%s' is open for writing by process %d: left for the next run", in.spool,
+				 cand[i].name, cand[i].writer_pid);
+			note_left(&in, cand[i].name);
+			continue;
+		}
+		int r = ingest_file(&in, cand_src[i], cand[i].name, &cand[i].st, e);
 		if (r == INGEST_UNREADABLE) {
 			/* The others are ingested; the step fails at the end. */
 			log_error("ingest: %s; the file stays in the spool", e->message);
 			if (!unreadable++)
 				snprintf(first_unreadable, sizeof(first_unreadable), "%s", e->message);
 			err_clear(e);
-		} else if (r) {
+		} else if (r != INGEST_LEFT && r) {
 			goto out;
 		}
 	}
@@ -754,12 +823,16 @@ static int ingest_run(struct job_ctx *ctx, struct err *e)
 		 "%lld files skipped as already ingested", (long long)in.files, (long long)in.records,
 		 (long long)in.accepted, (long long)in.quarantined, (long long)in.duplicates,
 		 (long long)in.skipped);
+	if (in.left)
+		log_warn("ingest: %d files left in the spool for the next run, nothing of them ingested or billed "
+			 "in this run: %s", in.left, in.left_names.p);
 	rc = 0;
 out:
 	db_rollback(in.db);
-	for (int i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
+	free(cand);
+	free(cand_src);
+	spool_free(entries, count);
+	textbuf_release(&in.left_names);
 	for (int i = 0; i < in.nsources; i++)
 		strset_release(&in.sources[i].credit);
 	free(in.sources);

@@ -8,7 +8,10 @@
 #include "ingest_load.h"
 #include "err.h"
 #include "log.h"
+#include "spool.h"
 #include "sqltext.h"
+
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,9 +263,12 @@ int ingest_loader_begin(struct ingest_loader *l, struct db *db, enum load_mode m
 	l->file_name = file_name;
 	int64_t blocks = expected_records / ID_BLOCK + 1;
 	l->blocks_per_reserve = blocks > MAX_BLOCKS_PER_RESERVE ? MAX_BLOCKS_PER_RESERVE : blocks;
-	l->spill = tmpfile();
-	if (!l->spill)
-		return err_set(e, ERR_IO, "could not create a temporary file for quarantine rows");
+	l->spill = tmpfile(); /* unlinked from the start: nothing to remove afterwards */
+	if (!l->spill) {
+		char why[128];
+		return err_set(e, ERR_IO, "could not create a temporary file for quarantine rows in '%s': %s", P_tmpdir,
+			       spool_errno_text(errno, why, sizeof(why)));
+	}
 	if (reserve_blocks(l, e))
 		return -1;
 	if (mode == LOAD_DIRECT) {
@@ -400,8 +406,11 @@ int ingest_loader_quarantine(struct ingest_loader *l, const struct usage_record 
 		rb_reserve(b, 4);
 		field_null(b);
 	}
-	if (fwrite(b->p, 1, b->len, l->spill) != b->len)
-		return err_set(e, ERR_IO, "could not write quarantine rows to a temporary file");
+	if (fwrite(b->p, 1, b->len, l->spill) != b->len) {
+		char why[128];
+		return err_set(e, ERR_IO, "could not write quarantine rows to a temporary file in '%s': %s", P_tmpdir,
+			       spool_errno_text(errno, why, sizeof(why)));
+	}
 	l->quarantine_rows++;
 	return 0;
 }
@@ -410,8 +419,11 @@ static int load_quarantine(struct ingest_loader *l, struct err *e)
 {
 	if (l->quarantine_rows == 0)
 		return 0;
-	if (fflush(l->spill) || fseek(l->spill, 0, SEEK_SET))
-		return err_set(e, ERR_IO, "could not read back the quarantine rows");
+	if (fflush(l->spill) || fseek(l->spill, 0, SEEK_SET)) {
+		char why[128];
+		return err_set(e, ERR_IO, "could not write quarantine rows to a temporary file in '%s': %s", P_tmpdir,
+			       spool_errno_text(errno, why, sizeof(why)));
+	}
 	if (db_copy_begin(l->db, e, SQL_ingest_quarantine_copy) ||
 	    db_copy_put(l->db, e, copy_header, sizeof(copy_header)))
 		return -1;

@@ -37,6 +37,8 @@ const struct reason_info reason_table[REASON__COUNT] = {
 	[REASON_UNKNOWN_METER] = { "unknown_meter", "the meter is not declared in the rate card (table meters)" },
 	[REASON_BAD_JSON] = { "bad_json", "a JSON field (FOCUS Tags) is not a JSON object" },
 	[REASON_BAD_CURRENCY] = { "bad_currency", "the currency is not a three-letter upper-case code" },
+	[REASON_TRUNCATED] = { "truncated",
+		"the last record has no line end (the file was cut), and the control file counts it" },
 };
 
 /* ---- textbuf ---- */
@@ -150,6 +152,9 @@ int reader_next(struct reader *r, struct usage_record *rec, struct err *e)
 	rec->raw = c.raw;
 	rec->raw_len = c.raw_len;
 	rec->billable = 1;
+	rec->cut = c.unterminated;
+	if (c.unterminated)
+		r->cut_line = c.line_no;
 	r->records++;
 	switch (c.error) {
 	case CSV_OK:
@@ -200,6 +205,8 @@ int header_read(struct reader *r, struct csv_header *h, char *problem, size_t si
 		return -1;
 	if (got == 0)
 		return 0; /* an empty file: no header, no records */
+	if (c.unterminated)
+		r->cut_line = c.line_no; /* a header the file ended inside */
 	if (c.error != CSV_OK) {
 		snprintf(problem, size, "the header (line %lld) is not valid CSV: %s", (long long)c.line_no,
 			 csv_error_text(c.error));

@@ -25,7 +25,8 @@ struct err;
 /*
  * Why a record was quarantined. The codes are stable (stored in
  * quarantine_records.reason and in table quarantine_reasons, which
- * 004_ingest.sql fills from the same list); jobs/README.md documents them.
+ * the migrations fill from the same list: 004_ingest.sql, and 021 for
+ * truncated); jobs/README.md documents them.
  */
 enum reason {
 	REASON_NONE = 0,
@@ -44,6 +45,7 @@ enum reason {
 	REASON_UNKNOWN_METER,         /* the meter is not in table meters */
 	REASON_BAD_JSON,              /* a JSON field (FOCUS Tags) that is not a JSON object */
 	REASON_BAD_CURRENCY,          /* not a three-letter upper-case currency code */
+	REASON_TRUNCATED,             /* the last record lacks its line end; the control file counts it */
 	REASON__COUNT
 };
 
@@ -77,6 +79,7 @@ struct usage_record {
 	const char *raw;              /* the record's text without its line end */
 	size_t raw_len;
 	int raw_truncated;            /* raw is only the record's beginning */
+	int cut;                      /* the file ended inside it, before its line end */
 
 	enum reason reason;           /* REASON_NONE: a well-formed record */
 	char message[256];            /* for a bad one: what and where */
@@ -131,6 +134,8 @@ struct reader {
 	char problem[256];            /* why the file's header is unusable, or "" */
 	struct textbuf meter_buf, key_buf, attr_buf;
 	int64_t records;              /* records handed out */
+	int64_t cut_line;             /* the line of the header or record the file ended
+	                                 inside (no line end after it), or 0 */
 };
 
 /* The format named name, or NULL. */

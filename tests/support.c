@@ -231,9 +231,10 @@ int test_write_config(const char *path, const char *dir, const char *dsn, const 
 		 "state_dir = \"%s/state\";\n"
 		 "database = { dsn = \"%s\"; connect_retries = 0; };\n"
 		 "rules = { file = \"%s\"; };\n"
-		 "%s\n"
+		 "%s\n%s\n"
 		 "dags = {\n%s\n};\n",
-		 dir, dsn, rules, extra ? extra : "", dags);
+		 dir, dsn, rules, extra && strstr(extra, "ingest = {") ? "" : "ingest = { settle_time = \"0s\"; };",
+		 extra ? extra : "", dags);
 	int rc = test_write_file(path, text);
 	free(text);
 	return rc;

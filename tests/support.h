@@ -75,7 +75,9 @@ int test_wait_for(void *conn, long long want, const char *sql);
 
 /* The config text every integration test shares: state in dir/state, the
  * database, the rules file, then `extra` (top-level settings) and the
- * DAGs (the inside of dags = { ... }). Returns 0 or -1. */
+ * DAGs (the inside of dags = { ... }). Unless extra has its own ingest
+ * group, ingest.settle_time is 0s: spool files written by a test are
+ * taken at once. Returns 0 or -1. */
 int test_write_config(const char *path, const char *dir, const char *dsn, const char *rules,
 		      const char *extra, const char *dags);
 

@@ -99,6 +99,7 @@ setup_db() { # NAME
 	db="$DSN dbname=$1"
 	cat >"$work/$1.conf" <<CONF
 spool = { dir = "$work/empty"; };
+ingest = { settle_time = "0s"; };
 sources = ( { name = "bench"; format = "usage-csv"; pattern = "usage-*.csv"; } );
 CONF
 	"$here/$BUILD/tools/bench_ingest" -c "$work/$1.conf" -d "$db" -r "$work/rates.conf" >/dev/null 2>&1
@@ -108,7 +109,7 @@ CONF
 	cp "$work/usage-bench.csv" "$work/spool/usage-bench.csv"
 	cat >"$work/$1.conf" <<CONF
 spool = { dir = "$work/spool"; keep_in_place = true; };
-ingest = { time_min = "2026-01-01T00:00:00Z"; time_max = "2026-02-01T00:00:00Z"; };
+ingest = { time_min = "2026-01-01T00:00:00Z"; time_max = "2026-02-01T00:00:00Z"; settle_time = "0s"; };
 sources = ( { name = "bench"; format = "usage-csv"; pattern = "usage-*.csv"; } );
 CONF
 	psql_q "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"

@@ -86,6 +86,7 @@ state_dir = "$work/$name/state";
 database = { dsn = "$dsn dbname=$name"; };
 rules = { file = "$src/conf/rates.conf"; };
 spool = { dir = "$work/$name/spool"; };
+ingest = { settle_time = "0s"; };   # the files arrive just before a run
 sources = ( { name = "usage"; format = "usage-csv"; pattern = "usage-*.csv"; } );
 runner = { kill_grace = "1s"; };
 archive = { dir = "$work/$name/archive"; sign_key = "$work/keys/demo-sign.key"; sign_cert = "$work/keys/demo-sign.pem"; };

@@ -39,6 +39,7 @@ static int setup(void **state)
 		 "database = { dsn = \"%s\"; connect_retries = 0; };\n"
 		 "rules = { file = \"%s\"; };\n"
 		 "spool = { dir = \"%s/spool\"; };\n"
+		 "ingest = { settle_time = \"0s\"; };\n"
 		 "sources = ( { name = \"usage\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; } );\n"
 		 "dags = { n = { steps = ( { name = \"ingest\"; job = \"ingest\"; } ); }; };\n",
 		 dir, dsn, test_src("conf/rates.conf"), dir);
@@ -97,11 +98,26 @@ static void every_file_of_the_catalogue_is_accounted_for(void **state)
 			 0);
 }
 
-static void a_truncated_file_keeps_its_good_records(void **state)
+static void a_truncated_file_is_left_for_the_next_run(void **state)
 {
 	NEED_PG();
-	counts("usage-truncated.csv", 2, 1, 1, 0);
-	assert_string_equal(reason("usage-truncated.csv", 3), "wrong_column_count");
+	/* No line end after its last record: nothing of it is ingested (not
+	 * even the whole first record), it stays in the spool, the run went on. */
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-truncated.csv'"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM usage WHERE event_key IN ('t1', 't2')"), 0);
+	char path[600];
+	snprintf(path, sizeof(path), "%s/spool/usage-truncated.csv", dir);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+static void a_truncated_file_its_control_file_counts_is_read(void **state)
+{
+	NEED_PG();
+	/* records 2 in its control file: the cut record is quarantined. */
+	counts("usage-truncated-counted.csv", 2, 1, 1, 0);
+	assert_string_equal(reason("usage-truncated-counted.csv", 3), "truncated");
+	assert_string_equal(q_text("SELECT control_status FROM ingest_files WHERE file_name = 'usage-truncated-counted.csv'"),
+			    "match");
 }
 
 static void a_wrong_delimiter_is_a_bad_header(void **state)
@@ -361,7 +377,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_file_of_the_catalogue_is_accounted_for),
-		cmocka_unit_test(a_truncated_file_keeps_its_good_records),
+		cmocka_unit_test(a_truncated_file_is_left_for_the_next_run),
+		cmocka_unit_test(a_truncated_file_its_control_file_counts_is_read),
 		cmocka_unit_test(a_wrong_delimiter_is_a_bad_header),
 		cmocka_unit_test(a_byte_order_mark_and_crlf_line_ends_are_read),
 		cmocka_unit_test(invalid_utf8_is_quarantined),

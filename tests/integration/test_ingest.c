@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -47,6 +48,8 @@ static char rules[1024];
 static struct err last_err;
 static int64_t last_run;
 static int keep_in_place;
+/* ingest.settle_time of the next run_ingest: 0s unless a test looks at settling */
+static const char *settle_time = "0s";
 
 /* ---- helpers ---- */
 
@@ -129,9 +132,10 @@ static int run_ingest(const char *spool, const char *sources, const char *extra)
 	snprintf(conf, sizeof(conf), "%s/billrun.conf", spool);
 	snprintf(text, sizeof(text),
 		 "spool = { dir = \"%s\"; processed_dir = \"%s/processed\"; keep_in_place = %s; };\n"
-		 "ingest = { time_min = \"2020-01-01T00:00:00Z\"; time_max = \"2030-01-01T00:00:00Z\"; };\n"
+		 "ingest = { time_min = \"2020-01-01T00:00:00Z\"; time_max = \"2030-01-01T00:00:00Z\"; "
+		 "settle_time = \"%s\"; };\n"
 		 "sources = ( %s );\n%s\n",
-		 spool, spool, keep_in_place ? "true" : "false", sources, extra ? extra : "");
+		 spool, spool, keep_in_place ? "true" : "false", settle_time, sources, extra ? extra : "");
 	/* the config lives beside the spool, not in it */
 	char confdir[1024];
 	snprintf(confdir, sizeof(confdir), "%s.conf", spool);
@@ -814,6 +818,211 @@ static void test_files_that_are_not_data(void **state)
 	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name IN ('.usage-partial.csv', 'other.txt')"), 0);
 }
 
+/* ---- cut and unsettled files ---- */
+
+/* The log lines of one run_ingest, in buf. */
+static int ingest_logged(const char *spool, const char *sources, char *buf, size_t size)
+{
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	log_setup(0, LOG_INFO);
+	log_set_stream(f);
+	int rc = run_ingest(spool, sources, NULL);
+	log_set_stream(NULL);
+	log_setup(0, getenv("TEST_VERBOSE") ? LOG_DEBUG : LOG_ERROR);
+	rewind(f);
+	size_t n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
+#define CUT_SOURCE(name) "{ name = \"" name "\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; }"
+#define CUT_HEADER "event_id,account_id,meter,timestamp,quantity\n"
+#define CUT_WHOLE CUT_HEADER "k-1,acct-1,api_calls,2026-01-15T10:00:00Z,100\n" \
+	"k-2,acct-2,api_calls,2026-01-15T11:00:00Z,3127\n"
+/* the same file cut inside its last record: ...,3127 became ...,31 */
+#define CUT_CUT CUT_HEADER "k-1,acct-1,api_calls,2026-01-15T10:00:00Z,100\n" \
+	"k-2,acct-2,api_calls,2026-01-15T11:00:00Z,31"
+
+static void test_cut_file_waits_until_it_is_whole(void **state)
+{
+	char spool[256], processed[512], log[16384];
+	make_spool(spool, sizeof(spool));
+	snprintf(processed, sizeof(processed), "%s/processed", spool);
+	put_file(spool, "usage-cut.csv", CUT_CUT);
+	put_file(spool, "usage-beside.csv", CUT_HEADER "k-3,acct-1,api_calls,2026-01-15T12:00:00Z,1\n");
+	/* the step succeeds: the other file is ingested, the cut one waits */
+	assert_int_equal(ingest_logged(spool, CUT_SOURCE("cut"), log, sizeof(log)), 0);
+	assert_file("usage-beside.csv", 1, 1, 0, 0);
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-cut.csv'"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM usage WHERE source = 'cut' AND event_key IN ('k-1', 'k-2')"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM quarantine_records WHERE file_name = 'usage-cut.csv'"), 0);
+	assert_true(exists(spool, "usage-cut.csv"));
+	assert_false(exists(processed, "usage-cut.csv"));
+	/* a warning naming the file and the line, and the closing line */
+	assert_non_null(strstr(log, "usage-cut.csv' ends inside line 3"));
+	assert_non_null(strstr(log, "1 files left in the spool for the next run"));
+	/* the sender finishes the file: the record is ingested once, whole */
+	put_file(spool, "usage-cut.csv", CUT_WHOLE);
+	ingest_ok(spool, CUT_SOURCE("cut"));
+	assert_file("usage-cut.csv", 2, 2, 0, 0);
+	assert_string_equal(q_text("SELECT string_agg(quantity::text, ',') FROM usage WHERE source = 'cut' AND "
+				   "event_key = 'k-2'", 0, NULL), "3127");
+	assert_false(exists(spool, "usage-cut.csv"));
+	assert_true(exists(processed, "usage-cut.csv"));
+	/* the checksum is that of the bytes read: the whole file's */
+	char path[600], sha[SHA256_HEX_LEN + 1];
+	struct err e;
+	snprintf(path, sizeof(path), "%s/usage-cut.csv", processed);
+	assert_int_equal(hash_sha256_file(path, sha, &e), 0);
+	assert_string_equal(q1("SELECT sha256 FROM ingest_files WHERE file_name = $1", "usage-cut.csv"), sha);
+}
+
+static void test_cut_record_a_control_file_counts_is_truncated(void **state)
+{
+	char spool[256], processed[512], log[16384];
+	make_spool(spool, sizeof(spool));
+	snprintf(processed, sizeof(processed), "%s/processed", spool);
+	/* a control file counting 3 records: the cut file is not whole either */
+	put_file(spool, "usage-cut2.csv", CUT_CUT);
+	put_file(spool, "usage-cut2.csv.ctl", "records 3\n");
+	assert_int_equal(ingest_logged(spool, CUT_SOURCE("cut2"), log, sizeof(log)), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-cut2.csv'"), 0);
+	assert_non_null(strstr(log, "its control file counts 3 records, not 2"));
+	assert_true(exists(spool, "usage-cut2.csv"));
+	/* counting 2: complete as sent; the cut record is quarantined */
+	put_file(spool, "usage-cut2.csv.ctl", "records 2\n");
+	ingest_ok(spool, CUT_SOURCE("cut2"));
+	assert_file("usage-cut2.csv", 2, 1, 1, 0);
+	assert_string_equal(reason_at("usage-cut2.csv", 3), "truncated");
+	assert_string_equal(q_text("SELECT raw FROM quarantine_records WHERE file_name = 'usage-cut2.csv'", 0, NULL),
+			    "k-2,acct-2,api_calls,2026-01-15T11:00:00Z,31");
+	assert_string_equal(q_text("SELECT count(*) FROM usage WHERE source = 'cut2' AND event_key = 'k-2'", 0, NULL), "0");
+	/* its quantity is not what was sent: not in the read totals */
+	assert_string_equal(q1("SELECT read_totals->>'api_calls' FROM ingest_files WHERE file_name = $1", "usage-cut2.csv"),
+			    "100");
+	assert_string_equal(q1("SELECT control_status FROM ingest_files WHERE file_name = $1", "usage-cut2.csv"), "match");
+	assert_true(exists(processed, "usage-cut2.csv"));
+	assert_true(exists(processed, "usage-cut2.csv.ctl"));
+}
+
+static void test_cut_header_waits(void **state)
+{
+	char spool[256];
+	make_spool(spool, sizeof(spool));
+	put_file(spool, "usage-head.csv", "event_id,account_id,meter,times");
+	ingest_ok(spool, CUT_SOURCE("cut3"));
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-head.csv'"), 0);
+	assert_true(exists(spool, "usage-head.csv"));
+}
+
+static void test_file_open_for_writing_is_not_taken(void **state)
+{
+	char spool[256], path[600], log[16384];
+	make_spool(spool, sizeof(spool));
+	put_file(spool, "usage-open.csv", USAGE_HEADER "o-1,acct-1,api_calls,2026-01-15T10:00:00Z,1,ok\n");
+	snprintf(path, sizeof(path), "%s/usage-open.csv", spool);
+	/* a writer in another process that has not closed the file */
+	int ready[2], done[2];
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_APPEND);
+		char c = fd >= 0 ? 'y' : 'n';
+		if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	char c = 0;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+	assert_int_equal(ingest_logged(spool, "{ name = \"open\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; }",
+				       log, sizeof(log)), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-open.csv'"), 0);
+	assert_true(exists(spool, "usage-open.csv"));
+	char want[128];
+	snprintf(want, sizeof(want), "usage-open.csv' is open for writing by process %d", (int)pid);
+	assert_non_null(strstr(log, want));
+	/* the writer closes it: the next run takes it */
+	assert_int_equal(write(done[1], "x", 1), 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
+	ingest_ok(spool, "{ name = \"open\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; }");
+	assert_file("usage-open.csv", 1, 1, 0, 0);
+	assert_false(exists(spool, "usage-open.csv"));
+}
+
+static void test_file_younger_than_the_settle_time_is_not_taken(void **state)
+{
+	char spool[256], path[600], log[16384];
+	make_spool(spool, sizeof(spool));
+	put_file(spool, "usage-young.csv", USAGE_HEADER "y-1,acct-1,api_calls,2026-01-15T10:00:00Z,1,ok\n");
+	snprintf(path, sizeof(path), "%s/usage-young.csv", spool);
+	const char *src = "{ name = \"young\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; }";
+	settle_time = "1h";
+	int rc = ingest_logged(spool, src, log, sizeof(log));
+	assert_int_equal(rc, 0);
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-young.csv'"), 0);
+	assert_true(exists(spool, "usage-young.csv"));
+	assert_non_null(strstr(log, "usage-young.csv' was modified"));
+	assert_non_null(strstr(log, "within ingest.settle_time (3600.0 s)"));
+	/* two hours later (its modification time moved back): taken */
+	struct timespec times[2];
+	clock_gettime(CLOCK_REALTIME, &times[0]);
+	times[0].tv_sec -= 7200;
+	times[1] = times[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	rc = run_ingest(spool, src, NULL);
+	settle_time = "0s";
+	assert_int_equal(rc, 0);
+	assert_file("usage-young.csv", 1, 1, 0, 0);
+	assert_false(exists(spool, "usage-young.csv"));
+}
+
+static void test_move_to_a_read_only_spool_is_named(void **state)
+{
+	/* The spool on its own small tmpfs, made read-only after the file
+	 * arrived: the file is ingested, its move fails with EROFS and the
+	 * path; it stays, and once the file system is writable again the
+	 * next run skips it by its SHA-256 and moves it. Needs root's mount. */
+	char spool[256], cmd[1024], out[1024], log[16384], processed[512];
+	make_spool(spool, sizeof(spool));
+	snprintf(processed, sizeof(processed), "%s/processed", spool);
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=256k tmpfs '%s' 2>&1", spool);
+	if (test_sh(out, sizeof(out), cmd) != 0) {
+		fprintf(stderr, "skipped: cannot mount a small tmpfs here: %s\n", out);
+		skip();
+	}
+	mkdir(processed, 0750);
+	put_file(spool, "usage-ro.csv", USAGE_HEADER "ro-1,acct-1,api_calls,2026-01-15T10:00:00Z,1,ok\n");
+	snprintf(cmd, sizeof(cmd), "mount -o remount,ro '%s' 2>&1", spool);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	const char *src = "{ name = \"ro\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; }";
+	int rc = ingest_logged(spool, src, log, sizeof(log));
+	snprintf(cmd, sizeof(cmd), "mount -o remount,rw '%s' 2>&1", spool);
+	int rw = test_sh(out, sizeof(out), cmd);
+	assert_int_equal(rc, 0);
+	assert_file("usage-ro.csv", 1, 1, 0, 0);
+	char want[1024];
+	snprintf(want, sizeof(want), "could not move '%s/usage-ro.csv' to '%s/usage-ro.csv': Read-only file system "
+		 "(EROFS)", spool, processed);
+	assert_non_null(strstr(log, want));
+	assert_true(exists(spool, "usage-ro.csv"));
+	assert_int_equal(rw, 0);
+	ingest_ok(spool, src);
+	assert_false(exists(spool, "usage-ro.csv"));
+	assert_true(exists(processed, "usage-ro.csv"));
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-ro.csv'"), 1);
+	snprintf(cmd, sizeof(cmd), "umount '%s' 2>&1", spool);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+}
+
 /* ---- configuration, meters, privileges ---- */
 
 static void test_bad_source_config(void **state)
@@ -933,6 +1142,12 @@ int main(void)
 		T(test_crash_mid_file_leaves_nothing),
 		T(test_redo_after_commit_moves_the_file),
 		T(test_files_that_are_not_data),
+		T(test_cut_file_waits_until_it_is_whole),
+		T(test_cut_record_a_control_file_counts_is_truncated),
+		T(test_cut_header_waits),
+		T(test_file_open_for_writing_is_not_taken),
+		T(test_file_younger_than_the_settle_time_is_not_taken),
+		T(test_move_to_a_read_only_spool_is_named),
 		T(test_bad_source_config),
 		T(test_meters_follow_the_rate_card),
 		T(test_application_role_may_only_append),

@@ -52,6 +52,58 @@ static void control_file_that_agrees_passes(void **state)
 			    "1 0 0");
 }
 
+/* ---- a cut file ---- */
+
+static void spool_write(const char *name, const char *text)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", env_spool, name);
+	assert_int_equal(test_write_file(path, text), 0);
+}
+
+#define CUT_HEAD "event_id,account_id,meter,timestamp,quantity\n" \
+	"cut-1,alpha,calls,2026-03-10T10:00:00Z,100\n"
+
+static void a_cut_file_is_billed_once_when_whole(void **state)
+{
+	NEED_PG();
+	/* The last record cut: ...,3127 arrived as ...,31, no line end. */
+	spool_write("usage-cut.csv", CUT_HEAD "cut-2,alpha,calls,2026-03-10T11:00:00Z,31");
+	spool_write("usage-ok.csv", "event_id,account_id,meter,timestamp,quantity\n"
+				    "b-1,beta,calls,2026-03-10T12:00:00Z,30\n");
+	long long run = night("2026-03-10");
+	/* nothing of the cut file is billed; the rest of the night is */
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE file_name = 'usage-cut.csv'"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM usage WHERE event_key LIKE 'cut-%%'"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM ratings_current WHERE account_ext = 'alpha' AND subtotal <> 0"), 0);
+	assert_string_equal(q_text("SELECT subtotal FROM ratings_current WHERE account_ext = 'beta' AND "
+				   "period_local_start = '2026-03-01'"), "0.30");
+	assert_string_equal(verdict(run, "conservation", NULL), "pass");
+	/* the sender completes it: the record is billed once, with 3127 */
+	spool_write("usage-cut.csv", CUT_HEAD "cut-2,alpha,calls,2026-03-10T11:00:00Z,3127\n");
+	run = night("2026-03-11");
+	assert_string_equal(q_text("SELECT string_agg(quantity::text, ',') FROM usage WHERE event_key = 'cut-2'"), "3127");
+	assert_string_equal(q_text("SELECT subtotal FROM ratings_current WHERE account_ext = 'alpha' AND "
+				   "period_local_start = '2026-03-01'"), "32.27");
+	assert_string_equal(verdict(run, "conservation", NULL), "pass");
+}
+
+static void a_cut_file_its_control_file_counts_bills_the_rest(void **state)
+{
+	NEED_PG();
+	spool_write("usage-cut.csv", CUT_HEAD "cut-2,alpha,calls,2026-03-10T11:00:00Z,31");
+	spool_write("usage-cut.csv.ctl", "records 2\n");
+	long long run = night("2026-03-10");
+	assert_string_equal(q_text("SELECT records_read || '=' || accepted || '+' || quarantined || '+' || duplicates "
+				   "FROM ingest_files WHERE file_name = 'usage-cut.csv'"), "2=1+1+0");
+	assert_string_equal(q_text("SELECT reason || ' ' || line_no FROM quarantine_records WHERE file_name = "
+				   "'usage-cut.csv'"), "truncated 3");
+	assert_string_equal(verdict(run, "conservation", NULL), "pass");
+	assert_string_equal(verdict(run, "control_records", NULL), "pass");
+	/* the cut 31 is never billed */
+	assert_int_equal(q_int("SELECT count(*) FROM usage WHERE event_key = 'cut-2'"), 0);
+}
+
 static void control_file_that_disagrees_holds_the_files_accounts(void **state)
 {
 	NEED_PG();
@@ -528,6 +580,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(control_file_that_agrees_passes, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_cut_file_is_billed_once_when_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_cut_file_its_control_file_counts_bills_the_rest, setup, teardown),
 		cmocka_unit_test_setup_teardown(control_file_that_disagrees_holds_the_files_accounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(control_quantity_within_tolerance_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(control_quantity_beyond_a_tighter_tolerance_fails, setup, teardown),

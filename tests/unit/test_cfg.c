@@ -135,6 +135,7 @@ static void assert_defaults(const struct config *cfg)
 	assert_string_equal(cfg->spool_dir, "/var/spool/billrun");
 	assert_int_equal(cfg->spool_keep_in_place, 0);
 	assert_int_equal(cfg->ingest_max_field, 4096);
+	assert_int_equal(cfg->ingest_settle_ms, 5000);
 	assert_string_equal(cfg->money_rounding, "half_up");
 	assert_int_equal(cfg->sla_check_interval_ms, 2000);
 	assert_int_equal(cfg->sla_history_runs, 20);
@@ -329,6 +330,8 @@ static void duration_below_its_minimum_is_rejected(void **state)
 {
 	assert_text_error("sla = { check_interval = \"50ms\"; };\n", "key 'sla.check_interval'", "out of range");
 	assert_text_error("runner = { kill_grace = -5; };\n", "key 'runner.kill_grace'", "out of range");
+	assert_text_error("ingest = { settle_time = \"2h\"; };\n", "key 'ingest.settle_time'", "out of range");
+	assert_text_error("ingest = { settle_time = \"soon\"; };\n", "key 'ingest.settle_time'", "");
 }
 
 /* ---- durations ---- */

@@ -28,6 +28,7 @@ struct rec {
 	char raw[512];
 	enum csv_error error;
 	size_t error_field;
+	int unterminated;
 };
 
 /* Read all records of text with step bytes per read (0 = all at once). */
@@ -49,6 +50,7 @@ static int read_all(const char *text, size_t len, size_t step, const struct csv_
 		x->nfields = (int)c.nfields;
 		x->error = c.error;
 		x->error_field = c.error_field;
+		x->unterminated = c.unterminated;
 		snprintf(x->raw, sizeof(x->raw), "%.*s", (int)(c.raw_len < 500 ? c.raw_len : 500), c.raw);
 		for (size_t k = 0; k < c.nfields && k < 16; k++) {
 			snprintf(x->fields[k], sizeof(x->fields[k]), "%.*s",
@@ -165,6 +167,38 @@ static void test_unterminated_quote_at_end(void **state)
 	assert_int_equal(r[1].error, CSV_UNTERMINATED_QUOTE);
 	assert_int_equal(r[1].line, 2);
 	assert_string_equal(r[1].raw, "1,\"open\n2,3\n");
+}
+
+static void test_a_last_record_without_line_end_is_marked(void **state)
+{
+	struct rec r[4];
+	/* cut inside the last field, in a CRLF file after the CR, inside a quote */
+	int n = read_checked("a,b\n1,2\n3,31", NULL, r, 4, NULL);
+	assert_int_equal(n, 3);
+	assert_int_equal(r[1].unterminated, 0);
+	assert_int_equal(r[2].unterminated, 1);
+	assert_string_equal(r[2].raw, "3,31");
+	assert_int_equal(r[2].error, CSV_OK);
+	n = read_checked("a,b\r\n1,2\r", NULL, r, 4, NULL);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[1].unterminated, 1);
+	assert_string_equal(r[1].raw, "1,2");
+	n = read_checked("a,b\n1,\"op", NULL, r, 4, NULL);
+	assert_int_equal(r[1].unterminated, 1);
+	assert_int_equal(r[1].error, CSV_UNTERMINATED_QUOTE);
+	/* whole files: a final line end, blank lines after it, an open quote
+	 * that the sender ended with a line end */
+	n = read_checked("a,b\n1,2\n", NULL, r, 4, NULL);
+	assert_int_equal(r[1].unterminated, 0);
+	n = read_checked("a,b\n1,2\n\n\n", NULL, r, 4, NULL);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[1].unterminated, 0);
+	n = read_checked("a,b\n1,\"open\n", NULL, r, 4, NULL);
+	assert_int_equal(r[1].unterminated, 0);
+	/* a header alone, cut */
+	n = read_checked("a,b", NULL, r, 4, NULL);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].unterminated, 1);
 }
 
 static void test_field_too_long(void **state)
@@ -294,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_crlf_bom_and_blank_lines),
 		cmocka_unit_test(test_bad_quotes_still_return_the_record),
 		cmocka_unit_test(test_unterminated_quote_at_end),
+		cmocka_unit_test(test_a_last_record_without_line_end_is_marked),
 		cmocka_unit_test(test_field_too_long),
 		cmocka_unit_test(test_record_too_long_skips_its_line),
 		cmocka_unit_test(test_too_many_fields),

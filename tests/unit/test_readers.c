@@ -314,6 +314,23 @@ static void test_focus_good(void **state)
 	assert_string_equal(r[1].attributes, "{\"ChargeCategory\":\"Credit\",\"ServiceName\":\"Amazon EC2\",\"Id\":\"2\"}");
 }
 
+/* The category is stored under its FOCUS name whatever the header's
+ * letter case: billing reads attribute ChargeCategory (migration 017), as
+ * the reader itself takes the column case-insensitively. */
+static void test_focus_category_attribute_name(void **state)
+{
+	struct reader_settings s = settings("focus");
+	s.meter = "cloud_cost";
+	const char *text =
+		"billedcost,billingcurrency,chargecategory,chargeperiodstart,consumedquantity,subaccountid\n"
+		"-2.5,EUR,credit,2024-09-24T03:00:00Z,NULL,a1\n";
+	struct rec r[1];
+	assert_int_equal(read_text(&s, text, r, 1), 1);
+	assert_int_equal(r[0].reason, REASON_NONE);
+	assert_string_equal(r[0].quantity, "0");
+	assert_string_equal(r[0].attributes, "{\"ChargeCategory\":\"credit\"}");
+}
+
 static void test_focus_key_column_and_fixed_meter(void **state)
 {
 	struct reader_settings s = settings("focus");
@@ -612,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_usage_csv_bad_header),
 		cmocka_unit_test(test_focus_good),
 		cmocka_unit_test(test_focus_key_column_and_fixed_meter),
+		cmocka_unit_test(test_focus_category_attribute_name),
 		cmocka_unit_test(test_focus_bad_records),
 		cmocka_unit_test(test_asterisk_records),
 		cmocka_unit_test(test_asterisk_time_zone),

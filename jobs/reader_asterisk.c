@@ -5,10 +5,10 @@
  * voice_seconds (or the source's fixed meter) with billsec as quantity,
  * time from start, a local time in the source's time_zone (default UTC)
  * unless it carries an offset (a time the clock shows twice or never is
- * read with the offset in force before the change). Only ANSWERED calls are billable: the
- * others are accepted with quantity 0 and billable = false, so they are
- * counted and kept but never billed. Other non-empty fields become
- * attributes (billsec and disposition among them).
+ * read with the offset in force before the change). Only ANSWERED calls
+ * are billable: the others are accepted with quantity 0 and billable =
+ * false, so they are counted and kept but never billed. Other non-empty
+ * fields become attributes (billsec and disposition among them).
  */
 #include "reader.h"
 #include "err.h"

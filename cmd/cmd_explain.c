@@ -188,9 +188,9 @@ static void print_records(struct db *db, const char *snapshot, const char *then,
 	printf("  %-20s %-19s %-16s %14s %14s  %s\n", "usage_id", "event time", "meter", "quantity", "rated",
 	       "source file:line key");
 	for (int i = 0; i < PQntuples(r); i++)
-		printf("  %-20s %-19s %-16s %14s %14s  %s %s:%s %s%s\n", V(r, i, 0), V(r, i, 1), V(r, i, 2), V(r, i, 3),
-		       V(r, i, 4), V(r, i, 5), V(r, i, 6), V(r, i, 7), V(r, i, 8),
-		       V(r, i, 9)[0] == 't' ? "" : " (not billable)");
+		printf("  %-20s %-19s %-16s %14s %14s  %s %s:%s %s%s%s%s\n", V(r, i, 0), V(r, i, 1), V(r, i, 2),
+		       V(r, i, 3), V(r, i, 4), V(r, i, 5), V(r, i, 6), V(r, i, 7), V(r, i, 8), *V(r, i, 9) ? " (" : "",
+		       V(r, i, 9), *V(r, i, 9) ? ")" : "");
 	if (PQntuples(r) != atoi(then))
 		printf("  note: %d records now, %s when the period was aggregated: a later run will rate the "
 		       "difference\n",

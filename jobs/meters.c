@@ -15,10 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const aggregations[] = { "sum", "count", "max", "unique_count", "latest", NULL };
 static const char *const meter_keys[] = { "name", "aggregation", "unique_attribute", "round_increment",
-					  "allow_credit", "unit", NULL };
+					  "allow_credit", "unit", "charge_categories", NULL };
+/* FOCUS ChargeCategory values, as migration 017's CHECK spells them. */
+static const char *const charge_categories[] = { "Usage", "Purchase", "Tax", "Credit", "Adjustment", NULL };
 
 static int in_list(const char *const *list, const char *s)
 {
@@ -72,7 +75,49 @@ struct meter_row {
 	const char *name, *aggregation, *unique_attribute, *unit;
 	char round_increment[DEC_STR_MAX];
 	int has_round, allow_credit;
+	char categories[64];   /* a text[] literal: "{Usage,Credit}" */
 };
+
+/*
+ * charge_categories = ["Usage", "Credit"]: which FOCUS charge categories
+ * the meter counts (default Usage only), each once, spelt in any letter
+ * case and stored as FOCUS spells it.
+ */
+static int check_categories(config_setting_t *g, struct meter_row *m, struct err *e)
+{
+	config_setting_t *s = config_setting_get_member(g, "charge_categories");
+	snprintf(m->categories, sizeof(m->categories), "{Usage}");
+	if (!s)
+		return 0;
+	int t = config_setting_type(s);
+	if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) || config_setting_length(s) == 0)
+		return meter_error(e, s, m->name, "charge_categories must be a non-empty list of strings, "
+						  "e.g. [\"Usage\", \"Credit\"]");
+	int seen[sizeof(charge_categories) / sizeof(charge_categories[0])] = { 0 };
+	size_t len = 0;
+	m->categories[len++] = '{';
+	for (int i = 0; i < config_setting_length(s); i++) {
+		config_setting_t *c = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_type(c) == CONFIG_TYPE_STRING ? config_setting_get_string(c) : NULL;
+		if (!v)
+			return meter_error(e, c, m->name, "charge_categories must list strings");
+		int k = 0;
+		while (charge_categories[k] && strcasecmp(charge_categories[k], v) != 0)
+			k++;
+		if (!charge_categories[k]) {
+			meter_error(e, c, m->name, "charge category '%s' is not one of Usage, Purchase, Tax, Credit, "
+						   "Adjustment", v);
+			return err_hint(e, "these are FOCUS ChargeCategory values; a record of another source is Usage");
+		}
+		if (seen[k]++)
+			return meter_error(e, c, m->name, "charge category '%s' is listed twice", charge_categories[k]);
+		if (i)
+			m->categories[len++] = ',';
+		len += (size_t)snprintf(m->categories + len, sizeof(m->categories) - len, "%s", charge_categories[k]);
+	}
+	snprintf(m->categories + len, sizeof(m->categories) - len, "}");
+	return 0;
+}
 
 static int check_meter(config_setting_t *g, struct meter_row *m, struct err *e)
 {
@@ -90,7 +135,7 @@ static int check_meter(config_setting_t *g, struct meter_row *m, struct err *e)
 		if (!in_list(meter_keys, config_setting_name(s))) {
 			meter_error(e, s, m->name, "unknown key '%s'", config_setting_name(s));
 			return err_hint(e, "a meter has name, aggregation, unique_attribute, round_increment, "
-					   "allow_credit and unit");
+					   "allow_credit, unit and charge_categories");
 		}
 	}
 	if (!name_ok(m->name))
@@ -146,7 +191,7 @@ static int check_meter(config_setting_t *g, struct meter_row *m, struct err *e)
 			return meter_error(e, s, m->name, "allow_credit must be true or false");
 		m->allow_credit = config_setting_get_bool(s);
 	}
-	return 0;
+	return check_categories(g, m, e);
 }
 
 int meters_sync(struct db *db, const char *rules_file, struct err *e)
@@ -190,10 +235,10 @@ int meters_sync(struct db *db, const char *rules_file, struct err *e)
 				goto out;
 			}
 		}
-		const char *params[6] = { m.name, m.aggregation, m.unique_attribute,
+		const char *params[7] = { m.name, m.aggregation, m.unique_attribute,
 					  m.has_round ? m.round_increment : NULL, m.allow_credit ? "true" : "false",
-					  m.unit };
-		if (db_exec(db, e, SQL_ingest_meter_upsert, 6, params))
+					  m.unit, m.categories };
+		if (db_exec(db, e, SQL_ingest_meter_upsert, 7, params))
 			goto out;
 		/* Names match ^[a-z][a-z0-9_.-]*$: nothing to escape in the array. */
 		if (i)

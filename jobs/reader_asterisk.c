@@ -4,10 +4,11 @@
  * sequence). Account from accountcode, event key from uniqueid, meter
  * voice_seconds (or the source's fixed meter) with billsec as quantity,
  * time from start, a local time in the source's time_zone (default UTC)
- * unless it carries an offset. Only ANSWERED calls are billable: the
- * others are accepted with quantity 0 and billable = false, so they are
- * counted and kept but never billed. Other non-empty fields become
- * attributes (billsec and disposition among them).
+ * unless it carries an offset (a time the clock shows twice or never is
+ * read with the offset in force before the change). Only ANSWERED calls
+ * are billable: the others are accepted with quantity 0 and billable =
+ * false, so they are counted and kept but never billed. Other non-empty
+ * fields become attributes (billsec and disposition among them).
  */
 #include "reader.h"
 #include "err.h"
@@ -28,9 +29,10 @@ enum { C_ACCOUNT = 0, C_START = 9, C_BILLSEC = 13, C_DISPOSITION = 14, C_UNIQUEI
 struct asterisk {
 	char zone[128];
 	int utc;
-	/* The UTC offset of the last local hour converted. */
+	/* The offset of the last local hour converted, when no clock change
+	 * lies within a day of it (so that the whole hour has that offset). */
 	int64_t cached_hour;   /* local seconds since 1970 / 3600, or INT64_MIN */
-	int64_t cached_offset; /* seconds to subtract */
+	int64_t cached_gmtoff; /* seconds east of UTC */
 };
 
 static int zone_exists(const char *zone)
@@ -67,37 +69,46 @@ static void asterisk_release(struct reader *r)
 	r->state = NULL;
 }
 
-/*
- * The UTC offset in force at a local time in zone, from the system's time
- * zone database (mktime under TZ=zone; TZ is put back afterwards). In the
- * hour a clock falls back the earlier offset is taken.
- */
-static int64_t zone_offset(struct asterisk *a, int64_t local_secs)
+static int64_t floor_div(int64_t a, int64_t b)
 {
-	int64_t hour = local_secs >= 0 ? local_secs / 3600 : (local_secs - 3599) / 3600;
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Seconds east of UTC at instant t, in the zone TZ names now. */
+static int64_t gmtoff_at(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	return localtime_r(&tt, &tm) ? tm.tm_gmtoff : 0;
+}
+
+/*
+ * The instant (seconds since 1970 UTC) of local time local (seconds since
+ * 1970 as if the zone were UTC) in a->zone, from the system's time zone
+ * database. Deterministic, whatever was converted before (mktime with
+ * tm_isdst = -1 is not: glibc guesses from its previous call). A local
+ * time the clock shows twice (it falls back) or never (it springs
+ * forward) is read with the offset in force before the change: CEST for
+ * 2026-10-25 02:30 Europe/Berlin (00:30 UTC), CET for 2026-03-29 02:30
+ * (01:30 UTC, which the clock showed as 03:30). Assumes at most one
+ * change of offset within a day either side of a time, as in every zone.
+ */
+static int64_t local_to_utc(struct asterisk *a, int64_t local)
+{
+	int64_t hour = floor_div(local, 3600);
 	if (hour == a->cached_hour)
-		return a->cached_offset;
+		return local - a->cached_gmtoff;
 	char *old = getenv("TZ");
 	char *saved = old ? strdup(old) : NULL;
 	setenv("TZ", a->zone, 1);
 	tzset();
-	int64_t days = local_secs >= 0 ? local_secs / 86400 : (local_secs - 86399) / 86400;
-	int64_t rem = local_secs - days * 86400;
-	/* civil_from_days */
-	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-	int d = (int)(doy - (153 * mp + 2) / 5 + 1), m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	int64_t y = yoe + era * 400 + (m <= 2);
-	struct tm tm = { 0 };
-	tm.tm_year = (int)(y - 1900);
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = (int)(rem / 3600);
-	tm.tm_min = (int)(rem % 3600 / 60);
-	tm.tm_sec = (int)(rem % 60);
-	tm.tm_isdst = -1;
-	time_t t = mktime(&tm);
+	/* Offsets lie within ±15 h: a day either side brackets any instant
+	 * the local time can be, so these are the offsets before and after
+	 * a change near it. */
+	int64_t before = gmtoff_at(local - 86400), after = gmtoff_at(local + 86400);
+	int64_t off = before;
+	if (before != after && gmtoff_at(local - before) != before && gmtoff_at(local - after) == after)
+		off = after;   /* after the change; else before it, ambiguous, or in the gap */
 	if (saved) {
 		setenv("TZ", saved, 1);
 		free(saved);
@@ -105,12 +116,12 @@ static int64_t zone_offset(struct asterisk *a, int64_t local_secs)
 		unsetenv("TZ");
 	}
 	tzset();
-	int64_t offset = (int64_t)t - local_secs; /* UTC = local + offset */
-	a->cached_hour = hour;
-	a->cached_offset = offset;
-	return offset;
+	if (before == after) {
+		a->cached_hour = hour;
+		a->cached_gmtoff = off;
+	}
+	return local - off;
 }
-
 
 static void asterisk_record(struct reader *r, const struct csv_record *c, struct usage_record *rec)
 {
@@ -150,8 +161,8 @@ static void asterisk_record(struct reader *r, const struct csv_record *c, struct
 	else if (parse_timestamp(t->p, t->len, 1, &has_offset, &rec->event_time))
 		record_fail(rec, REASON_BAD_TIMESTAMP, "start '%.*s' is not a date and time", utf8_clip(t->p, t->len, 64), t->p);
 	else if (!has_offset && !a->utc) {
-		int64_t local = rec->event_time / 1000000;
-		rec->event_time += zone_offset(a, local) * 1000000;
+		int64_t local = floor_div(rec->event_time, 1000000);
+		rec->event_time += (local_to_utc(a, local) - local) * 1000000;
 	}
 	if (bs->len == 0)
 		record_fail(rec, REASON_MISSING_FIELD, "billsec is empty");

@@ -9,7 +9,9 @@
  * ServiceName: "Amazon EC2" becomes meter_prefix + "amazon_ec2"). The bare
  * word NULL is a missing value; Tags must be a JSON object. Rows that are
  * not usage (credits, adjustments, purchases, taxes) may lack a quantity:
- * they carry 0, their cost is what counts. The event key is key_column
+ * they carry 0, their cost is what counts, and a meter counts them only
+ * when its charge_categories lists theirs (migration 017; the category is
+ * kept as attribute ChargeCategory). The event key is key_column
  * when set, else the SHA-256 of the raw record. All other columns are kept
  * as attributes (Tags as JSON, the rest as strings).
  */
@@ -186,8 +188,11 @@ static void focus_record(struct reader *r, const struct csv_record *c, struct us
 	for (size_t i = 0; i < f->h.n; i++) {
 		if (f->h.used[i] || MISSING(i))
 			continue;
+		/* The category under its FOCUS name whatever the header's
+		 * letter case: billing reads it (billrun_charge_category, 017). */
+		const char *name = (int)i == f->category ? "ChargeCategory" : NAME(i);
 		textbuf_addc(a, a->len ? ',' : '{');
-		json_add_string(a, NAME(i), strlen(NAME(i)));
+		json_add_string(a, name, strlen(name));
 		textbuf_addc(a, ':');
 		if ((int)i == f->tags)
 			textbuf_add(a, v[i].p, v[i].len);

@@ -123,8 +123,12 @@ SET LOCAL enable_sort = on
 -- snapshot's counts, and the meters' sum, count and max; unique_count and
 -- latest, which need each record's attribute or time, read their own
 -- meters' records again, and only when such a meter exists. Only
--- billable records are aggregated; the others (unanswered calls) are
--- counted. Per-record rounding (billrun_round_up, migration 016) goes up
+-- billable records of the charge categories a meter counts
+-- (billrun_meter_counts, migration 017: FOCUS credits, adjustments,
+-- purchases and taxes only where the meter lists them) are aggregated;
+-- the others (unanswered calls, those FOCUS rows) are counted in the
+-- snapshot's usage_records. A unique_count meter counts distinct
+-- non-blank values (billrun_unique_value, 017). Per-record rounding (billrun_round_up, migration 016) goes up
 -- (away from zero) to a multiple of the meter's round_increment, before
 -- any aggregation. $1 = run, $2 = the run's period end (a period that ended by
 -- then is closed). Returns: snapshots, records aggregated, billable
@@ -137,13 +141,15 @@ WITH one_target AS (
   SELECT u.account_ext, u.meter, m.name, m.aggregation, m.round_increment,
          min(u.event_time) AS first_event, max(u.event_time) AS last_event,
          count(*) AS n, count(*) FILTER (WHERE NOT u.billable) AS nb, max(u.usage_id) AS max_id,
-         count(*) FILTER (WHERE u.billable) AS records,
-         sum(u.quantity) FILTER (WHERE u.billable) AS quantity_raw,
-         sum(r.q) FILTER (WHERE u.billable) AS q_sum,
-         max(r.q) FILTER (WHERE u.billable) AS q_max
+         count(*) FILTER (WHERE r.counted) AS records,
+         sum(u.quantity) FILTER (WHERE r.counted) AS quantity_raw,
+         sum(r.q) FILTER (WHERE r.counted) AS q_sum,
+         max(r.q) FILTER (WHERE r.counted) AS q_max
   FROM usage u
   LEFT JOIN meters m ON m.name = u.meter
-  CROSS JOIN LATERAL (SELECT billrun_round_up(u.quantity, m.round_increment) AS q) r
+  CROSS JOIN LATERAL (SELECT billrun_round_up(u.quantity, m.round_increment) AS q,
+                             u.billable AND billrun_meter_counts(m.charge_categories, u.cost, u.attributes)
+                               AS counted) r
   WHERE u.event_time >= $3::timestamptz AND u.event_time < $4::timestamptz
   GROUP BY u.account_ext, u.meter, m.name, m.aggregation, m.round_increment
 ), unsettled AS (
@@ -155,15 +161,17 @@ WITH one_target AS (
 ), per_record AS (
   SELECT t.snapshot_id, u.meter, m.name, m.aggregation, m.round_increment,
          count(*) AS n, count(*) FILTER (WHERE NOT u.billable) AS nb, max(u.usage_id) AS max_id,
-         count(*) FILTER (WHERE u.billable) AS records,
-         sum(u.quantity) FILTER (WHERE u.billable) AS quantity_raw,
-         sum(r.q) FILTER (WHERE u.billable) AS q_sum,
-         max(r.q) FILTER (WHERE u.billable) AS q_max
+         count(*) FILTER (WHERE r.counted) AS records,
+         sum(u.quantity) FILTER (WHERE r.counted) AS quantity_raw,
+         sum(r.q) FILTER (WHERE r.counted) AS q_sum,
+         max(r.q) FILTER (WHERE r.counted) AS q_max
   FROM usage u
   JOIN (SELECT * FROM agg_targets WHERE account_ext IN (SELECT account_ext FROM unsettled)) t
     ON t.account_ext = u.account_ext
   LEFT JOIN meters m ON m.name = u.meter
-  CROSS JOIN LATERAL (SELECT billrun_round_up(u.quantity, m.round_increment) AS q) r
+  CROSS JOIN LATERAL (SELECT billrun_round_up(u.quantity, m.round_increment) AS q,
+                             u.billable AND billrun_meter_counts(m.charge_categories, u.cost, u.attributes)
+                               AS counted) r
   WHERE EXISTS (SELECT 1 FROM unsettled)
     AND u.event_time >= $3::timestamptz AND u.event_time < $4::timestamptz
     AND u.event_time >= t.period_start AND u.event_time < t.period_end
@@ -179,7 +187,7 @@ WITH one_target AS (
 ), special AS (
   SELECT t.snapshot_id, m.name,
          CASE m.aggregation
-           WHEN 'unique_count' THEN count(DISTINCT u.attributes ->> m.unique_attribute)
+           WHEN 'unique_count' THEN count(DISTINCT billrun_unique_value(u.attributes, m.unique_attribute))
            ELSE (array_agg(billrun_round_up(u.quantity, m.round_increment)
                            ORDER BY u.event_time DESC, u.usage_id DESC))[1]
          END AS value
@@ -187,7 +195,7 @@ WITH one_target AS (
   JOIN agg_targets t ON t.account_ext = u.account_ext
   JOIN meters m ON m.name = u.meter AND m.aggregation IN ('unique_count', 'latest')
   WHERE EXISTS (SELECT 1 FROM meters x WHERE x.aggregation IN ('unique_count', 'latest'))
-    AND u.billable
+    AND u.billable AND billrun_meter_counts(m.charge_categories, u.cost, u.attributes)
     AND u.event_time >= $3::timestamptz AND u.event_time < $4::timestamptz
     AND u.event_time >= t.period_start AND u.event_time < t.period_end
   GROUP BY t.snapshot_id, m.name, m.aggregation

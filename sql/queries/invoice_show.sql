@@ -120,7 +120,8 @@ ORDER BY l.line_no
 -- name: invoice_trace_records
 -- The usage records behind line $2 of document $1 (number): the billable
 -- records of its meter in its period that its rating's snapshot
--- aggregated (usage ids up to the snapshot's usage_max_id), in the
+-- aggregated (usage ids up to the snapshot's usage_max_id; only the
+-- charge categories the meter counts, billrun_meter_counts of 017), in the
 -- account's local time, with the file and line each came from. "late":
 -- the record was not in the snapshots the period's earlier documents were
 -- rated from. For a difference (a supplementary or adjustment line) only
@@ -152,6 +153,8 @@ FROM snap
 JOIN usage u ON u.account_ext = snap.account_ext AND u.event_time >= snap.period_start
             AND u.event_time < snap.period_end AND u.meter = snap.meter AND u.billable
             AND (snap.usage_max_id IS NULL OR u.usage_id <= snap.usage_max_id)
+LEFT JOIN meters m ON m.name = u.meter
 LEFT JOIN ingest_files f ON f.id = u.file_id
-WHERE NOT snap.difference OR u.usage_id > coalesce((SELECT max_id FROM earlier), 0)
+WHERE (NOT snap.difference OR u.usage_id > coalesce((SELECT max_id FROM earlier), 0))
+  AND billrun_meter_counts(m.charge_categories, u.cost, u.attributes)
 ORDER BY u.event_time, u.usage_id

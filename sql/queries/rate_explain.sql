@@ -62,12 +62,20 @@ FROM agg_values WHERE snapshot_id = $1 ORDER BY meter
 -- name: rate_explain_records
 -- The usage records of snapshot $1's account and period as they are now,
 -- with their per-record rounding, in the account's local time (the caller
--- compares their number with the snapshot's).
+-- compares their number with the snapshot's), and why a record is in no
+-- value: not billable, a charge category its meter does not count, or
+-- (unique_count) no value of the attribute (017); else ''.
 SELECT u.usage_id, to_char(u.event_time AT TIME ZONE s.time_zone, 'YYYY-MM-DD HH24:MI:SS'), u.meter,
        u.quantity::text,
        billrun_round_up(u.quantity, m.round_increment)::text,
        coalesce(u.source, ''), coalesce(u.file_id::text, ''), coalesce(u.line_no::text, ''),
-       coalesce(u.event_key, ''), u.billable
+       coalesce(u.event_key, ''),
+       CASE WHEN NOT u.billable THEN 'not billable'
+            WHEN NOT billrun_meter_counts(m.charge_categories, u.cost, u.attributes)
+              THEN format('%s: not counted by the meter', billrun_charge_category(u.cost, u.attributes))
+            WHEN m.aggregation = 'unique_count' AND billrun_unique_value(u.attributes, m.unique_attribute) IS NULL
+              THEN format('no %s: not counted', m.unique_attribute)
+            ELSE '' END
 FROM agg_snapshots s
 JOIN usage u ON u.account_ext = s.account_ext AND u.event_time >= s.period_start AND u.event_time < s.period_end
 LEFT JOIN meters m ON m.name = u.meter

@@ -49,6 +49,8 @@ CREATE TEMPORARY TABLE rec_counted (
   records             bigint NOT NULL,
   billable            bigint NOT NULL,
   quantity            numeric NOT NULL,
+  metered             bigint NOT NULL,    -- billable records the meter counts (017)
+  metered_quantity    numeric NOT NULL,   -- their quantity
   cost                numeric NOT NULL,
   cost_records        bigint NOT NULL,
   other_records       bigint NOT NULL,
@@ -226,25 +228,35 @@ SET snapshot_id = (SELECT s.id FROM agg_snapshots s
 -- name: reconcile_recount
 -- All usage of the target periods, recounted independently of the
 -- aggregate step: one scan of their time window, joined by account. Only
--- FOCUS rows carry a cost and a currency (BillingCurrency).
+-- FOCUS rows carry a cost and a currency (BillingCurrency). "metered":
+-- the billable records of the charge categories their meter counts
+-- (billrun_meter_counts, 017), what the meter's value is made of; the
+-- cost is every billable record's, whatever its category.
 INSERT INTO rec_counted
-SELECT account_ext, period_local_start, meter, records, billable, coalesce(quantity, 0), coalesce(cost, 0),
-       cost_records, billable - cost_records, currency_min, currency_max
+SELECT account_ext, period_local_start, meter, records, billable, coalesce(quantity, 0), metered,
+       coalesce(metered_quantity, 0), coalesce(cost, 0), cost_records, billable - cost_records, currency_min,
+       currency_max
 FROM (SELECT t.account_ext, t.period_local_start, u.meter, count(*) AS records,
              count(*) FILTER (WHERE u.billable) AS billable, sum(u.quantity) FILTER (WHERE u.billable) AS quantity,
+             count(*) FILTER (WHERE c.metered) AS metered,
+             sum(u.quantity) FILTER (WHERE c.metered) AS metered_quantity,
              sum(u.cost) FILTER (WHERE u.billable) AS cost, count(u.cost) FILTER (WHERE u.billable) AS cost_records,
              min(u.currency) FILTER (WHERE u.billable) AS currency_min,
              max(u.currency) FILTER (WHERE u.billable) AS currency_max
       FROM rec_targets t
       JOIN usage u ON u.account_ext = t.account_ext AND u.event_time >= t.period_start AND u.event_time < t.period_end
+      LEFT JOIN meters m ON m.name = u.meter
+      CROSS JOIN LATERAL (SELECT u.billable AND billrun_meter_counts(m.charge_categories, u.cost, u.attributes)
+                                 AS metered) c
       WHERE u.event_time >= (SELECT min(period_start) FROM rec_targets)
         AND u.event_time < (SELECT max(period_end) FROM rec_targets)
       GROUP BY 1, 2, 3) g
 
 -- name: reconcile_aggregate_checks
 -- Accepted vs aggregated, per account period (all records against the
--- snapshot's count) and per meter (the billable quantity as ingested
--- against quantity_raw; the billable record counts must match too).
+-- snapshot's count) and per meter (the quantity as ingested of the
+-- billable records the meter counts against quantity_raw; their record
+-- counts must match too).
 -- $2, $3: quantity tolerance.
 WITH per_period AS (
   SELECT t.account_ext, t.period_local_start, t.snapshot_id, s.usage_records, coalesce(c.records, 0) AS records
@@ -255,13 +267,13 @@ WITH per_period AS (
          ON c.account_ext = t.account_ext AND c.period_local_start = t.period_local_start
   WHERE t.snapshot_id IS NOT NULL OR c.records > 0
 ), keys AS (
-  SELECT account_ext, period_local_start, meter FROM rec_counted WHERE billable > 0
+  SELECT account_ext, period_local_start, meter FROM rec_counted WHERE metered > 0
   UNION
   SELECT t.account_ext, t.period_local_start, v.meter FROM rec_targets t JOIN agg_values v ON v.snapshot_id = t.snapshot_id
 ), per_meter AS (
-  SELECT k.account_ext, k.period_local_start, k.meter, t.snapshot_id, coalesce(c.quantity, 0) AS expected,
+  SELECT k.account_ext, k.period_local_start, k.meter, t.snapshot_id, coalesce(c.metered_quantity, 0) AS expected,
          CASE WHEN t.snapshot_id IS NOT NULL THEN coalesce(v.quantity_raw, 0) END AS actual,
-         coalesce(c.billable, 0) AS expected_records, coalesce(v.records, 0) AS actual_records,
+         coalesce(c.metered, 0) AS expected_records, coalesce(v.records, 0) AS actual_records,
          EXISTS (SELECT 1 FROM meters m WHERE m.name = k.meter) AS known
   FROM keys k
   JOIN rec_targets t ON t.account_ext = k.account_ext AND t.period_local_start = k.period_local_start
@@ -282,7 +294,7 @@ WITH per_period AS (
   SELECT m.account_ext, m.period_local_start, m.meter, 'aggregate_quantity', 'quantity', m.expected, m.actual,
          reconcile_tolerance(m.expected, $2::numeric, $3::numeric),
          CASE WHEN m.actual IS NOT NULL AND m.expected_records <> m.actual_records THEN 'fail' END,
-         format('account ''%s'' period %s meter ''%s'': accepted %s in %s billable records, aggregated %s in %s records%s%s',
+         format('account ''%s'' period %s meter ''%s'': accepted %s in %s billable records it counts, aggregated %s in %s records%s%s',
                 m.account_ext, m.period_local_start, m.meter, m.expected, m.expected_records,
                 coalesce(m.actual::text, 'nothing'), m.actual_records,
                 CASE WHEN m.snapshot_id IS NULL THEN ' (no aggregate snapshot)' ELSE ' (snapshot ' || m.snapshot_id || ')' END,

@@ -91,7 +91,8 @@ FROM invoice_reviews v ORDER BY 1, 2, 3, 4;
 \echo == usage billed exactly once: each invoice usage line against the usage it bills, recomputed here
 -- The quantity on every usage line must equal the meter's aggregation over
 -- the account's billable usage in its local period (sums after each
--- record's rounding increment): usage lost or counted twice anywhere
+-- record's rounding increment; the records and unique values a meter
+-- counts as migration 017 defines them): usage lost or counted twice anywhere
 -- between ingest and invoice shows here, in A as well as in B.
 WITH line AS (
   SELECT i.account_ext, i.account_id, i.period_local_start AS ps, i.period_local_end AS pe, l.meter, l.quantity
@@ -104,10 +105,11 @@ recomputed AS (
                                              ELSE ceil(u.quantity / m.round_increment) * m.round_increment END), 0)
            WHEN 'count' THEN count(u.event_key)
            WHEN 'max' THEN coalesce(max(u.quantity), 0)
-           WHEN 'unique_count' THEN count(DISTINCT u.attributes ->> m.unique_attribute)
+           WHEN 'unique_count' THEN count(DISTINCT billrun_unique_value(u.attributes, m.unique_attribute))
          END AS expected
   FROM line ln JOIN meters m ON m.name = ln.meter JOIN accounts a ON a.id = ln.account_id
   LEFT JOIN usage u ON u.account_ext = ln.account_ext AND u.meter = ln.meter AND u.billable
+                   AND billrun_meter_counts(m.charge_categories, u.cost, u.attributes)
                    AND u.event_time >= ln.ps::timestamp AT TIME ZONE a.time_zone
                    AND u.event_time < ln.pe::timestamp AT TIME ZONE a.time_zone
   GROUP BY ln.account_ext, ln.ps, ln.meter, ln.quantity, m.aggregation, m.round_increment, m.unique_attribute)

@@ -2,8 +2,9 @@
  * reconcile_env.h - the world the reconcile and quarantine tests run in
  * (included by test_reconcile.c and test_quarantine.c): a fresh database
  * per test with every migration, the accounts, subscriptions and rate card
- * of tests/fixtures/reconcile/, a spool with two sources (usage-csv and
- * FOCUS), an owner connection to set up and check, an application-role
+ * of tests/fixtures/reconcile/, a spool with three sources (usage-csv and
+ * two FOCUS ones: meter cloud_cost, and cloud_net, which counts credits
+ * and adjustments too), an owner connection to set up and check, an application-role
  * connection for the jobs, and helpers to run a night's steps the way the
  * runner runs them.
  */
@@ -80,7 +81,8 @@ static int env_config(const char *reconcile)
 		 "spool = { dir = \"%s\"; };\n"
 		 "sources = (\n"
 		 "  { name = \"usage\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; },\n"
-		 "  { name = \"cloud\"; format = \"focus\"; pattern = \"focus-*.csv\"; meter = \"cloud_cost\"; }\n"
+		 "  { name = \"cloud\"; format = \"focus\"; pattern = \"focus-*.csv\"; meter = \"cloud_cost\"; },\n"
+		 "  { name = \"cloudnet\"; format = \"focus\"; pattern = \"focusnet-*.csv\"; meter = \"cloud_net\"; }\n"
 		 ");\n"
 		 "reconcile = { %s };\n",
 		 env_outdir, env_spool, reconcile ? reconcile : "");

@@ -1069,6 +1069,36 @@ static void test_meters_follow_the_rate_card(void **state)
 	assert_string_equal(q1("SELECT string_agg(name || ':' || aggregation || ':' || coalesce(round_increment::text, '-'), "
 			       "',' ORDER BY name) FROM meters WHERE name <> $1", ""),
 			    "api_calls:count:-,voice_seconds:sum:30");
+	assert_string_equal(q1("SELECT charge_categories::text FROM meters WHERE name = $1", "api_calls"), "{Usage}");
+
+	/* charge_categories: FOCUS ChargeCategory values, any letter case,
+	 * stored as FOCUS spells them */
+	assert_int_equal(test_write_file(path, "meters = (\n"
+					       "  { name = \"api_calls\"; aggregation = \"count\";\n"
+					       "    charge_categories = [\"usage\", \"CREDIT\", \"Adjustment\"]; } );\n"), 0);
+	ingest_ok(spool, src);
+	assert_string_equal(q1("SELECT charge_categories::text FROM meters WHERE name = $1", "api_calls"),
+			    "{Usage,Credit,Adjustment}");
+	const char *bad_categories[][2] = {
+		{ "charge_categories = [\"Usage\", \"Refund\"];",
+		  ":3: meter 'a': charge category 'Refund' is not one of Usage, Purchase, Tax, Credit, Adjustment" },
+		{ "charge_categories = [\"Credit\", \"credit\"];", ":3: meter 'a': charge category 'Credit' is listed twice" },
+		{ "charge_categories = [];", ":3: meter 'a': charge_categories must be a non-empty list of strings" },
+		{ "charge_categories = \"Usage\";", ":3: meter 'a': charge_categories must be a non-empty list of strings" },
+		{ "charge_categories = [1];", ":3: meter 'a': charge_categories must list strings" },
+	};
+	for (size_t i = 0; i < sizeof(bad_categories) / sizeof(bad_categories[0]); i++) {
+		char card[512];
+		snprintf(card, sizeof(card), "meters = (\n  { name = \"a\"; aggregation = \"count\";\n    %s } );\n",
+			 bad_categories[i][0]);
+		assert_int_equal(test_write_file(path, card), 0);
+		assert_int_equal(run_ingest(spool, src, NULL), -1);
+		assert_int_equal(last_err.kind, ERR_CONFIG);
+		if (!strstr(last_err.message, bad_categories[i][1]))
+			fail_msg("%s: %s", bad_categories[i][0], last_err.message);
+	}
+	assert_string_equal(q1("SELECT charge_categories::text FROM meters WHERE name = $1", "api_calls"),
+			    "{Usage,Credit,Adjustment}");
 	const char *bad[] = {
 		"meters = ( { name = \"Bad Name\"; aggregation = \"sum\"; } );",
 		"meters = ( { name = \"a\"; aggregation = \"median\"; } );",

@@ -260,6 +260,147 @@ static void meters_round_and_aggregate_per_record(void **state)
 			    "2");
 }
 
+/* The amount of the current line of charge `charge` of account's period. */
+static const char *charge_amount(const char *account, const char *period, const char *charge)
+{
+	return q_text("SELECT coalesce(string_agg(trim_scale(quantity) || ' ' || amount, ', '), 'none') "
+		      "FROM rated_lines_current WHERE account_ext = '%s' AND period_local_start = '%s' AND charge = '%s'",
+		      account, period, charge);
+}
+
+/* A unique_count meter counts distinct values of its attribute; a record
+ * whose value is empty or all blank is a record without it (jobs/RATING.md). */
+static void unique_count_ignores_blank_values(void **state)
+{
+	NEED_PG();
+	load_fixtures();
+	/* acme (pro: 5 users free, then 4.00 each): five named users and one
+	 * with an empty id are 5 users, nothing to pay (not 6 and 4.00). */
+	const char *users[] = { "a", "b", "c", "d", "e", "" };
+	for (int i = 0; i < 6; i++) {
+		char attr[64], at[32];
+		snprintf(attr, sizeof(attr), "{\"user\": \"%s\"}", users[i]);
+		snprintf(at, sizeof(at), "2026-03-%02dT09:00:00Z", i + 3);
+		usage("acme", "active_users", at, "1", attr);
+	}
+	run_period("month", "2026-03-01", "2026-04-01");
+	assert_string_equal(charge_amount("acme", "2026-03-01", "active_users"), "5 0.00");
+	assert_string_equal(q_text("SELECT v.value || '/' || v.records FROM agg_values v JOIN agg_snapshots s "
+				   "ON s.id = v.snapshot_id WHERE s.account_ext = 'acme' AND v.meter = 'active_users' "
+				   "ORDER BY s.id DESC LIMIT 1"),
+			    "5/6");
+
+	/* Blanks (spaces, a tab, a line break), a JSON null and no attribute
+	 * at all are no user either; a sixth named user is one more. */
+	usage("acme", "active_users", "2026-03-10T09:00:00Z", "1", "{\"user\": \"  \\t \\n\"}");
+	usage("acme", "active_users", "2026-03-11T09:00:00Z", "1", "{\"user\": null}");
+	usage("acme", "active_users", "2026-03-12T09:00:00Z", "1", "{\"other\": \"z\"}");
+	run_period("day", "2026-04-02", "2026-04-03");
+	assert_string_equal(charge_amount("acme", "2026-03-01", "active_users"), "5 0.00");
+	usage("acme", "active_users", "2026-03-13T09:00:00Z", "1", "{\"user\": \"f\"}");
+	run_period("day", "2026-04-03", "2026-04-04");
+	assert_string_equal(charge_amount("acme", "2026-03-01", "active_users"), "6 4.00");
+
+	/* explain --records says which records counted no user. */
+	assert_int_equal(billrun("explain", "--records", "acme", "2026-03"), 0);
+	assert_non_null(strstr(env_out, "meter active_users     unique_count = 6 (10 records)"));
+	const char *p = env_out;
+	int blanks = 0;
+	while ((p = strstr(p, "(no user: not counted)")) != NULL) {
+		blanks++;
+		p++;
+	}
+	assert_int_equal(blanks, 4);
+}
+
+/* The usage lines of account's current March rating: "charge quantity
+ * amount, ..." in line order. */
+static const char *lines_of(const char *account)
+{
+	return q_text("SELECT string_agg(charge || ' ' || trim_scale(quantity) || ' ' || amount, ', ' ORDER BY line_no) "
+		      "FROM rated_lines_current WHERE account_ext = '%s' AND period_local_start = '2026-03-01' "
+		      "AND kind = 'usage'",
+		      account);
+}
+
+/* FOCUS rows of account `account` on `meter`, one an hour from
+ * 2026-03-`day` 00:00 UTC: quantities and charge categories in turn, each
+ * with a BilledCost of 1 (only FOCUS rows carry one) and attribute user. */
+static void focus_rows(const char *account, const char *meter, int day, const char *const *rows, int n)
+{
+	static int key;
+	struct err e;
+	for (int i = 0; i < n; i++) {
+		char k[32], at[32], attr[128];
+		snprintf(k, sizeof(k), "f%d", ++key);
+		snprintf(at, sizeof(at), "2026-03-%02dT%02d:00:00Z", day, i);
+		snprintf(attr, sizeof(attr), "{\"ChargeCategory\": \"%s\", \"user\": \"u%d\"}", rows[2 * i + 1], i);
+		const char *p[] = { k, account, meter, at, rows[2 * i], attr };
+		if (db_exec(app, &e,
+			    "INSERT INTO usage (source, event_key, file_id, line_no, run_id, account_ext, meter, event_time, "
+			    "quantity, cost, currency, attributes) VALUES ('cloud', $1, 0, 1, 0, $2, $3, $4, $5, 1, 'EUR', $6)",
+			    6, p)) {
+			fprintf(stderr, "usage insert: %s\n", e.message);
+			fail();
+		}
+	}
+}
+
+/* FOCUS credits, adjustments, purchases and taxes keep their cost (the
+ * chargeback's) but enter no meter unless it lists their category: 12
+ * usage rows, then 3 credits and 1 adjustment, on a count, a latest, a
+ * max and a unique_count meter (jobs/RATING.md, Aggregation). */
+static void focus_charge_categories_enter_only_meters_that_ask(void **state)
+{
+	NEED_PG();
+	load_fixtures();
+	sql("INSERT INTO accounts (external_id, valid_from, time_zone, anchor_day, currency) "
+	    "VALUES ('cloudy', '2025-01-01', 'UTC', 1, 'EUR')");
+	sql("INSERT INTO subscriptions (account_ext, plan, valid_from) VALUES ('cloudy', 'focus_mix', '2026-01-01')");
+	/* 12 usage rows of quantity 10, 11, ... 21 (the latest, at 11:00, is
+	 * 21, the peak 21), users u0 .. u11; then, later in the day, an
+	 * adjustment of 500 and three credits of quantity 0 (FOCUS gives them
+	 * none), users u12 .. u15. */
+	const char *rows[32];
+	char q[16][8];
+	for (int i = 0; i < 12; i++) {
+		snprintf(q[i], sizeof(q[i]), "%d", 10 + i);
+		rows[2 * i] = q[i];
+		rows[2 * i + 1] = "Usage";
+	}
+	const char *others[] = { "500", "Adjustment", "0", "Credit", "0", "credit", "0", "Credit" };
+	memcpy(rows + 24, others, sizeof(others));
+	const char *meters[] = { "sms", "balance", "storage_gb", "active_users" };
+	for (int m = 0; m < 4; m++)
+		focus_rows("cloudy", meters[m], 2 + m, rows, 16);
+	run_period("month", "2026-03-01", "2026-04-01");
+
+	/* count 12 (not 16), latest 21 (not the trailing credit's 0), max 21
+	 * (not the adjustment's 500), unique_count 12 (not 16) */
+	assert_string_equal(lines_of("cloudy"), "sms 12 12.00, balance 21 21.00, storage_gb 21 21.00, "
+						"active_users 12 12.00");
+	/* each value is made of the 12 usage records; the snapshot counts all 64 */
+	assert_string_equal(q_text("SELECT string_agg(v.meter || ' ' || v.records || ' ' || v.quantity_raw, ', ' "
+				   "ORDER BY v.meter) FROM agg_values v JOIN agg_snapshots s ON s.id = v.snapshot_id "
+				   "WHERE s.account_ext = 'cloudy'"),
+			    "active_users 12 186, balance 12 186, sms 12 186, storage_gb 12 186");
+	assert_int_equal(q_int("SELECT usage_records FROM agg_snapshots WHERE account_ext = 'cloudy'"), 64);
+
+	/* A meter that asks for credits (and adjustments) counts them. */
+	sql("UPDATE meters SET charge_categories = '{Usage,Credit}' WHERE name IN ('sms', 'balance', 'active_users')");
+	sql("UPDATE meters SET charge_categories = '{Usage,Adjustment}' WHERE name = 'storage_gb'");
+	long long rerun = new_run("month", "2026-03-01", "2026-04-01", "cloudy", 0);
+	run_job(&job_aggregate, rerun);
+	run_job(&job_rate, rerun);
+	assert_string_equal(lines_of("cloudy"), "sms 15 15.00, balance 0 0.00, storage_gb 500 500.00, "
+						"active_users 15 15.00");
+
+	/* explain --records names the rows a meter leaves out. */
+	assert_int_equal(billrun("explain", "--records", "cloudy", "2026-03"), 0);
+	assert_non_null(strstr(env_out, "(Adjustment: not counted by the meter)"));
+	assert_non_null(strstr(env_out, "(Credit: not counted by the meter)"));
+}
+
 static void nightly_runs_are_incremental_and_idempotent(void **state)
 {
 	NEED_PG();
@@ -571,6 +712,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(plan_change_prorated_across_dst, setup, teardown),
 		cmocka_unit_test_setup_teardown(fx_conversion_and_tax_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(meters_round_and_aggregate_per_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(unique_count_ignores_blank_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(focus_charge_categories_enter_only_meters_that_ask, setup, teardown),
 		cmocka_unit_test_setup_teardown(nightly_runs_are_incremental_and_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(held_accounts_wait_and_are_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(dispute_rerun_of_one_account, setup, teardown),

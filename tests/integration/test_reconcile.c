@@ -390,6 +390,63 @@ static void focus_cost_against_chargeback(void **state)
 			    "22.35 37.84567890124");
 }
 
+/* FOCUS credits and adjustments keep their BilledCost in the chargeback
+ * and in the check's expected side, the cloud bill; their quantity enters
+ * only a meter whose charge_categories lists them. Both files: 12 usage
+ * rows of 1.25 (15.00), 3 credits of -2.00 and an adjustment of -0.50:
+ * BilledCost 8.50. cloud1's meter (cloud_cost) counts Usage only, so
+ * the chargeback charges 15.00 and the check fails and holds it, as it
+ * should: the charge is not the cloud bill. cloud3's (cloud_net) counts
+ * all three categories and its credits carry the cost as quantity: 8.50. */
+static void focus_credits_in_chargeback_and_meters(void **state)
+{
+	NEED_PG();
+	spool_put("focus-credits.csv");
+	spool_put("focusnet-credits.csv");
+	long long run = night("2026-03-10");
+
+	/* Every row is accepted: conservation holds for both files. */
+	assert_string_equal(q_text("SELECT string_agg(file_name || ' ' || records_read || '=' || accepted || '+' || "
+				   "quarantined || '+' || duplicates, ', ' ORDER BY file_name) FROM ingest_files"),
+			    "focus-credits.csv 16=16+0+0, focusnet-credits.csv 16=16+0+0");
+	assert_string_equal(verdict(run, "conservation", NULL), "pass,pass");
+	/* The meters' values, and the recount agrees with them. */
+	assert_string_equal(q_text("SELECT string_agg(s.account_ext || ' ' || v.meter || ' ' || v.value || ' in ' || "
+				   "v.records, ', ' ORDER BY s.account_ext) FROM agg_values v JOIN agg_snapshots s "
+				   "ON s.id = v.snapshot_id WHERE s.run_id = %lld", run),
+			    "cloud1 cloud_cost 15.00 in 12, cloud3 cloud_net 8.50 in 16");
+	assert_string_equal(q_text("SELECT string_agg(account_ext || ' ' || verdict || ' ' || expected || ' ' || actual, "
+				   "', ' ORDER BY account_ext) FROM reconciliation_checks WHERE run_id = %lld "
+				   "AND check_name = 'aggregate_quantity'", run),
+			    "cloud1 pass 15.00 15.00, cloud3 pass 8.50 8.50");
+	assert_string_equal(q_text("SELECT string_agg(account_ext || ' ' || verdict || ' ' || expected || ' ' || actual, "
+				   "', ' ORDER BY account_ext) FROM reconciliation_checks WHERE run_id = %lld "
+				   "AND check_name = 'focus_cost'", run),
+			    "cloud1 fail 8.50 15.00, cloud3 pass 8.50 8.50");
+	assert_string_equal(holds_of("cloud1"), "focus_cost");
+	assert_string_equal(holds_of("cloud3"), "none");
+
+	/* The chargeback lists every category with its cost, and charges what
+	 * the check compared. */
+	long long month = new_run("month_end", "month", "2026-03-01", "2026-04-01");
+	run_job("chargeback", month);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "awk -F, '$1 != \"row\" { print $1, $5, $8, $10, $(NF-1), $NF }' "
+		 "'%s/chargeback/chargeback-CC-3-2026-03-01.csv' | tr -d '\\r'",
+		 env_outdir);
+	assert_int_equal(test_sh(env_out, sizeof(env_out), cmd), 0);
+	assert_string_equal(env_out, "item cloud1 Adjustment 1 -0.50 \n"
+				     "item cloud1 Credit 3 -6.00 \n"
+				     "item cloud1 Usage 12 15.00 \n"
+				     "account cloud1  16 8.50 15.00\n"
+				     "item cloud3 Adjustment 1 -0.50 \n"
+				     "item cloud3 Credit 3 -6.00 \n"
+				     "item cloud3 Usage 12 15.00 \n"
+				     "account cloud3  16 8.50 8.50\n"
+				     "total   32 17.00 23.50\n");
+}
+
 static void focus_check_can_be_switched_off(void **state)
 {
 	NEED_PG();
@@ -597,6 +654,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(aggregated_but_not_rated_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(rated_quantity_that_differs_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(focus_cost_against_chargeback, setup, teardown),
+		cmocka_unit_test_setup_teardown(focus_credits_in_chargeback_and_meters, setup, teardown),
 		cmocka_unit_test_setup_teardown(focus_check_can_be_switched_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(quantity_inside_the_band_is_not_flagged, setup, teardown),
 		cmocka_unit_test_setup_teardown(quantity_outside_the_band_is_a_warning, setup, teardown),

@@ -314,6 +314,23 @@ static void test_focus_good(void **state)
 	assert_string_equal(r[1].attributes, "{\"ChargeCategory\":\"Credit\",\"ServiceName\":\"Amazon EC2\",\"Id\":\"2\"}");
 }
 
+/* The category is stored under its FOCUS name whatever the header's
+ * letter case: billing reads attribute ChargeCategory (migration 017), as
+ * the reader itself takes the column case-insensitively. */
+static void test_focus_category_attribute_name(void **state)
+{
+	struct reader_settings s = settings("focus");
+	s.meter = "cloud_cost";
+	const char *text =
+		"billedcost,billingcurrency,chargecategory,chargeperiodstart,consumedquantity,subaccountid\n"
+		"-2.5,EUR,credit,2024-09-24T03:00:00Z,NULL,a1\n";
+	struct rec r[1];
+	assert_int_equal(read_text(&s, text, r, 1), 1);
+	assert_int_equal(r[0].reason, REASON_NONE);
+	assert_string_equal(r[0].quantity, "0");
+	assert_string_equal(r[0].attributes, "{\"ChargeCategory\":\"credit\"}");
+}
+
 static void test_focus_key_column_and_fixed_meter(void **state)
 {
 	struct reader_settings s = settings("focus");
@@ -404,6 +421,94 @@ static void test_asterisk_time_zone(void **state)
 	assert_int_equal(reader_open(&rd, &s, csv_read_mem, &m, &e), -1);
 	assert_int_equal(e.kind, ERR_CONFIG);
 	reader_close(&rd);
+}
+
+/* A Master.csv record of an answered call starting at the local time start. */
+static void cdr_at(char *dst, size_t size, const char *start, const char *uniqueid)
+{
+	snprintf(dst, size,
+		 "\"acct-1\",\"1001\",\"2002\",\"c\",\"x\",\"SIP/1\",\"SIP/2\",\"Dial\",\"\",\"%s\",\"\",\"\","
+		 "60,60,\"ANSWERED\",\"D\",\"%s\",\"\"\n",
+		 start, uniqueid);
+}
+
+/* The instant zone's local time start is read as when it is the first
+ * record of a file, and when it follows a record at local time before. */
+static long long cdr_instant(const char *zone, const char *before, const char *start)
+{
+	struct reader_settings s = settings("asterisk-cdr");
+	s.time_zone = zone;
+	char first[512] = "", second[512], text[1024];
+	if (before)
+		cdr_at(first, sizeof(first), before, "u-before");
+	cdr_at(second, sizeof(second), start, "u-start");
+	snprintf(text, sizeof(text), "%s%s", first, second);
+	struct rec r[2];
+	int n = before ? 2 : 1;
+	assert_int_equal(read_text(&s, text, r, n), n);
+	assert_int_equal(r[n - 1].reason, REASON_NONE);
+	return r[n - 1].time;
+}
+
+/* A local time the clock shows twice (fall back) or never (spring
+ * forward) is read with the offset in force before the change, whatever
+ * record came before it in the file (jobs/README.md, asterisk-cdr). */
+static void test_asterisk_clock_changes(void **state)
+{
+	const char *z = "Europe/Berlin";
+	/* 2026-10-25: 03:00 CEST becomes 02:00 CET; 02:30 is shown twice and
+	 * is read as CEST (+02:00), the earlier offset. */
+	const char *summer = "2026-10-24 12:00:00", *winter = "2026-10-26 12:00:00";
+	const char *fall[][2] = {
+		{ "2026-10-25 02:30:00", "2026-10-25T00:30:00Z" },
+		{ "2026-10-25 02:00:00", "2026-10-25T00:00:00Z" },
+		{ "2026-10-25 02:59:59", "2026-10-25T00:59:59Z" },
+		{ "2026-10-25 01:59:59", "2026-10-24T23:59:59Z" },
+		{ "2026-10-25 03:00:00", "2026-10-25T02:00:00Z" },
+	};
+	for (size_t i = 0; i < sizeof(fall) / sizeof(fall[0]); i++) {
+		long long want = ts(fall[i][1]);
+		assert_int_equal(cdr_instant(z, NULL, fall[i][0]), want);
+		assert_int_equal(cdr_instant(z, summer, fall[i][0]), want);
+		assert_int_equal(cdr_instant(z, winter, fall[i][0]), want);
+		assert_int_equal(cdr_instant(z, "2026-10-25 02:10:00", fall[i][0]), want);
+		assert_int_equal(cdr_instant(z, "2026-10-25 03:10:00", fall[i][0]), want);
+	}
+	/* 2026-03-29: 02:00 CET becomes 03:00 CEST; 02:30 is never shown and
+	 * is read as CET (+01:00), the offset before the change: 01:30 UTC,
+	 * the instant the clock showed as 03:30 (PostgreSQL reads it so too). */
+	const char *spring_before = "2026-03-28 12:00:00", *spring_after = "2026-03-30 12:00:00";
+	const char *spring[][2] = {
+		{ "2026-03-29 02:30:00", "2026-03-29T01:30:00Z" },
+		{ "2026-03-29 02:00:00", "2026-03-29T01:00:00Z" },
+		{ "2026-03-29 02:59:59", "2026-03-29T01:59:59Z" },
+		{ "2026-03-29 01:59:59", "2026-03-29T00:59:59Z" },
+		{ "2026-03-29 03:00:00", "2026-03-29T01:00:00Z" },
+		{ "2026-03-29 03:30:00", "2026-03-29T01:30:00Z" },
+	};
+	for (size_t i = 0; i < sizeof(spring) / sizeof(spring[0]); i++) {
+		long long want = ts(spring[i][1]);
+		assert_int_equal(cdr_instant(z, NULL, spring[i][0]), want);
+		assert_int_equal(cdr_instant(z, spring_before, spring[i][0]), want);
+		assert_int_equal(cdr_instant(z, spring_after, spring[i][0]), want);
+		assert_int_equal(cdr_instant(z, "2026-03-29 02:10:00", spring[i][0]), want);
+		assert_int_equal(cdr_instant(z, "2026-03-29 03:10:00", spring[i][0]), want);
+	}
+	/* West of UTC, and a zone whose clock moves by half an hour
+	 * (Australia/Lord_Howe: 02:00 +11 becomes 01:30 +10:30 on 2026-04-05;
+	 * 02:00 +10:30 becomes 02:30 +11 on 2026-10-04). */
+	assert_int_equal(cdr_instant("America/New_York", "2026-11-01 00:30:00", "2026-11-01 01:30:00"),
+			 ts("2026-11-01T05:30:00Z"));
+	assert_int_equal(cdr_instant("America/New_York", "2026-11-02 00:30:00", "2026-11-01 01:30:00"),
+			 ts("2026-11-01T05:30:00Z"));
+	assert_int_equal(cdr_instant("America/New_York", NULL, "2026-03-08 02:30:00"), ts("2026-03-08T07:30:00Z"));
+	assert_int_equal(cdr_instant("Australia/Lord_Howe", "2026-04-05 01:10:00", "2026-04-05 01:45:00"),
+			 ts("2026-04-04T14:45:00Z"));
+	assert_int_equal(cdr_instant("Australia/Lord_Howe", "2026-04-06 01:10:00", "2026-04-05 01:45:00"),
+			 ts("2026-04-04T14:45:00Z"));
+	assert_int_equal(cdr_instant("Australia/Lord_Howe", "2026-10-04 02:40:00", "2026-10-04 02:15:00"),
+			 ts("2026-10-03T15:45:00Z"));
+	assert_int_equal(cdr_instant("Australia/Lord_Howe", NULL, "2026-10-04 02:40:00"), ts("2026-10-03T15:40:00Z"));
 }
 
 static void test_asterisk_bad_records(void **state)
@@ -539,9 +644,11 @@ int main(void)
 		cmocka_unit_test(test_usage_csv_bad_header),
 		cmocka_unit_test(test_focus_good),
 		cmocka_unit_test(test_focus_key_column_and_fixed_meter),
+		cmocka_unit_test(test_focus_category_attribute_name),
 		cmocka_unit_test(test_focus_bad_records),
 		cmocka_unit_test(test_asterisk_records),
 		cmocka_unit_test(test_asterisk_time_zone),
+		cmocka_unit_test(test_asterisk_clock_changes),
 		cmocka_unit_test(test_asterisk_bad_records),
 		cmocka_unit_test(test_reason_table_matches_migration),
 		cmocka_unit_test(test_control_files),

@@ -587,7 +587,7 @@ static void explain_prints_how_each_charge_was_computed(void **state)
 
 /* The amounts of charge `charge` in the current rating of a period,
  * joined by ",", or "none". */
-static const char *charge_amount(const char *account, const char *period, const char *charge)
+static const char *charge_amounts(const char *account, const char *period, const char *charge)
 {
 	return q_text("SELECT coalesce(string_agg(amount::text, ',' ORDER BY line_no), 'none') FROM rated_lines_current "
 		      "WHERE account_ext = '%s' AND period_local_start = '%s' AND charge = '%s'",
@@ -629,43 +629,43 @@ static void charges_with_their_own_dates(void **state)
 	 *   exact   dates equal to the period's bounds: the whole fee              31.00
 	 *   ended   effective_to = the period's start: not in force, no line
 	 *   april   effective_from = the period's end: no line */
-	assert_string_equal(charge_amount("dated", "2026-03-01", "promo"), "14.02");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "promo"), "14.02");
 	assert_string_equal(line_col("dated", "2026-03-01", 1, "proration_part::text"), "1209600.000000");
-	assert_string_equal(charge_amount("dated", "2026-03-01", "support"), "21.99");
-	assert_string_equal(charge_amount("dated", "2026-03-01", "exact"), "31.00");
-	assert_string_equal(charge_amount("dated", "2026-03-01", "ended"), "none");
-	assert_string_equal(charge_amount("dated", "2026-03-01", "april"), "none");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "support"), "21.99");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "exact"), "31.00");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "ended"), "none");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "april"), "none");
 	/* prorate = false: in force on the segment's first day or not at all. */
-	assert_string_equal(charge_amount("dated", "2026-03-01", "flat_promo"), "31.00");
-	assert_string_equal(charge_amount("dated", "2026-03-01", "flat_support"), "none");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "flat_promo"), "31.00");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "flat_support"), "none");
 	/* Usage charges are judged on the usage segment's first day and price
 	 * the whole period's usage: the api charge ending 15 March prices both
 	 * March records (2 + 3), the sms charge from 10 March none of March's. */
-	assert_string_equal(charge_amount("dated", "2026-03-01", "api_to_15th"), "5.00");
-	assert_string_equal(charge_amount("dated", "2026-03-01", "sms_from_10th"), "none");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "api_to_15th"), "5.00");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "sms_from_10th"), "none");
 	/* The minimum is prorated by its own dates too: 31.00 x 336/743 =
 	 * 14.0188 required, usage billed 5.00: true-up 9.0188 -> 9.02. */
-	assert_string_equal(charge_amount("dated", "2026-03-01", "commit_to_15th"), "9.02");
+	assert_string_equal(charge_amounts("dated", "2026-03-01", "commit_to_15th"), "9.02");
 	assert_string_equal(total("dated", "2026-03-01"), "rated 112.03 0 112.03");
 
 	/* April: exact ends at the period's start, april starts there. */
-	assert_string_equal(charge_amount("dated", "2026-04-01", "promo"), "none");
-	assert_string_equal(charge_amount("dated", "2026-04-01", "support"), "31.00");
-	assert_string_equal(charge_amount("dated", "2026-04-01", "exact"), "none");
-	assert_string_equal(charge_amount("dated", "2026-04-01", "april"), "31.00");
-	assert_string_equal(charge_amount("dated", "2026-04-01", "flat_promo"), "none");
-	assert_string_equal(charge_amount("dated", "2026-04-01", "flat_support"), "31.00");
-	assert_string_equal(charge_amount("dated", "2026-04-01", "sms_from_10th"), "2.00");
-	assert_string_equal(charge_amount("dated", "2026-04-01", "api_to_15th"), "none");
-	assert_string_equal(charge_amount("dated", "2026-04-01", "commit_to_15th"), "none");
+	assert_string_equal(charge_amounts("dated", "2026-04-01", "promo"), "none");
+	assert_string_equal(charge_amounts("dated", "2026-04-01", "support"), "31.00");
+	assert_string_equal(charge_amounts("dated", "2026-04-01", "exact"), "none");
+	assert_string_equal(charge_amounts("dated", "2026-04-01", "april"), "31.00");
+	assert_string_equal(charge_amounts("dated", "2026-04-01", "flat_promo"), "none");
+	assert_string_equal(charge_amounts("dated", "2026-04-01", "flat_support"), "31.00");
+	assert_string_equal(charge_amounts("dated", "2026-04-01", "sms_from_10th"), "2.00");
+	assert_string_equal(charge_amounts("dated", "2026-04-01", "api_to_15th"), "none");
+	assert_string_equal(charge_amounts("dated", "2026-04-01", "commit_to_15th"), "none");
 
 	/* Subscribed from 12 March: the charge's dates and the segment meet.
 	 *   promo   12 .. 15 March, 72 h:  31.00 x 72/743  = 3.0040  -> 3.00
 	 *   support 12 March .. 1 April, 479 h: 31.00 x 479/743 = 19.9852 -> 19.99 */
-	assert_string_equal(charge_amount("dated_late", "2026-03-01", "promo"), "3.00");
-	assert_string_equal(charge_amount("dated_late", "2026-03-01", "support"), "19.99");
-	assert_string_equal(charge_amount("dated_late", "2026-03-01", "exact"), "19.99");
-	assert_string_equal(charge_amount("dated_late", "2026-03-01", "commit_to_15th"), "3.00");
+	assert_string_equal(charge_amounts("dated_late", "2026-03-01", "promo"), "3.00");
+	assert_string_equal(charge_amounts("dated_late", "2026-03-01", "support"), "19.99");
+	assert_string_equal(charge_amounts("dated_late", "2026-03-01", "exact"), "19.99");
+	assert_string_equal(charge_amounts("dated_late", "2026-03-01", "commit_to_15th"), "3.00");
 }
 
 static void app_role_cannot_rewrite_billing_history(void **state)

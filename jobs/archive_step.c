@@ -180,39 +180,23 @@ static int table_exists(struct db *db, const char *name, int *exists, struct err
 	return 0;
 }
 
-/* A run's metrics as they stand now (the metrics file of metrics.dir is
- * written when the run ends, after this step): rendered into a scratch
- * folder beside the archive and added as metrics/billrun_DAG.prom. */
-static int add_metrics(struct bagit_writer *w, struct job_ctx *ctx, int64_t run_id, const char *dag, const char *dir,
-		       struct err *e)
-{
-	char scratch[4200], file[4400], in_bag[600];
-	snprintf(scratch, sizeof(scratch), "%s/.metrics-XXXXXX", dir);
-	if (!mkdtemp(scratch))
-		return fs_error(e, "create a folder in", dir, errno);
-	struct config mcfg = *ctx->cfg; /* a shallow copy that only redirects metrics.dir */
-	mcfg.metrics_dir = scratch;
-	snprintf(file, sizeof(file), "%s/billrun_%s.prom", scratch, dag);
-	snprintf(in_bag, sizeof(in_bag), "metrics/billrun_%s.prom", dag);
-	int rc = metrics_write_run(&mcfg, ctx->db, run_id, e) || bagit_writer_add_file(w, file, in_bag, e) ? -1 : 0;
-	unlink(file);
-	rmdir(scratch);
-	return rc;
-}
-
-/* A run's report as it stands now (a running run's with this step still
- * running; the runner writes the final one into the output folder). */
-static int add_report(struct bagit_writer *w, struct db *db, int64_t run_id, struct err *e)
+/* A run's metrics and report as they stand now (for this step's run,
+ * with this step still running: the runner writes the final ones, into
+ * metrics.dir and the output folder, when the run ends), rendered in
+ * memory and added as metrics/billrun_DAG.prom and run/run-report.html. */
+static int add_rendered(struct bagit_writer *w, struct db *db, int64_t run_id, const char *rel,
+			int (*render)(struct db *, int64_t, FILE *, struct err *), struct err *e)
 {
 	char *page = NULL;
 	size_t page_len = 0;
 	FILE *mem = open_memstream(&page, &page_len);
 	if (!mem)
 		return err_set(e, ERR_INTERNAL, "out of memory");
-	int rc = run_report_render(db, run_id, mem, e);
-	fclose(mem);
+	int rc = render(db, run_id, mem, e);
+	if (fclose(mem) != 0 && rc == 0)
+		rc = err_set(e, ERR_INTERNAL, "out of memory");
 	if (rc == 0)
-		rc = bagit_writer_add_bytes(w, "run/run-report.html", page, page_len, e);
+		rc = bagit_writer_add_bytes(w, rel, page, page_len, e);
 	free(page);
 	return rc;
 }
@@ -264,7 +248,7 @@ static int archive_one(struct job_ctx *ctx, const char *dir, int64_t run_id, str
 {
 	const struct config *cfg = ctx->cfg;
 	char name[512], final[4700], tmp[4800], run[24], head_hash[SHA256_HEX_LEN + 1], by[24];
-	char line[1024], sha[SHA256_HEX_LEN + 1];
+	char line[1024], sha[SHA256_HEX_LEN + 1], metrics_rel[300];
 	struct bagit_writer *w = NULL;
 	PGresult *info = NULL;
 	int64_t head_id = 0;
@@ -284,6 +268,7 @@ static int archive_one(struct job_ctx *ctx, const char *dir, int64_t run_id, str
 	const char *dag = PQgetvalue(info, 0, 0), *start = PQgetvalue(info, 0, 1), *end = PQgetvalue(info, 0, 2);
 	const char *output = run_id == ctx->run_id ? ctx->output_dir : PQgetvalue(info, 0, 7);
 	snprintf(name, sizeof(name), "billrun-%s-%s-run-%s", dag, start, run);
+	snprintf(metrics_rel, sizeof(metrics_rel), "metrics/billrun_%s.prom", dag);
 	snprintf(final, sizeof(final), "%s/%s.tar.gz", dir, name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", final);
 	unlink(tmp); /* left by an attempt that was killed */
@@ -293,7 +278,8 @@ static int archive_one(struct job_ctx *ctx, const char *dir, int64_t run_id, str
 	if (!w || (*output && add_tree(w, output, "", e)) ||
 	    archive_add_documents(w, ctx->db, run_id, cfg->invoice_pdf, &documents, e) ||
 	    add_record(w, ctx->db, run, start, end, head_id, head_hash, e) ||
-	    add_metrics(w, ctx, run_id, dag, dir, e) || add_report(w, ctx->db, run_id, e))
+	    add_rendered(w, ctx->db, run_id, metrics_rel, metrics_render, e) ||
+	    add_rendered(w, ctx->db, run_id, "run/run-report.html", run_report_render, e))
 		goto out;
 
 	struct {

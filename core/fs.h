@@ -34,7 +34,8 @@ int fs_write_error(struct err *e, const char *path, int errnum);
  * A file written through stdio whose every failed write is seen: the
  * stream's writes go to the file descriptor directly, and the first error
  * (ENOSPC at the 300th kB, say) is kept, so that closing names it even
- * though stdio would only say "an error happened".
+ * though stdio would only say "an error happened". The stream points at
+ * its struct: keep it in place (on the stack, say) until it is closed.
  */
 struct fs_out {
 	FILE *f;            /* write to this */

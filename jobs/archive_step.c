@@ -4,7 +4,10 @@
  * checksums and the audit chain head into one BagIt bag (core/bagit.c),
  * signed when a key is configured, written under a temporary name and
  * renamed when the done mark commits. Meant to run last, with trigger
- * all_done, so that a failed run is archived too.
+ * all_done, so that a failed run is archived too. A bag holds every
+ * document its run issued or is not written (archive_docs.c); the step
+ * first makes the archives that earlier runs of the same DAG and period
+ * ended without (reports/README.md, "The run's documents").
  */
 #include "archive_step.h"
 #include "audit.h"

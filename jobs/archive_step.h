@@ -1,7 +1,8 @@
 /*
  * archive_step.h - the archive of a run (the job "archive", a signed BagIt bag
- * per run) and retention (billrun archive prune). reports/README.md
- * describes the bag's layout.
+ * per run, holding the documents the run issued) and retention (billrun
+ * archive prune). reports/README.md describes the bag's layout and which
+ * documents it must hold.
  */
 #ifndef BILLRUN_ARCHIVE_STEP_H
 #define BILLRUN_ARCHIVE_STEP_H

@@ -9,10 +9,85 @@
 #include "cluster.h"
 #include "db.h"
 #include "log.h"
+#include "sqltext.h"
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/*
+ * The bag's payload against the documents its run issued, when the
+ * database can be reached: 0 checked and equal, or not checked (said
+ * why, not a failure: the offline checks stand on their own); -1 with e
+ * set when they differ (each difference printed) or the database failed
+ * part way.
+ */
+static int verify_documents(struct cli *cli, const char *path, const struct bagit_contents *c, struct err *e)
+{
+	char run[32], dag[128], start[32];
+	if (!bagit_info_value(c, "Billrun-Run-Id", run, sizeof(run)))
+		return 0; /* not a billrun archive */
+	struct err ce;
+	err_clear(&ce);
+	if (cli_config(cli, 0, &ce)) {
+		printf("documents not checked against the database: %s\n", ce.message);
+		return 0;
+	}
+	/* One try, and never a cluster started for a check. */
+	struct config cfg = cli->cfg;
+	cfg.db_connect_retries = 0;
+	if (cluster_embedded(&cfg) && !cluster_running(&cfg)) {
+		printf("documents not checked against the database: the embedded database is not running "
+		       "('billrun db start' starts it)\n");
+		return 0;
+	}
+	struct db *db = cluster_connect(&cfg, DB_ROLE_AUDITOR, &ce);
+	if (!db) {
+		printf("documents not checked against the database: %s\n", ce.message);
+		return 0;
+	}
+	int rc = 0;
+	const char *rp[] = { run };
+	PGresult *res = db_query(db, &ce, SQL_archive_run_info, 1, rp);
+	if (!res) {
+		printf("documents not checked against the database: %s\n", ce.message);
+		goto out;
+	}
+	if (!bagit_info_value(c, "Billrun-DAG", dag, sizeof(dag)))
+		dag[0] = '\0';
+	if (!bagit_info_value(c, "Billrun-Period-Start", start, sizeof(start)))
+		start[0] = '\0';
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), dag) != 0 || strcmp(PQgetvalue(res, 0, 1), start) != 0) {
+		printf("documents not checked against the database: its run %s is not run %s of DAG %s for %s, the "
+		       "run this bag names (a bag of another installation?)\n",
+		       run, run, dag, start);
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	static struct archive_doc_check r; /* 5 kB of problem texts */
+	if (archive_check_documents(db, strtoll(run, NULL, 10), cli->cfg.invoice_pdf, c, &r, e)) {
+		rc = -1;
+		goto out;
+	}
+	if (r.nproblems) {
+		for (int i = 0; i < r.nproblems && i < ARCHIVE_DOC_PROBLEMS; i++)
+			printf("problem: %s\n", r.problems[i]);
+		if (r.nproblems > ARCHIVE_DOC_PROBLEMS)
+			printf("... and %d more\n", r.nproblems - ARCHIVE_DOC_PROBLEMS);
+		err_set(e, ERR_INPUT, "bag '%s' does not hold the documents run %s issued: %s", path, run, r.problems[0]);
+		if (r.nproblems > 1)
+			err_detail(e, "%d problems in all", r.nproblems);
+		rc = -1;
+		goto out;
+	}
+	printf("documents: the bag holds all %d document file%s run %s issued (checked against the database)\n",
+	       r.expected, r.expected == 1 ? "" : "s", run);
+out:
+	db_free(db);
+	return rc;
+}
 
 static int archive_verify_cmd(struct cli *cli, int argc, char **argv, struct err *e)
 {
@@ -29,7 +104,8 @@ static int archive_verify_cmd(struct cli *cli, int argc, char **argv, struct err
 		return cli_usage_error(e, "archive", "'archive verify' needs one FILE (a bag tarball or folder)");
 	const char *path = argv[optind];
 	static struct bagit_report r; /* 8 kB of problem texts */
-	if (bagit_verify(path, ca, &r, e)) {
+	struct bagit_contents contents;
+	if (bagit_verify_contents(path, ca, &r, &contents, e)) {
 		for (int i = 0; i < r.nproblems && i < BAGIT_MAX_PROBLEMS; i++)
 			printf("problem: %s\n", r.problems[i]);
 		if (r.nproblems > BAGIT_MAX_PROBLEMS)
@@ -45,7 +121,9 @@ static int archive_verify_cmd(struct cli *cli, int argc, char **argv, struct err
 		printf("signature verified against '%s': signed by %s\n", ca, r.signer);
 	else
 		printf("signature intact (signed by %s, not checked against a CA: give --ca CAFILE)\n", r.signer);
-	return 0;
+	int rc = verify_documents(cli, path, &contents, e);
+	bagit_contents_release(&contents);
+	return rc;
 }
 
 static int archive_prune_cmd(struct cli *cli, int argc, char **argv, struct err *e)
@@ -124,7 +202,13 @@ const struct command cmd_archive = {
 	"        missing, that no path leaves the bag, and the CMS signature\n"
 	"        tagmanifest-sha256.txt.p7s when there is one. With --ca the\n"
 	"        signature must chain to a certificate in CAFILE (PEM), and an\n"
-	"        unsigned bag fails. Needs no configuration or database.\n"
+	"        unsigned bag fails. Needs no configuration or database for\n"
+	"        that. A billrun archive is then checked against the database\n"
+	"        when it can be reached (the configuration's, as the auditor\n"
+	"        role; one try, no cluster started): every document file its\n"
+	"        run issued must be in the payload, and no other file under\n"
+	"        data/output/invoices/. When it cannot be reached, the output\n"
+	"        says so and the result is that of the offline checks.\n"
 	"prune   remove what is older than AGE (default archive.retention,\n"
 	"        \"7y\"; units y, mo, w, d): archives of runs whose period ended\n"
 	"        before it, usage records by event time and processed spool\n"
@@ -133,6 +217,7 @@ const struct command cmd_archive = {
 	"        owner (usage is append-only for everyone else). --dry-run\n"
 	"        lists what would go and changes nothing.\n"
 	"\n"
-	"Exit status: 0 valid (or pruned); 65 the bag is not valid (each problem\n"
-	"is printed); 64 usage; 74 the file cannot be read; 78 bad CA file.\n"
+	"Exit status: 0 valid (or pruned); 65 the bag is not valid, or does not\n"
+	"hold its run's documents (each problem is printed); 64 usage; 74 the\n"
+	"file cannot be read; 78 bad CA file.\n"
 };

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cluster.h"
 #include "db.h"
+#include "fs.h"
 #include "log.h"
 #include "mask.h"
 #include "period.h"
@@ -140,7 +141,7 @@ static int export_main(struct cli *cli, int argc, char **argv, struct err *e)
 		snprintf(tmp, sizeof(tmp), "%s.tmp", out_path);
 		out = fopen(tmp, "w");
 		if (!out) {
-			err_set(e, ERR_IO, "could not create '%s': %s", tmp, strerror(errno));
+			fs_error(e, "create", tmp, errno);
 			tmp[0] = '\0';
 			out = stdout;
 			goto out;
@@ -170,7 +171,7 @@ static int export_main(struct cli *cli, int argc, char **argv, struct err *e)
 	if (out != stdout) {
 		if (fflush(out) != 0 || fsync(fileno(out)) != 0 || fclose(out) != 0) {
 			out = stdout;
-			err_set(e, ERR_IO, "could not write '%s': %s", tmp, strerror(errno));
+			fs_write_error(e, tmp, errno);
 			goto out;
 		}
 		out = stdout;

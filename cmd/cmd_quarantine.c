@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cluster.h"
 #include "db.h"
+#include "fs.h"
 #include "hash.h"
 #include "log.h"
 #include "sqltext.h"
@@ -291,8 +292,9 @@ static int copy_hidden(const char *src, const char *dir, const char *name, char 
 		return err_set(e, ERR_IO, "could not open '%s': %s", src, strerror(errno));
 	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (out < 0) {
+		int errnum = errno;
 		close(in);
-		return err_set(e, ERR_IO, "could not create '%s': %s", tmp, strerror(errno));
+		return fs_error(e, "create", tmp, errnum);
 	}
 	ssize_t n;
 	int rc = 0;
@@ -300,7 +302,7 @@ static int copy_hidden(const char *src, const char *dir, const char *name, char 
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = write(out, buf + off, (size_t)(n - off));
 			if (w < 0) {
-				rc = err_set(e, ERR_IO, "could not write '%s': %s", tmp, strerror(errno));
+				rc = fs_write_error(e, tmp, errno);
 				goto done;
 			}
 			off += w;
@@ -309,11 +311,11 @@ static int copy_hidden(const char *src, const char *dir, const char *name, char 
 	if (n < 0)
 		rc = err_set(e, ERR_IO, "could not read '%s': %s", src, strerror(errno));
 	else if (fsync(out) != 0)
-		rc = err_set(e, ERR_IO, "could not write '%s': %s", tmp, strerror(errno));
+		rc = fs_write_error(e, tmp, errno);
 done:
 	close(in);
 	if (close(out) != 0 && rc == 0)
-		rc = err_set(e, ERR_IO, "could not write '%s': %s", tmp, strerror(errno));
+		rc = fs_write_error(e, tmp, errno);
 	if (rc)
 		unlink(tmp);
 	return rc;

@@ -8,6 +8,7 @@
 #include "bagit.h"
 #include "cms.h"
 #include "err.h"
+#include "fs.h"
 #include "hash.h"
 
 #include <archive.h>
@@ -40,9 +41,11 @@ struct bagit_writer {
 	int finished;
 	struct payload_item *items;
 	size_t nitems, capitems;
+	size_t nsorted;                  /* items[0..nsorted) are in path order */
 	struct info_item *info;
 	size_t ninfo, capinfo;
 	uint64_t bytes;
+	int errnum;                      /* the first failed write of the file, or 0 */
 	EVP_MD_CTX *out_sha;             /* the tarball's bytes as written */
 	char sha[SHA256_HEX_LEN + 1];    /* the tarball's SHA-256, once finished */
 };
@@ -98,10 +101,18 @@ static void text_put_path(struct text *t, const char *path)
 
 /* ---- the tarball ---- */
 
+/* A failed libarchive call. When writing the file failed, that is the
+ * cause whatever libarchive says after it (with pigz it blames the
+ * program, "Error closing program"): the path and the errno are named. */
 static int archive_error(struct bagit_writer *w, struct err *e, const char *what)
 {
+	const char *la = archive_error_string(w->a) ? archive_error_string(w->a) : "unknown libarchive error";
+	if (w->errnum) {
+		fs_write_error(e, w->path, w->errnum);
+		return err_detail(e, "while %s; libarchive: %s", what, la);
+	}
 	err_set(e, ERR_IO, "could not write archive '%s': %s", w->path, what);
-	return err_detail(e, "%s", archive_error_string(w->a) ? archive_error_string(w->a) : "unknown libarchive error");
+	return err_detail(e, "%s", la);
 }
 
 static int write_header(struct bagit_writer *w, const char *rel, int dir, int64_t size, struct err *e)
@@ -175,6 +186,8 @@ static la_ssize_t write_out(struct archive *a, void *client, const void *buf, si
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			if (!w->errnum)
+				w->errnum = errno;
 			archive_set_error(a, errno, "%s", strerror(errno));
 			return -1;
 		}
@@ -202,7 +215,7 @@ struct bagit_writer *bagit_writer_open(const char *path, const char *bag_name, s
 	}
 	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
-		err_set(e, ERR_IO, "could not create archive '%s': %s", path, strerror(errno));
+		fs_error(e, "create archive", path, errno);
 		free(w->path);
 		w->path = NULL; /* not ours to remove */
 		goto fail;
@@ -451,12 +464,14 @@ int bagit_writer_finish(struct bagit_writer *w, const char *key_path, const char
 		archive_error(w, e, "closing");
 		goto out;
 	}
-	if (fsync(w->fd) != 0 || close(w->fd) != 0) {
-		w->fd = -1;
-		err_set(e, ERR_IO, "could not write archive '%s': %s", w->path, strerror(errno));
+	int errnum = fsync(w->fd) != 0 ? errno : 0;
+	if (close(w->fd) != 0 && !errnum)
+		errnum = errno;
+	w->fd = -1;
+	if (errnum) {
+		fs_write_error(e, w->path, errnum);
 		goto out;
 	}
-	w->fd = -1;
 	w->finished = 1;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
@@ -475,6 +490,19 @@ out:
 	free(tagmanifest.data);
 	free(sig);
 	return rc;
+}
+
+const char *bagit_writer_payload_sha256(struct bagit_writer *w, const char *rel)
+{
+	if (w->nsorted != w->nitems) {
+		qsort(w->items, w->nitems, sizeof(*w->items), by_rel);
+		w->nsorted = w->nitems;
+	}
+	char path[4200];
+	snprintf(path, sizeof(path), "data/%s", rel);
+	struct payload_item key = { .rel = path };
+	const struct payload_item *it = bsearch(&key, w->items, w->nitems, sizeof(*w->items), by_rel);
+	return it ? it->sha : NULL;
 }
 
 const char *bagit_writer_sha256(const struct bagit_writer *w)

@@ -53,6 +53,10 @@ int bagit_writer_add_file(struct bagit_writer *w, const char *src, const char *r
 int bagit_writer_add_bytes(struct bagit_writer *w, const char *rel, const void *data, size_t len,
 			   struct err *e);
 
+/* The SHA-256 (lowercase hex) of the payload file added as data/rel, or
+ * NULL when none was. Owned by w; valid until the next add. */
+const char *bagit_writer_payload_sha256(struct bagit_writer *w, const char *rel);
+
 /* Add a bag-info.txt element (label without ':' or line breaks, value one
  * line). Written in the order added, after the standard ones. 0 or -1. */
 int bagit_writer_info(struct bagit_writer *w, const char *label, const char *value, struct err *e);
@@ -108,5 +112,32 @@ struct bagit_report {
  * read, ERR_CONFIG for an unreadable CA file.
  */
 int bagit_verify(const char *path, const char *ca_file, struct bagit_report *r, struct err *e);
+
+/* What a valid bag holds, for checks beyond BagIt's (archive verify's
+ * against the database). */
+struct bagit_payload_file {
+	char *path;                  /* "data/..." */
+	char sha256[65];             /* verified; "" when the bag has no sha256 manifest */
+};
+
+struct bagit_contents {
+	char *info;                  /* bag-info.txt ("" without one) */
+	struct bagit_payload_file *files; /* the payload files, in path order */
+	size_t n;
+};
+
+/* bagit_verify(), and when the bag is valid, its bag-info.txt and payload
+ * files in c (release with bagit_contents_release; zeroed otherwise). */
+int bagit_verify_contents(const char *path, const char *ca_file, struct bagit_report *r, struct bagit_contents *c,
+			  struct err *e);
+
+void bagit_contents_release(struct bagit_contents *c);
+
+/* bag-info.txt's first value for label (case-insensitive), copied to
+ * buf. 1 found, 0 not. */
+int bagit_info_value(const struct bagit_contents *c, const char *label, char *buf, size_t size);
+
+/* The payload file at path ("data/..."), or NULL. */
+const struct bagit_payload_file *bagit_contents_find(const struct bagit_contents *c, const char *path);
 
 #endif

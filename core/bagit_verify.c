@@ -858,13 +858,85 @@ static int check_signature(struct bag *b, const char *ca_file, struct err *e)
 	return 0;
 }
 
+void bagit_contents_release(struct bagit_contents *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->files[i].path);
+	free(c->files);
+	free(c->info);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Keep what a valid bag holds (b->files is in path order). */
+static int keep_contents(struct bag *b, struct bagit_contents *c)
+{
+	struct bag_file *info = find(b, "bag-info.txt");
+	c->info = strdup(info && info->content ? info->content : "");
+	c->files = calloc(b->n + 1, sizeof(*c->files));
+	if (!c->info || !c->files)
+		return -1;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct bag_file *f = &b->files[i];
+		if (f->kind != KIND_FILE || strncmp(f->path, "data/", 5) != 0)
+			continue;
+		struct bagit_payload_file *p = &c->files[c->n];
+		p->path = strdup(f->path);
+		if (!p->path)
+			return -1;
+		snprintf(p->sha256, sizeof(p->sha256), "%s", f->digest[ALG_SHA256] ? f->digest[ALG_SHA256] : "");
+		c->n++;
+	}
+	return 0;
+}
+
+int bagit_info_value(const struct bagit_contents *c, const char *label, char *buf, size_t size)
+{
+	size_t n = strlen(label);
+	for (const char *line = c->info; line && *line;) {
+		size_t len = strcspn(line, "\r\n");
+		if (len > n && strncasecmp(line, label, n) == 0 && line[n] == ':') {
+			const char *v = line + n + 1;
+			size_t vl = len - n - 1;
+			while (vl > 0 && (*v == ' ' || *v == '\t'))
+				v++, vl--;
+			snprintf(buf, size, "%.*s", (int)vl, v);
+			return 1;
+		}
+		line += len;
+		while (*line == '\r' || *line == '\n')
+			line++;
+	}
+	return 0;
+}
+
+static int by_payload_path(const void *x, const void *y)
+{
+	return strcmp(((const struct bagit_payload_file *)x)->path, ((const struct bagit_payload_file *)y)->path);
+}
+
+const struct bagit_payload_file *bagit_contents_find(const struct bagit_contents *c, const char *path)
+{
+	struct bagit_payload_file key = { .path = (char *)path };
+	return c->n ? bsearch(&key, c->files, c->n, sizeof(*c->files), by_payload_path) : NULL;
+}
+
 int bagit_verify(const char *path, const char *ca_file, struct bagit_report *r, struct err *e)
+{
+	return bagit_verify_contents(path, ca_file, r, NULL, e);
+}
+
+int bagit_verify_contents(const char *path, const char *ca_file, struct bagit_report *r, struct bagit_contents *c,
+			  struct err *e)
 {
 	struct bag b = { .path = path, .r = r };
 	struct stat st;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
+	if (c)
+		memset(c, 0, sizeof(*c));
 	if (stat(path, &st) != 0)
 		return err_set(e, ERR_IO, "could not open bag '%s': %s", path, strerror(errno));
 	b.is_dir = S_ISDIR(st.st_mode);
@@ -897,6 +969,11 @@ int bagit_verify(const char *path, const char *ca_file, struct bagit_report *r, 
 		err_set(e, ERR_INPUT, "bag '%s' is not valid: %s", path, r->problems[0]);
 		if (r->nproblems > 1)
 			err_detail(e, "%d problems in all", r->nproblems);
+		goto out;
+	}
+	if (c && keep_contents(&b, c)) {
+		bagit_contents_release(c);
+		err_set(e, ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	rc = 0;

@@ -19,9 +19,9 @@ static const char *step_states[] = { "pending", "running", "retry_wait", "succes
 
 /* Label values are DAG and step names ([A-Za-z0-9_-]) and fixed words,
  * so they need no escaping. */
-int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, struct err *e)
+int metrics_render(struct db *db, int64_t run_id, FILE *f, struct err *e)
 {
-	char dir[4096], path[4300], tmp[4400], id[32];
+	char id[32];
 	snprintf(id, sizeof(id), "%lld", (long long)run_id);
 	const char *params[] = { id };
 	PGresult *run = db_query(db, e, SQL_metrics_run, 1, params);
@@ -37,20 +37,6 @@ int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, s
 		return -1;
 	}
 	const char *dag = PQgetvalue(run, 0, 0);
-	cfg_metrics_dir(cfg, dir, sizeof(dir));
-	if (fs_mkdirs(dir, 0755, e)) {
-		PQclear(run);
-		PQclear(steps);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/billrun_%s.prom", dir, dag);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		PQclear(run);
-		PQclear(steps);
-		return err_set(e, ERR_IO, "could not write metrics file '%s': %s", tmp, strerror(errno));
-	}
 	fprintf(f, "# HELP billrun_run_id Id of the DAG's last run.\n# TYPE billrun_run_id gauge\n");
 	fprintf(f, "billrun_run_id{dag=\"%s\"} %s\n", dag, id);
 	fprintf(f, "# HELP billrun_run_success Whether the DAG's last run succeeded (1) or not (0).\n"
@@ -90,10 +76,33 @@ int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, s
 	}
 	PQclear(run);
 	PQclear(steps);
-	int bad = ferror(f) || !sla;
-	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return err_set(e, ERR_IO, "could not write metrics file '%s': %s", path, strerror(errno));
+	return sla ? 0 : -1;
+}
+
+int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, struct err *e)
+{
+	char dir[4096], path[4300], tmp[4400], id[32];
+	snprintf(id, sizeof(id), "%lld", (long long)run_id);
+	const char *params[] = { id };
+	PGresult *run = db_query(db, e, SQL_metrics_run, 1, params);
+	if (!run)
+		return -1;
+	if (PQntuples(run) < 1) {
+		PQclear(run);
+		return err_set(e, ERR_NOT_FOUND, "no run %s", id);
 	}
-	return 0;
+	cfg_metrics_dir(cfg, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/billrun_%s.prom", dir, PQgetvalue(run, 0, 0));
+	PQclear(run);
+	if (fs_mkdirs(dir, 0755, e))
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	struct fs_out o;
+	if (fs_out_open(&o, tmp, e))
+		return err_prefix(e, "metrics file: ");
+	if (metrics_render(db, run_id, o.f, e)) {
+		fs_out_abort(&o);
+		return -1;
+	}
+	return fs_out_commit(&o, path, e) ? err_prefix(e, "metrics file: ") : 0;
 }

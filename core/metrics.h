@@ -8,6 +8,7 @@
 #define BILLRUN_METRICS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 struct config;
 struct db;
@@ -16,5 +17,9 @@ struct err;
 /* Write the metrics of run run_id (its steps' durations, attempts and
  * status; the run's status and duration). Returns 0, or -1 with e set. */
 int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, struct err *e);
+
+/* The same text to f (the archive puts a run's metrics into its bag).
+ * 0, or -1 with e set; a failed write of f is the caller's to see. */
+int metrics_render(struct db *db, int64_t run_id, FILE *f, struct err *e);
 
 #endif

@@ -159,14 +159,17 @@ static int materialise_rules(struct runner *r, struct err *e)
 	char tmp[4200];
 	snprintf(r->rules_path, sizeof(r->rules_path), "%s/rules-%s.conf", r->output_dir, PQgetvalue(res, 0, 1));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", r->rules_path);
-	FILE *f = fopen(tmp, "w");
-	int ok = f && fputs(PQgetvalue(res, 0, 3), f) >= 0;
-	if (f && fclose(f) != 0)
-		ok = 0;
+	const char *text = PQgetvalue(res, 0, 3);
+	int rc = fs_write_file(tmp, text, strlen(text), e);
 	PQclear(res);
-	if (!ok || rename(tmp, r->rules_path) != 0)
-		return err_set(e, ERR_IO, "could not write '%s': %s", r->rules_path, strerror(errno));
-	return 0;
+	if (rc == 0 && rename(tmp, r->rules_path) != 0) {
+		int errnum = errno;
+		unlink(tmp);
+		char what[4300];
+		snprintf(what, sizeof(what), "rename '%s' to", tmp);
+		rc = fs_error(e, what, r->rules_path, errnum);
+	}
+	return rc;
 }
 
 /* Renames a step registered before its done mark committed; idempotent,

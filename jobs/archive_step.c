@@ -4,7 +4,10 @@
  * checksums and the audit chain head into one BagIt bag (core/bagit.c),
  * signed when a key is configured, written under a temporary name and
  * renamed when the done mark commits. Meant to run last, with trigger
- * all_done, so that a failed run is archived too.
+ * all_done, so that a failed run is archived too. A bag holds every
+ * document its run issued or is not written (archive_docs.c); the step
+ * first makes the archives that earlier runs of the same DAG and period
+ * ended without (reports/README.md, "The run's documents").
  */
 #include "archive_step.h"
 #include "audit.h"
@@ -180,110 +183,107 @@ static int table_exists(struct db *db, const char *name, int *exists, struct err
 	return 0;
 }
 
-/* The run's metrics as they stand now (the metrics file of metrics.dir is
- * written when the run ends, after this step): rendered into a scratch
- * folder beside the archive and added as metrics/billrun_DAG.prom. */
-static int add_metrics(struct bagit_writer *w, struct job_ctx *ctx, const char *dir, struct err *e)
+/* A run's metrics and report as they stand now (for this step's run,
+ * with this step still running: the runner writes the final ones, into
+ * metrics.dir and the output folder, when the run ends), rendered in
+ * memory and added as metrics/billrun_DAG.prom and run/run-report.html. */
+static int add_rendered(struct bagit_writer *w, struct db *db, int64_t run_id, const char *rel,
+			int (*render)(struct db *, int64_t, FILE *, struct err *), struct err *e)
 {
-	char scratch[4200], file[4400], in_bag[600];
-	snprintf(scratch, sizeof(scratch), "%s/.metrics-XXXXXX", dir);
-	if (!mkdtemp(scratch))
-		return err_set(e, ERR_IO, "could not create a folder in '%s': %s", dir, strerror(errno));
-	struct config mcfg = *ctx->cfg; /* a shallow copy that only redirects metrics.dir */
-	mcfg.metrics_dir = scratch;
-	snprintf(file, sizeof(file), "%s/billrun_%s.prom", scratch, ctx->dag);
-	snprintf(in_bag, sizeof(in_bag), "metrics/billrun_%s.prom", ctx->dag);
-	int rc = metrics_write_run(&mcfg, ctx->db, ctx->run_id, e) || bagit_writer_add_file(w, file, in_bag, e) ? -1 : 0;
-	unlink(file);
-	rmdir(scratch);
+	char *page = NULL;
+	size_t page_len = 0;
+	FILE *mem = open_memstream(&page, &page_len);
+	if (!mem)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	int rc = render(db, run_id, mem, e);
+	if (fclose(mem) != 0 && rc == 0)
+		rc = err_set(e, ERR_INTERNAL, "out of memory");
+	if (rc == 0)
+		rc = bagit_writer_add_bytes(w, rel, page, page_len, e);
+	free(page);
 	return rc;
 }
 
 #define INPUTS_HEADER "sha256\tfile\tsource\trecords_read\taccepted\tquarantined\tduplicates\trun"
 
-static int archive_run(struct job_ctx *ctx, struct err *e)
+/* The run's record, its inputs and the audit head, into the bag. */
+static int add_record(struct bagit_writer *w, struct db *db, const char *run, const char *period_start,
+		      const char *period_end, int64_t head_id, const char *head_hash, struct err *e)
+{
+	char line[256];
+	const char *rp[] = { run };
+	if (add_table(w, db, "run/steps.tsv", "step\tstatus\tattempts\tstarted\tended\tseconds\tlast_message",
+		      SQL_store_run_steps_report, 1, rp, e) ||
+	    add_table(w, db, "run/attempts.tsv",
+		      "step\tattempt\tstatus\tstarted\tended\texit_code\tsignal\tmessage\thost\tpid",
+		      SQL_store_attempts_report, 1, rp, e))
+		return -1;
+	int exists = 0;
+	if (table_exists(db, "ingest_files", &exists, e))
+		return -1;
+	if (exists) {
+		const char *pp[] = { period_start, period_end };
+		if (add_table(w, db, "inputs/input-files.tsv", INPUTS_HEADER, SQL_archive_input_files, 2, pp, e))
+			return -1;
+	} else {
+		static const char none[] = INPUTS_HEADER "\n";
+		if (bagit_writer_add_bytes(w, "inputs/input-files.tsv", none, sizeof(none) - 1, e))
+			return -1;
+	}
+	snprintf(line, sizeof(line), "id %lld\nhash %s\n", (long long)head_id, head_hash);
+	return bagit_writer_add_bytes(w, "audit/chain-head.txt", line, strlen(line), e);
+}
+
+/* Bags written by this attempt, not yet renamed into place. */
+struct written {
+	char (*tmp)[4800];
+	int n;
+};
+
+/*
+ * The archive of run run_id (this step's run, or an earlier run of the
+ * same DAG and period whose archive step failed): written to a temporary
+ * name in dir, its row inserted and its rename registered, in the step's
+ * open transaction. A bag without every document the run issued is not
+ * written (archive_add_documents).
+ */
+static int archive_one(struct job_ctx *ctx, const char *dir, int64_t run_id, struct written *done, struct err *e)
 {
 	const struct config *cfg = ctx->cfg;
-	char dir[4096], name[512], final[4700], tmp[4800], run[24], head_hash[SHA256_HEX_LEN + 1];
-	char line[1024], sha[SHA256_HEX_LEN + 1];
+	char name[512], final[4700], tmp[4800], run[24], head_hash[SHA256_HEX_LEN + 1], by[24];
+	char line[1024], sha[SHA256_HEX_LEN + 1], metrics_rel[300];
 	struct bagit_writer *w = NULL;
 	PGresult *info = NULL;
 	int64_t head_id = 0;
 	uint64_t bytes = 0, files = 0;
-	int signing = *cfg->archive_sign_key || *cfg->archive_sign_cert;
+	int signing = *cfg->archive_sign_key || *cfg->archive_sign_cert, documents = 0, rc = -1;
 
-	/* This process is the step's own: a compressor (pigz) that dies must
-	 * make the write fail with EPIPE and a message, not end the process. */
-	signal(SIGPIPE, SIG_IGN);
-	if (signing && (!*cfg->archive_sign_key || !*cfg->archive_sign_cert)) {
-		err_set(e, ERR_CONFIG, "archive.sign_key and archive.sign_cert must be set together");
-		return err_hint(e, "set both to sign archives, or neither");
-	}
-	archive_dir(cfg, dir, sizeof(dir));
-	if (fs_mkdirs(dir, 0755, e))
-		return err_prefix(e, "archive: ");
-	snprintf(run, sizeof(run), "%lld", (long long)ctx->run_id);
-	snprintf(name, sizeof(name), "billrun-%s-%s-run-%s", ctx->dag, ctx->period_start, run);
-	snprintf(final, sizeof(final), "%s/%s.tar.gz", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", final);
-	unlink(tmp); /* left by an attempt that was killed */
-
-	if (db_begin(ctx->db, e))
-		return err_prefix(e, "archive: ");
+	snprintf(run, sizeof(run), "%lld", (long long)run_id);
+	snprintf(by, sizeof(by), "%lld", (long long)ctx->run_id);
 	const char *rp[] = { run };
 	info = db_query(ctx->db, e, SQL_archive_run_info, 1, rp);
 	if (!info)
-		goto fail;
+		goto out;
 	if (PQntuples(info) != 1) {
 		err_set(e, ERR_NOT_FOUND, "no run %s", run);
-		goto fail;
+		goto out;
 	}
+	const char *dag = PQgetvalue(info, 0, 0), *start = PQgetvalue(info, 0, 1), *end = PQgetvalue(info, 0, 2);
+	const char *output = run_id == ctx->run_id ? ctx->output_dir : PQgetvalue(info, 0, 7);
+	snprintf(name, sizeof(name), "billrun-%s-%s-run-%s", dag, start, run);
+	snprintf(metrics_rel, sizeof(metrics_rel), "metrics/billrun_%s.prom", dag);
+	snprintf(final, sizeof(final), "%s/%s.tar.gz", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", final);
+	unlink(tmp); /* left by an attempt that was killed */
 	if (audit_head(ctx->db, &head_id, head_hash, e))
-		goto fail;
+		goto out;
 	w = bagit_writer_open(tmp, name, e);
-	if (!w || add_tree(w, ctx->output_dir, "", e))
-		goto fail;
-
-	/* The run's record: its steps and every attempt. */
-	if (add_table(w, ctx->db, "run/steps.tsv", "step\tstatus\tattempts\tstarted\tended\tseconds\tlast_message",
-		      SQL_store_run_steps_report, 1, rp, e) ||
-	    add_table(w, ctx->db, "run/attempts.tsv",
-		      "step\tattempt\tstatus\tstarted\tended\texit_code\tsignal\tmessage\thost\tpid",
-		      SQL_store_attempts_report, 1, rp, e))
-		goto fail;
-	int exists = 0;
-	if (table_exists(ctx->db, "ingest_files", &exists, e))
-		goto fail;
-	if (exists) {
-		const char *pp[] = { ctx->period_start, ctx->period_end };
-		if (add_table(w, ctx->db, "inputs/input-files.tsv", INPUTS_HEADER, SQL_archive_input_files, 2, pp, e))
-			goto fail;
-	} else {
-		static const char none[] = INPUTS_HEADER "\n";
-		if (bagit_writer_add_bytes(w, "inputs/input-files.tsv", none, sizeof(none) - 1, e))
-			goto fail;
-	}
-	snprintf(line, sizeof(line), "id %lld\nhash %s\n", (long long)head_id, head_hash);
-	if (bagit_writer_add_bytes(w, "audit/chain-head.txt", line, strlen(line), e))
-		goto fail;
-	if (add_metrics(w, ctx, dir, e))
-		goto fail;
-	/* The run report as the run stands now (this step still running);
-	 * the runner writes the final one into the output folder at the end. */
-	char *page = NULL;
-	size_t page_len = 0;
-	FILE *mem = open_memstream(&page, &page_len);
-	if (!mem) {
-		err_set(e, ERR_INTERNAL, "out of memory");
-		goto fail;
-	}
-	int rendered = run_report_render(ctx->db, ctx->run_id, mem, e);
-	fclose(mem);
-	if (rendered == 0 && bagit_writer_add_bytes(w, "run/run-report.html", page, page_len, e))
-		rendered = -1;
-	free(page);
-	if (rendered)
-		goto fail;
+	if (!w || (*output && add_tree(w, output, "", e)) ||
+	    archive_add_documents(w, ctx->db, run_id, cfg->invoice_pdf, &documents, e) ||
+	    add_record(w, ctx->db, run, start, end, head_id, head_hash, e) ||
+	    add_rendered(w, ctx->db, run_id, metrics_rel, metrics_render, e) ||
+	    add_rendered(w, ctx->db, run_id, "run/run-report.html", run_report_render, e))
+		goto out;
 
 	struct {
 		const char *label, *value;
@@ -292,24 +292,29 @@ static int archive_run(struct job_ctx *ctx, struct err *e)
 		{ "External-Identifier", name },
 		{ "Internal-Sender-Description", "billrun run archive: outputs, run record, input checksums, audit head" },
 		{ "Billrun-Run-Id", run },
-		{ "Billrun-DAG", PQgetvalue(info, 0, 0) },
-		{ "Billrun-Period-Start", PQgetvalue(info, 0, 1) },
-		{ "Billrun-Period-End", PQgetvalue(info, 0, 2) },
+		{ "Billrun-DAG", dag },
+		{ "Billrun-Period-Start", start },
+		{ "Billrun-Period-End", end },
 		{ "Billrun-Rule-Version-SHA256", PQgetvalue(info, 0, 3) },
 		{ "Billrun-Config-SHA256", PQgetvalue(info, 0, 4) },
 		{ "Billrun-Host", PQgetvalue(info, 0, 5) },
 		{ "Billrun-Rerun-Of", PQgetvalue(info, 0, 6) },
+		{ "Billrun-Archived-By-Run", run_id == ctx->run_id ? "" : by },
 	};
 	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
 		if (*labels[i].value && bagit_writer_info(w, labels[i].label, labels[i].value, e))
-			goto fail;
+			goto out;
+	snprintf(line, sizeof(line), "%d", documents);
+	if (bagit_writer_info(w, "Billrun-Document-Files", line, e))
+		goto out;
 	snprintf(line, sizeof(line), "%lld %s", (long long)head_id, head_hash);
 	if (bagit_writer_info(w, "Billrun-Audit-Head", line, e))
-		goto fail;
+		goto out;
 	if (bagit_writer_finish(w, signing ? cfg->archive_sign_key : NULL, signing ? cfg->archive_sign_cert : NULL,
 				&bytes, &files, e))
-		goto fail;
+		goto out;
 	snprintf(sha, sizeof(sha), "%s", bagit_writer_sha256(w));
+	snprintf(done->tmp[done->n++], sizeof(done->tmp[0]), "%s", tmp);
 
 	struct stat st;
 	char size[24], nfiles[24], nbytes[24], hid[24];
@@ -319,19 +324,67 @@ static int archive_run(struct job_ctx *ctx, struct err *e)
 	snprintf(hid, sizeof(hid), "%lld", (long long)head_id);
 	const char *ip[] = { run, final, sha, size, nfiles, nbytes, signing ? "true" : "false", hid, head_hash };
 	if (db_exec(ctx->db, e, SQL_archive_insert, 9, ip) || job_rename_after_commit(ctx, tmp, final, e))
-		goto fail;
-	log_info("archive: %s (%llu payload files, %llu bytes%s), sha256 %.12s", final, (unsigned long long)files,
-		 (unsigned long long)bytes, signing ? ", signed" : ", not signed", sha);
+		goto out;
+	log_info("archive: %s (%llu payload files, %d of them documents, %llu bytes%s), sha256 %.12s%s", final,
+		 (unsigned long long)files, documents, (unsigned long long)bytes, signing ? ", signed" : ", not signed",
+		 sha, run_id == ctx->run_id ? "" : " (an earlier run's archive, which its own archive step did not make)");
+	rc = 0;
+out:
 	PQclear(info);
-	bagit_writer_free(w);
+	bagit_writer_free(w); /* an unfinished bag's file goes with it */
+	if (rc && run_id != ctx->run_id)
+		err_prefix(e, "the archive of run %s: ", run);
+	return rc;
+}
+
+static int archive_run(struct job_ctx *ctx, struct err *e)
+{
+	const struct config *cfg = ctx->cfg;
+	char dir[4096], run[24], period[16];
+	struct written done = { 0 };
+	PGresult *earlier = NULL;
+
+	/* This process is the step's own: a compressor (pigz) that dies must
+	 * make the write fail with EPIPE and a message, not end the process. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((*cfg->archive_sign_key != 0) != (*cfg->archive_sign_cert != 0)) {
+		err_set(e, ERR_CONFIG, "archive.sign_key and archive.sign_cert must be set together");
+		return err_hint(e, "set both to sign archives, or neither");
+	}
+	archive_dir(cfg, dir, sizeof(dir));
+	if (fs_mkdirs(dir, 0755, e))
+		return err_prefix(e, "archive: ");
+	if (db_begin(ctx->db, e))
+		return err_prefix(e, "archive: ");
+	/* Earlier runs of this DAG and period whose archive step failed (a
+	 * full or read-only disk): their archives first, each with its own
+	 * run's documents, then this run's. */
+	snprintf(run, sizeof(run), "%lld", (long long)ctx->run_id);
+	snprintf(period, sizeof(period), "%s", ctx->period_start);
+	const char *ep[] = { ctx->dag, period, run, ctx->step };
+	earlier = db_query(ctx->db, e, SQL_archive_runs_unarchived, 4, ep);
+	if (!earlier)
+		goto fail;
+	int n = PQntuples(earlier);
+	done.tmp = calloc((size_t)n + 1, sizeof(*done.tmp));
+	if (!done.tmp) {
+		err_set(e, ERR_INTERNAL, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < n; i++)
+		if (archive_one(ctx, dir, strtoll(PQgetvalue(earlier, i, 0), NULL, 10), &done, e))
+			goto fail;
+	if (archive_one(ctx, dir, ctx->run_id, &done, e))
+		goto fail;
+	PQclear(earlier);
+	free(done.tmp);
 	return job_commit_done(ctx, e);
 fail:
 	db_rollback(ctx->db);
-	PQclear(info);
-	if (w) {
-		bagit_writer_free(w);
-		unlink(tmp); /* finished, but its commit failed */
-	}
+	PQclear(earlier);
+	for (int i = 0; i < done.n; i++)
+		unlink(done.tmp[i]); /* finished, but the step failed */
+	free(done.tmp);
 	return err_prefix(e, "archive: ");
 }
 

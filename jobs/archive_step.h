@@ -1,15 +1,19 @@
 /*
  * archive_step.h - the archive of a run (the job "archive", a signed BagIt bag
- * per run) and retention (billrun archive prune). reports/README.md
- * describes the bag's layout.
+ * per run, holding the documents the run issued) and retention (billrun
+ * archive prune). reports/README.md describes the bag's layout and which
+ * documents it must hold.
  */
 #ifndef BILLRUN_ARCHIVE_STEP_H
 #define BILLRUN_ARCHIVE_STEP_H
 
+#include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+struct bagit_contents;
+struct bagit_writer;
 struct config;
 struct db;
 struct err;
@@ -45,5 +49,50 @@ struct prune_report {
  */
 int archive_prune(const struct config *cfg, struct db *db, const char *interval, int dry_run, FILE *out,
 		  struct prune_report *r, struct err *e);
+
+/* ---- the documents an archive must hold (archive_docs.c) ---- */
+
+/* Columns of archive_expected_documents(). */
+enum { ARCHIVE_DOC_NUMBER, ARCHIVE_DOC_REL, ARCHIVE_DOC_PATH, ARCHIVE_DOC_SHA256 };
+
+/*
+ * The document files run run_id issued, which its archive must hold, one
+ * row each, in path order (byte order): the document's number, its path
+ * in the bag relative to data/ ("output/invoices/NUMBER.pdf"), its file
+ * on disk, and its SHA-256 ("" when none was recorded). pdf is
+ * invoice.pdf. No rows without the invoice schema. The one place that
+ * decides (sql/queries/archive.sql, archive_expected_documents). The
+ * caller PQclears the result; NULL with e set.
+ */
+PGresult *archive_expected_documents(struct db *db, int64_t run_id, int pdf, struct err *e);
+
+/*
+ * Check that the bag being written holds every document file of run
+ * run_id (added from the run's output folder), adding those that are on
+ * disk elsewhere. Returns 0 (*count = the files, when count is given),
+ * or -1 with e set: ERR_IO naming the missing files (or those whose
+ * SHA-256 differs from the recorded one) when any is not there.
+ */
+int archive_add_documents(struct bagit_writer *w, struct db *db, int64_t run_id, int pdf, int *count,
+			  struct err *e);
+
+#define ARCHIVE_DOC_PROBLEMS 16
+
+struct archive_doc_check {
+	int expected;        /* document files the run issued */
+	int present;         /* of them, in the bag (and matching a recorded SHA-256) */
+	int nproblems;       /* problems found (the first ARCHIVE_DOC_PROBLEMS kept) */
+	char problems[ARCHIVE_DOC_PROBLEMS][300];
+};
+
+/*
+ * Compare a verified bag's payload (c) with the documents run run_id
+ * issued: each must be there (and match its recorded SHA-256), and no
+ * file under data/output/invoices/ may be one the run did not issue.
+ * Returns 0 with the findings in r (r->nproblems > 0: they differ), or -1
+ * with e set when the database could not be asked.
+ */
+int archive_check_documents(struct db *db, int64_t run_id, int pdf, const struct bagit_contents *c,
+			    struct archive_doc_check *r, struct err *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "dec.h"
 #include "err.h"
+#include "fs.h"
 #include "hash.h"
 #include "job.h"
 #include "log.h"
@@ -191,9 +192,10 @@ static int write_report(struct job_ctx *ctx, PGresult *res, int from, int to, co
 
 	file_name(cc, PQgetvalue(res, from, R_START), name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return err_set(e, ERR_IO, "could not create '%s': %s", path, strerror(errno));
+	struct fs_out o;
+	if (fs_out_open(&o, path, e))
+		return -1;
+	FILE *f = o.f;
 	fputs("row,cost_centre,period_start,period_end,account,account_name,service,charge_category,currency,records,"
 	      "consumed_quantity,billed_cost,charged\r\n",
 	      f);
@@ -235,12 +237,12 @@ static int write_report(struct job_ctx *ctx, PGresult *res, int from, int to, co
 		if (db_exec(ctx->db, e, SQL_chargeback_report_insert, 10, p))
 			goto fail;
 	}
-	if (ferror(f) | (fclose(f) != 0))
-		return err_set(e, ERR_IO, "could not write '%s': %s", path, strerror(errno ? errno : EIO));
+	if (fs_out_close(&o, e))
+		return -1;
 	(*files)++;
 	return 0;
 fail:
-	fclose(f);
+	fs_out_abort(&o);
 	return -1;
 }
 
@@ -266,7 +268,7 @@ static int chargeback_run(struct job_ctx *ctx, struct err *e)
 		if (remove_flat_dir(tmp, e))
 			goto fail;
 		if (mkdir(tmp, 0755) != 0) {
-			err_set(e, ERR_IO, "could not create '%s': %s", tmp, strerror(errno));
+			fs_error(e, "create directory", tmp, errno);
 			goto fail;
 		}
 		int from = 0;
@@ -312,6 +314,10 @@ static int chargeback_run(struct job_ctx *ctx, struct err *e)
 fail:
 	PQclear(res);
 	db_rollback(ctx->db);
+	/* The attempt's files are of no use: the next attempt writes all. */
+	struct err ignored;
+	err_clear(&ignored);
+	remove_flat_dir(tmp, &ignored);
 	return err_prefix(e, "chargeback: ");
 }
 

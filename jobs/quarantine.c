@@ -9,6 +9,7 @@
 #include "reconcile.h"
 #include "db.h"
 #include "err.h"
+#include "fs.h"
 #include "log.h"
 #include "sqltext.h"
 
@@ -66,9 +67,10 @@ static int write_rows(FILE *f, PGresult *res)
 static long long write_report(struct job_ctx *ctx, const char *run, const char *tmp, struct err *e)
 {
 	long long rows = 0;
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return err_set(e, ERR_IO, "could not create '%s': %s", tmp, strerror(errno));
+	struct fs_out o;
+	if (fs_out_open(&o, tmp, e))
+		return -1;
+	FILE *f = o.f;
 	for (int c = 0; c < REPORT_COLUMNS; c++)
 		csv_field(f, report_header[c], c == 0);
 	fputs("\r\n", f);
@@ -84,7 +86,7 @@ static long long write_report(struct job_ctx *ctx, const char *run, const char *
 		int bad = write_rows(f, res);
 		PQclear(res);
 		if (bad) {
-			err_set(e, ERR_IO, "could not write '%s': %s", tmp, strerror(errno));
+			fs_write_error(e, tmp, o.errnum ? o.errnum : EIO);
 			goto fail;
 		}
 		rows += n;
@@ -93,15 +95,11 @@ static long long write_report(struct job_ctx *ctx, const char *run, const char *
 	}
 	if (db_exec(ctx->db, e, SQL_quarantine_report_close, 0, NULL))
 		goto fail;
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		err_set(e, ERR_IO, "could not write '%s': %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (fclose(f) != 0)
-		return err_set(e, ERR_IO, "could not write '%s': %s", tmp, strerror(errno));
+	if (fs_out_close(&o, e))
+		return -1;
 	return rows;
 fail:
-	fclose(f);
+	fs_out_abort(&o);
 	return -1;
 }
 

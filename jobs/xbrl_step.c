@@ -7,6 +7,7 @@
 #include "cfg.h"
 #include "db.h"
 #include "err.h"
+#include "fs.h"
 #include "job.h"
 #include "log.h"
 #include "xbrl.h"
@@ -51,7 +52,7 @@ static int xbrl_run(struct job_ctx *ctx, struct err *e)
 
 	snprintf(dir, sizeof(dir), "%s/xbrl", ctx->output_dir);
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return err_set(e, ERR_IO, "could not create '%s': %s", dir, strerror(errno));
+		return fs_error(e, "create directory", dir, errno);
 	snprintf(inst, sizeof(inst), "%s/billrun-%s-%s.xbrl", dir, ctx->dag, ctx->period_start);
 	snprintf(inst_tmp, sizeof(inst_tmp), "%s.tmp", inst);
 	snprintf(tax, sizeof(tax), "%s/%s", dir, XBRL_TAXONOMY_FILE);
@@ -70,17 +71,8 @@ static int xbrl_run(struct job_ctx *ctx, struct err *e)
 		goto fail;
 	size_t len = 0;
 	const char *text = xbrl_taxonomy_text(&len);
-	FILE *f = fopen(tax_tmp, "w");
-	if (!f || fwrite(text, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		err_set(e, ERR_IO, "could not write '%s': %s", tax_tmp, strerror(errno));
-		if (f)
-			fclose(f);
+	if (fs_write_file(tax_tmp, text, len, e))
 		goto fail;
-	}
-	if (fclose(f) != 0) {
-		err_set(e, ERR_IO, "could not write '%s': %s", tax_tmp, strerror(errno));
-		goto fail;
-	}
 	if (job_rename_after_commit(ctx, tax_tmp, tax, e) || job_rename_after_commit(ctx, inst_tmp, inst, e))
 		goto fail;
 	log_info("xbrl: %zu facts in %zu currenc%s for %s to %s in '%s'", rep.nvalues, rep.ncurrencies,

@@ -7,6 +7,7 @@
 #include "cfg.h"
 #include "db.h"
 #include "err.h"
+#include "fs.h"
 #include "progress.h"
 #include "sqltext.h"
 
@@ -854,24 +855,12 @@ int run_report_write(const struct config *cfg, struct db *db, int64_t run_id, co
 	/* One temporary name per report, not per process: a writer killed
 	 * half-way leaves a file the next writer replaces. */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return err_set(e, ERR_IO, "could not write run report '%s': %s", tmp, strerror(errno));
-	if (run_report_render(db, run_id, f, e)) {
-		fclose(f);
-		unlink(tmp);
+	struct fs_out o;
+	if (fs_out_open(&o, tmp, e))
+		return err_prefix(e, "run report: ");
+	if (run_report_render(db, run_id, o.f, e)) {
+		fs_out_abort(&o);
 		return -1;
 	}
-	int bad = ferror(f);
-	if (fclose(f) != 0 || bad) {
-		err_set(e, ERR_IO, "could not write run report '%s': %s", tmp, strerror(errno ? errno : EIO));
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) != 0) {
-		err_set(e, ERR_IO, "could not rename run report '%s' to '%s': %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return fs_out_commit(&o, path, e) ? err_prefix(e, "run report: ") : 0;
 }

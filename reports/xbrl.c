@@ -7,6 +7,7 @@
 #include "xbrl.h"
 #include "db.h"
 #include "err.h"
+#include "fs.h"
 #include "sqltext.h"
 
 #include <errno.h>
@@ -307,27 +308,7 @@ int xbrl_save(xmlDocPtr doc, const char *path, struct err *e)
 	xmlDocDumpFormatMemoryEnc(doc, &buf, &len, "UTF-8", 1);
 	if (!buf)
 		return err_set(e, ERR_INTERNAL, "could not serialise the XBRL instance");
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		xmlFree(buf);
-		return err_set(e, ERR_IO, "could not create '%s': %s", path, strerror(errno));
-	}
-	size_t off = 0;
-	int rc = 0;
-	while (off < (size_t)len) {
-		ssize_t n = write(fd, buf + off, (size_t)len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = err_set(e, ERR_IO, "could not write '%s': %s", path, strerror(errno));
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (rc == 0 && fsync(fd) != 0)
-		rc = err_set(e, ERR_IO, "could not write '%s': %s", path, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = err_set(e, ERR_IO, "could not write '%s': %s", path, strerror(errno));
+	int rc = fs_write_file(path, buf, (size_t)len, e);
 	xmlFree(buf);
 	return rc;
 }

@@ -2,9 +2,40 @@
 
 -- name: archive_run_info
 SELECT r.dag, r.period_start::text, r.period_end::text, coalesce(v.sha256, ''), coalesce(r.config_sha256, ''),
-       r.host, coalesce(r.rerun_of::text, '')
+       r.host, coalesce(r.rerun_of::text, ''), r.output_dir
 FROM runs r LEFT JOIN rule_versions v ON v.id = r.rule_version
 WHERE r.id = $1
+
+-- name: archive_runs_unarchived
+-- Earlier runs of DAG $1 and period $2 (before run $3) that have ended,
+-- had the archive step $4 and have no archive: that step failed, and the
+-- archive step of a later run (or of a rerun) makes their archives.
+SELECT r.id::text FROM runs r
+WHERE r.dag = $1 AND r.period_start = $2::date AND r.id < $3::bigint AND r.status <> 'running'
+  AND EXISTS (SELECT 1 FROM run_steps s WHERE s.run_id = r.id AND s.step = $4)
+  AND NOT EXISTS (SELECT 1 FROM archives a WHERE a.run_id = r.id)
+ORDER BY r.id
+
+-- name: archive_expected_documents
+-- The document files run $1 issued, which its archive must hold: the
+-- document's number, its path in the bag (under data/), its file, and its
+-- SHA-256 ('' when not recorded). Derived from the issued documents and
+-- the invoice step's naming (jobs/INVOICES.md, Output): NUMBER.json, and
+-- NUMBER.pdf when $2 (invoice.pdf), in the issuing run's invoices/ folder.
+-- This one query is what the archive step and `archive verify` ask; when
+-- the invoice step records each document's files, it reads them instead.
+SELECT d.number, 'output/invoices/' || d.number || '.' || x.ext,
+       o.output_dir || '/invoices/' || d.number || '.' || x.ext, ''
+FROM invoice_documents d
+JOIN runs o ON o.id = d.run_id
+CROSS JOIN (VALUES ('json'), ('pdf')) x(ext)
+WHERE d.run_id = $1::bigint AND (x.ext = 'json' OR $2::boolean)
+ORDER BY ('output/invoices/' || d.number || '.' || x.ext) COLLATE "C"
+
+-- name: archive_no_documents
+-- The columns of archive_expected_documents without rows: a schema
+-- without invoices.
+SELECT ''::text, ''::text, ''::text, ''::text WHERE false
 
 -- name: archive_input_files
 -- The files ingested by the runs of the period (the nightly runs of its

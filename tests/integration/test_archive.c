@@ -3,7 +3,13 @@
  * Congress conformance bags through the binary; a month-end run's signed
  * bag checked with tar, sha256sum and openssl cms against a throwaway CA;
  * damage and a foreign CA found; retention removing old archives and raw
- * usage with audit entries, and never the audit log.
+ * usage with audit entries, and never the audit log; a run's archive
+ * holding that run's documents whoever makes it (the run, a later run, a
+ * rerun from archive), never written without them, and `archive verify`
+ * checking them against the database; a read-only and a full archive
+ * folder (a small tmpfs) named as such, through pigz, leaving no
+ * temporary file, and the archive complete once there is space again;
+ * the metrics file and the run report on a full disk.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -264,6 +270,220 @@ static void prune_removes_old_archives_and_raw_usage_audited_and_keeps_the_log(v
 	assert_int_equal(billrun("archive", "prune", "--older-than", "0d"), 64);
 }
 
+/* ---- the documents of a run ---- */
+
+/*
+ * An exec step standing in for the invoice step: issues INV-1..3 (once,
+ * whichever run gets there first) and writes NUMBER.json and NUMBER.pdf
+ * (64 kB that do not compress, so that a bag does not fit on a full
+ * disk) for the documents its own run issued, into OUTPUT/invoices/. A
+ * file named skip-NAME in the test folder keeps that file from being
+ * written.
+ */
+static const char *const issue_sh =
+	"set -e\n"
+	"TEST_DIR='%s'\n"
+	"psql -X -q -v ON_ERROR_STOP=1 -v run=\"$BILLRUN_RUN_ID\" \"$BILLRUN_DSN\" <<'SQL'\n"
+	"INSERT INTO invoice_series (series, doc) VALUES ('INV-{SEQ}', 'invoice') ON CONFLICT DO NOTHING;\n"
+	"INSERT INTO invoices (run_id, draft_id, kind, series, seq, number, account_ext, account_id, "
+	"period_local_start, period_local_end, rating_id, currency, subtotal, tax_total, total, issue_date, "
+	"due_date, seller, customer) "
+	"SELECT :run, n, 'invoice', 'INV-{SEQ}', n, 'INV-' || n, 'A-' || n, n, '2026-01-01', '2026-02-01', n, "
+	"'EUR', 10, 1.90, 11.90, '2026-02-01', '2026-03-01', '{}', '{}' FROM generate_series(1, 3) n "
+	"WHERE NOT EXISTS (SELECT 1 FROM invoices WHERE number = 'INV-' || n);\n"
+	"SQL\n"
+	"mkdir -p \"$BILLRUN_OUTPUT_DIR/invoices\"\n"
+	"for n in $(psql -X -At \"$BILLRUN_DSN\" -c \"SELECT number FROM invoices WHERE run_id = $BILLRUN_RUN_ID\"); do\n"
+	"  test -e \"$TEST_DIR/skip-$n.json\" || echo \"{\\\"number\\\": \\\"$n\\\"}\" > \"$BILLRUN_OUTPUT_DIR/invoices/$n.json\"\n"
+	"  test -e \"$TEST_DIR/skip-$n.pdf\" || head -c 65536 /dev/urandom > \"$BILLRUN_OUTPUT_DIR/invoices/$n.pdf\"\n"
+	"done\n";
+
+/* month_end: issue, then archive; `extra` is more settings. */
+static void issuing_config(const char *extra)
+{
+	char script[600], text[4096], dags[1600];
+	snprintf(script, sizeof(script), "%s/issue.sh", env_dir);
+	snprintf(text, sizeof(text), issue_sh, env_dir);
+	if (test_write_file(script, text))
+		fail_msg("cannot write %s", script);
+	snprintf(dags, sizeof(dags),
+		 "month_end = { period = \"month\"; steps = (\n"
+		 "  { name = \"issue\"; exec = \"sh %s\"; },\n"
+		 "  { name = \"archive\"; job = \"archive\"; after = [\"issue\"]; trigger = \"all_done\"; }\n"
+		 "); };",
+		 script);
+	env_config(extra, dags);
+}
+
+#define RUN_ARCHIVE "billrun-month_end-2026-01-01-run-%lld.tar.gz"
+
+/* The archive step's error as the run logged it (its lines in out). */
+static const char *archive_message(void)
+{
+	static char line[4096];
+	const char *p = strstr(out, "step=archive archive: ");
+	snprintf(line, sizeof(line), "%.*s", p ? (int)strcspn(p, "\n") : 0, p ? p : "");
+	return line;
+}
+
+static void a_runs_archive_holds_its_documents_whoever_makes_it_and_never_lacks_one(void **state)
+{
+	NEED_PG();
+	issuing_config("");
+	/* Run 1 issues three invoices, but one PDF is not there. */
+	SH_OK("touch skip-INV-2.pdf");
+	assert_int_equal(billrun("run", "month_end", "--period", "2026-01"), 3);
+	assert_int_equal(q_int("SELECT count(*) FROM invoices WHERE run_id = 1"), 3);
+	const char *msg = archive_message();
+	if (!strstr(msg, "run 1 issued documents whose files are missing") || !strstr(msg, "/invoices/INV-2.pdf'"))
+		fail_msg("the archive step's message does not name the missing document: %s", msg);
+	/* No bag, not even a temporary one. */
+	SH_OK("ls -A state/output/archive | wc -l");
+	assert_int_equal(atoi(out), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM archives"), 0);
+
+	/* The file is there again (as the invoice step renders it): the
+	 * next run's archive step makes run 1's archive, with run 1's
+	 * documents, and its own. */
+	SH_OK("rm skip-INV-2.pdf && head -c 100 /dev/urandom > %s/INV-2.pdf",
+	      q_text("SELECT output_dir || '/invoices' FROM runs WHERE id = 1"));
+	assert_int_equal(billrun("run", "month_end", "--period", "2026-01"), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM archives WHERE run_id IN (1, 2)"), 2);
+	SH_OK("tar tzf state/output/archive/" RUN_ARCHIVE " | grep -c '/data/output/invoices/INV-[123]\\.\\(pdf\\|json\\)$'",
+	      1LL);
+	assert_int_equal(atoi(out), 6);
+	SH_OK("tar xzf state/output/archive/" RUN_ARCHIVE " -O billrun-month_end-2026-01-01-run-1/bag-info.txt", 1LL);
+	expect_output("Billrun-Run-Id: 1\n");
+	expect_output("Billrun-Archived-By-Run: 2\n");
+	expect_output("Billrun-Document-Files: 6\n");
+	/* Run 2 issued nothing: its archive has no documents, and says so. */
+	SH_OK("tar tzf state/output/archive/" RUN_ARCHIVE " | grep -c '/invoices/' || true", 2LL);
+	assert_int_equal(atoi(out), 0);
+
+	/* archive verify checks the payload against the database... */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/state/output/archive/" RUN_ARCHIVE, env_dir, 1LL);
+	assert_int_equal(billrun("archive", "verify", path), 0);
+	expect_output("documents: the bag holds all 6 document files run 1 issued (checked against the database)");
+	/* ...without the database it says that it could not, and the
+	 * offline checks decide... */
+	const char *offline[] = { "archive", "verify", path, NULL };
+	assert_int_equal(test_billrun(out, sizeof(out), offline), 0);
+	expect_output("valid BagIt 1.0 bag");
+	expect_output("documents not checked against the database");
+	/* ...and a document the bag lacks is found. */
+	sql("INSERT INTO invoices (run_id, draft_id, kind, series, seq, number, account_ext, account_id, "
+	    "period_local_start, period_local_end, rating_id, currency, subtotal, tax_total, total, issue_date, due_date, "
+	    "seller, customer) VALUES (1, 4, 'invoice', 'INV-{SEQ}', 4, 'INV-4', 'A-4', 4, '2026-01-01', '2026-02-01', 4, "
+	    "'EUR', 10, 1.90, 11.90, '2026-02-01', '2026-03-01', '{}', '{}')");
+	assert_int_equal(billrun("archive", "verify", path), 65);
+	expect_output("problem: run 1 issued INV-4, but 'data/output/invoices/INV-4.json' is not in the bag");
+	expect_output("problem: run 1 issued INV-4, but 'data/output/invoices/INV-4.pdf' is not in the bag");
+	assert_int_equal(billrun("audit", "verify"), 0);
+}
+
+/* A tmpfs of size under env_dir/name, or skip the test. */
+static void small_tmpfs(const char *name, const char *size)
+{
+	if (sh("mkdir -p %s && mount -t tmpfs -o size=%s tmpfs %s 2>&1", name, size, name) != 0) {
+		fprintf(stderr, "skipped: cannot mount a small tmpfs here: %s\n", out);
+		skip();
+	}
+}
+
+static void a_read_only_or_full_archive_folder_is_named_and_a_rerun_archives_the_documents(void **state)
+{
+	NEED_PG();
+	small_tmpfs("arch", "512k");
+	char extra[800];
+	snprintf(extra, sizeof(extra), "archive = { dir = \"%s/arch\"; };", env_dir);
+	issuing_config(extra);
+
+	/* Read-only: the step fails naming the file and EROFS. */
+	SH_OK("mount -o remount,ro arch");
+	int rc1 = billrun("run", "month_end", "--period", "2026-01");
+	char ro[1024];
+	snprintf(ro, sizeof(ro), "%s", archive_message());
+
+	/* Full: through pigz too, the message names ENOSPC and the file,
+	 * and no temporary file is left. */
+	sh("mount -o remount,rw arch && dd if=/dev/zero of=arch/filler bs=4k 2>/dev/null; true");
+	int rc2 = billrun("rerun", "1", "--from", "archive");
+	char full[1024];
+	snprintf(full, sizeof(full), "%s", archive_message());
+	sh("ls -A arch");
+	char left[1024];
+	snprintf(left, sizeof(left), "%s", out);
+
+	/* Space again: a rerun from archive makes run 1's archive, with
+	 * its documents. */
+	sh("rm -f arch/filler");
+	int rc3 = billrun("rerun", "1", "--from", "archive");
+	char ok[1024];
+	snprintf(ok, sizeof(ok), "%s", out);
+	int listed = sh("tar tzf arch/" RUN_ARCHIVE " | grep -c '/data/output/invoices/INV-[123]\\.\\(pdf\\|json\\)$'", 1LL);
+	int documents = atoi(out);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/arch/" RUN_ARCHIVE, env_dir, 1LL);
+	int verified = billrun("archive", "verify", path);
+	char verify[2048];
+	snprintf(verify, sizeof(verify), "%s", out);
+	sh("umount arch");
+
+	assert_int_equal(rc1, 3);
+	if (!strstr(ro, "Read-only file system") || !strstr(ro, "arch/billrun-month_end-2026-01-01-run-1.tar.gz.tmp'") ||
+	    !strstr(ro, "EROFS"))
+		fail_msg("a read-only archive folder is not named as such: %s", ro);
+	assert_int_equal(rc2, 3);
+	if (!strstr(full, "No space left on device") || !strstr(full, "arch/billrun-month_end-2026-01-01-run-1.tar.gz.tmp'") ||
+	    strstr(full, "pigz"))
+		fail_msg("a full archive folder is not named as such: %s", full);
+	if (strcmp(left, "filler\n") != 0)
+		fail_msg("the failed archive left files behind: %s", left);
+	if (rc3 != 0)
+		fail_msg("the rerun from archive failed (%d): %s", rc3, ok);
+	assert_int_equal(listed, 0);
+	assert_int_equal(documents, 6);
+	if (verified != 0 || !strstr(verify, "the bag holds all 6 document files run 1 issued"))
+		fail_msg("archive verify: %s", verify);
+	assert_int_equal(q_int("SELECT count(*) FROM archives WHERE run_id = 1"), 1);
+}
+
+static void a_full_disk_is_named_for_the_metrics_file_and_the_run_report(void **state)
+{
+	NEED_PG();
+	small_tmpfs("full", "64k");
+	sh("dd if=/dev/zero of=full/filler bs=1k 2>/dev/null; true");
+	char extra[800];
+	snprintf(extra, sizeof(extra), "metrics = { dir = \"%s/full/metrics\"; };", env_dir);
+	SH_OK("mkdir -p full/metrics || true");
+	env_config(extra, "x = { steps = ( { name = \"a\"; exec = \"true\"; } ); };");
+	int rc = billrun("run", "x", "--period", "2026-01-05");
+	char run[8192];
+	snprintf(run, sizeof(run), "%s", out);
+	char report[600];
+	snprintf(report, sizeof(report), "%s/full/report.html", env_dir);
+	int rc_report = billrun("report", "1", "--out", report);
+	char rep[4096];
+	snprintf(rep, sizeof(rep), "%s", out);
+	sh("ls -A full full/metrics 2>&1");
+	char left[1024];
+	snprintf(left, sizeof(left), "%s", out);
+	sh("umount full");
+
+	/* The run succeeds (its documents are not its result) and says why
+	 * the metrics file is missing. */
+	assert_int_equal(rc, 0);
+	if (!strstr(run, "could not write the metrics file") || !strstr(run, "No space left on device") ||
+	    !strstr(run, "full/metrics/billrun_x.prom"))
+		fail_msg("the metrics file's full disk is not named: %s", run);
+	assert_int_equal(rc_report, 74);
+	if (!strstr(rep, "No space left on device") || !strstr(rep, "full/report.html.tmp'") || !strstr(rep, "ENOSPC"))
+		fail_msg("the run report's full disk is not named: %s", rep);
+	if (strstr(left, ".tmp"))
+		fail_msg("temporary files left: %s", left);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +493,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(without_a_key_the_bag_is_unsigned_and_half_a_key_is_a_config_error, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(prune_removes_old_archives_and_raw_usage_audited_and_keeps_the_log, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_runs_archive_holds_its_documents_whoever_makes_it_and_never_lacks_one,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_read_only_or_full_archive_folder_is_named_and_a_rerun_archives_the_documents, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_full_disk_is_named_for_the_metrics_file_and_the_run_report, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

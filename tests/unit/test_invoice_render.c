@@ -137,7 +137,7 @@ static void long_documents_continue_on_further_pages(void **state)
 	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
 	snprintf(path, sizeof(path), "%s/CN-2026-000042.pdf", dir);
 	err_clear(&e);
-	assert_int_equal(invoice_pdf_write(&d, path, &e), 0);
+	assert_int_equal(invoice_pdf_write(&d, path, NULL, &e), 0);
 	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
 	assert_non_null(strstr(out, "CREDIT NOTE"));
@@ -159,11 +159,11 @@ static void long_documents_continue_on_further_pages(void **state)
 
 	/* An unwritable path is an I/O error naming it. */
 	err_clear(&e);
-	assert_int_equal(invoice_pdf_write(&d, "/nonexistent/dir/x.pdf", &e), -1);
+	assert_int_equal(invoice_pdf_write(&d, "/nonexistent/dir/x.pdf", NULL, &e), -1);
 	assert_int_equal(e.kind, ERR_IO);
 	assert_non_null(strstr(e.message, "/nonexistent/dir/x.pdf"));
 	err_clear(&e);
-	assert_int_equal(invoice_json_write(&d, "/nonexistent/dir/x.json", &e), -1);
+	assert_int_equal(invoice_json_write(&d, "/nonexistent/dir/x.json", NULL, &e), -1);
 	assert_int_equal(e.kind, ERR_IO);
 }
 
@@ -176,7 +176,7 @@ static void write_and_read(const struct invoice_doc *d, const char *dir, const c
 	struct err e;
 	snprintf(path, sizeof(path), "%s/%s.pdf", dir, name);
 	err_clear(&e);
-	assert_int_equal(invoice_pdf_write(d, path, &e), 0);
+	assert_int_equal(invoice_pdf_write(d, path, NULL, &e), 0);
 	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
 	assert_int_equal(test_sh(out, outsize, cmd), 0);
 	snprintf(cmd, sizeof(cmd), "pdffonts '%s'", path);

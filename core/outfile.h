@@ -46,14 +46,17 @@ int outfile_open(struct outfile *f, const char *path, struct err *e);
 int outfile_write(struct outfile *f, const void *data, size_t n);
 
 /*
- * Close the file. Returns 0 with *sum filled (sum may be NULL); or -1 with
- * e set (ERR_IO naming the file and the first failure, a write or the
- * close), the file removed. Either way f is released.
+ * Close the file, its write-back to disk started (sync_file_range, not
+ * waited for: a caller that records many files waits once, with syncfs).
+ * Returns 0 with *sum filled (sum may be NULL); or -1 with e set (ERR_IO
+ * naming the file and the first failure, a write or the close), the file
+ * removed. Either way f is released.
  */
 int outfile_close(struct outfile *f, struct outfile_sum *sum, struct err *e);
 
 /* Close and remove the file (a document that could not be drawn). f is
- * released. Safe after outfile_close, and on a zeroed struct. */
+ * released. Safe after outfile_close or a failed outfile_open, and on a
+ * zeroed struct (nothing to do). */
 void outfile_discard(struct outfile *f);
 
 /*

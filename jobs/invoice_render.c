@@ -350,7 +350,8 @@ int invoice_render_start(struct job_ctx *ctx, int workers, int pdf, struct invoi
 	PQclear(res);
 	if (!r->runs)
 		return err_set(e, ERR_INTERNAL, "out of memory");
-	if (db_exec(ctx->db, e, SQL_invoice_render_stage_create, 0, NULL))
+	if (db_exec(ctx->db, e, SQL_invoice_render_stage_create, 0, NULL) ||
+	    db_exec(ctx->db, e, SQL_invoice_render_stage_clear, 0, NULL))
 		return -1;
 
 	/* What an earlier attempt left was not recorded: it is written again. */

@@ -15,8 +15,10 @@ WHERE r.id = $1
 
 -- name: invoice_render_stage_create
 -- What this attempt wrote, as its workers finish: recorded in
--- invoice_files by the step's last transaction only.
-CREATE TEMPORARY TABLE inv_files (
+-- invoice_files by the step's last transaction only. The session's (a
+-- session that ran the step before, as tests do, has it already: it is
+-- emptied by invoice_render_stage_clear).
+CREATE TEMPORARY TABLE IF NOT EXISTS inv_files (
   doc_table    text NOT NULL,
   document_id  bigint NOT NULL,
   number       text NOT NULL,
@@ -26,6 +28,9 @@ CREATE TEMPORARY TABLE inv_files (
   pdf_sha256   text,
   pdf_bytes    bigint
 )
+
+-- name: invoice_render_stage_clear
+TRUNCATE inv_files
 
 -- name: invoice_render_stage
 -- The documents of one worker: $1 'invoice' or 'credit_note', then arrays

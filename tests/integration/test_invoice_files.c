@@ -8,7 +8,8 @@
  * every one of them, once, under the same number: each JSON byte for byte
  * what `billrun invoice show --json` prints, each PDF's text what a copy
  * drawn again reads, each file's SHA-256 as recorded. Needs a small tmpfs
- * (root may mount one); skipped where none can be mounted.
+ * (root may mount one); skipped where none can be mounted. And two steps
+ * writing the same documents at once keep one copy of each.
  */
 #include "invoice_env.h"
 
@@ -190,11 +191,63 @@ static void a_rerun_from_invoice_writes_what_a_full_disk_left_out(void **state)
 	every_invoice_has_its_files_once(failed, writer);
 }
 
+/* Two steps write the same finished run's documents at once (a month-end
+ * and a nightly run, say): the first to commit records them, the other
+ * keeps none of its copies. The first is played by a session of the test
+ * that records one document (as another run's step would, in its last
+ * transaction) and commits only once the step waits for it. */
+static void a_document_written_by_two_steps_at_once_is_kept_once(void **state)
+{
+	NEED_PG();
+	long long failed = close_on_a_full_disk();
+	free_space();
+	sql("INSERT INTO runs (dag, period_kind, period_start, period_end, status, host, pid) "
+	    "VALUES ('other', 'day', '2026-04-01', '2026-04-02', 'running', 'test', 1)");
+	long long other = q_int("SELECT max(id) FROM runs WHERE dag = 'other'");
+	const char *first = q_text("SELECT min(number) FROM invoices WHERE run_id = %lld", failed);
+	char number[64];
+	snprintf(number, sizeof(number), "%s", first);
+	PGconn *hold = PQconnectdb(dsn);
+	assert_int_equal(PQstatus(hold), CONNECTION_OK);
+	PQclear(PQexec(hold, "BEGIN"));
+	char run[24];
+	snprintf(run, sizeof(run), "%lld", other);
+	const char *hp[] = { run, number };
+	PGresult *r = PQexecParams(hold, "INSERT INTO invoice_files (doc_table, document_id, number, run_id, json_file, "
+					 "json_sha256, json_bytes) SELECT 'invoice', id, number, $1, 'invoices/x.json', "
+					 "repeat('0', 64), 1 FROM invoices WHERE number = $2",
+				   2, NULL, hp, NULL, NULL, 0);
+	assert_string_equal(PQcmdTuples(r), "1");
+	PQclear(r);
+	int pid = test_spawn_billrun(conf, "run", "close", "--period", "2026-03", NULL);
+	assert_true(test_wait_for(conn, 1, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+					   "AND query LIKE '-- invoice_render_record%'"));
+	PQclear(PQexec(hold, "COMMIT"));
+	PQfinish(hold);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	long long writer = last_run();
+	/* Every invoice recorded once; that one as the other run's, and its
+	 * files are not in the step's folder; the others are. */
+	assert_int_equal(q_int("SELECT count(*) FROM invoice_files"), ACCOUNTS);
+	assert_int_equal(q_int("SELECT run_id FROM invoice_files WHERE number = '%s'", number), other);
+	assert_int_equal(q_int("SELECT count(*) FROM invoice_files WHERE run_id = %lld", writer), ACCOUNTS - 1);
+	char cmd[1600];
+	snprintf(cmd, sizeof(cmd), "ls '%s/invoices' | grep -c '^%s\\.' ; ls '%s/invoices' | wc -l", run_dir(writer),
+		 number, run_dir(writer));
+	test_sh(out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "0\n%d\n", 2 * (ACCOUNTS - 1));
+	assert_string_equal(out, cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(the_next_run_writes_what_a_full_disk_left_out, setup, teardown_files),
 		cmocka_unit_test_setup_teardown(a_rerun_from_invoice_writes_what_a_full_disk_left_out, setup,
+						teardown_files),
+		cmocka_unit_test_setup_teardown(a_document_written_by_two_steps_at_once_is_kept_once, setup,
 						teardown_files),
 	};
 	return cmocka_run_group_tests_name("invoice_files", tests, NULL, NULL);

@@ -342,8 +342,8 @@ static int invoice_run(struct job_ctx *ctx, struct err *e)
 	PQclear(ar);
 
 	/* Documents issued earlier without files (an earlier attempt's, or a
-	 * finished run's whose step failed after issuing) are drawn first,
-	 * while drafting; then each batch's as it commits. */
+	 * finished run's whose step failed after issuing) are handed out
+	 * first, after drafting; then each batch's as it commits. */
 	if (invoice_render_start(ctx, I.workers, I.pdf, &render, e) || draft(&I, e) || invoice_render_more(render, e) ||
 	    issue_all(&I, render, e) || invoice_render_more(render, e) || invoice_render_wait(render, e))
 		goto out;

@@ -94,7 +94,7 @@ static int show(struct db *db, int json, const char *pdf, const char *number, st
 		int rc = 0;
 		if (json)
 			invoice_json_print(&set.docs[0], stdout);
-		if (pdf && (rc = invoice_pdf_write(&set.docs[0], pdf, e)) == 0 && !json)
+		if (pdf && (rc = invoice_pdf_write(&set.docs[0], pdf, NULL, e)) == 0 && !json)
 			printf("%s written to %s\n", set.docs[0].number, pdf);
 		if (pdf)
 			invoice_pdf_cleanup();

@@ -65,6 +65,28 @@ static void print_table(const PGresult *res, const char *const *names, int json,
 			fprintf(out, "%-*.*s%s", width[c], width[c], PQgetvalue(res, r, c), c + 1 < nf ? "  " : "\n");
 }
 
+/* The run's issued documents that have no files yet (the next invoice
+ * step writes them), and those another run wrote. */
+static int print_documents(struct db *db, const char *const *params, struct err *e)
+{
+	PGresult *res = db_query(db, e, SQL_invoice_run_files, 1, params);
+	if (!res)
+		return -1;
+	long long inv = strtoll(PQgetvalue(res, 0, 0), NULL, 10), cn = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	long long elsewhere = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	if (inv)
+		printf("%lld issued invoices without documents\n", inv);
+	if (cn)
+		printf("%lld issued credit notes without documents\n", cn);
+	if (inv || cn)
+		printf("  (the next 'billrun run' with an invoice step, 'resume' or 'rerun --from invoice' writes them)\n");
+	if (elsewhere)
+		printf("documents of %lld of its invoices and credit notes were written by run %s\n", elsewhere,
+		       PQgetvalue(res, 0, 3));
+	PQclear(res);
+	return 0;
+}
+
 static int status_main(struct cli *cli, int argc, char **argv, struct err *e)
 {
 	static const struct option opts[] = { { "attempts", no_argument, NULL, 'a' }, { 0 } };
@@ -121,13 +143,15 @@ static int status_main(struct cli *cli, int argc, char **argv, struct err *e)
 	if (json) {
 		static const char *const names[] = { "run", "dag", "period_kind", "period_start", "period_end",
 						     "status", "host", "pid", "rule_version", "rerun_of", "rerun_from",
-						     "rerun_account", "output_dir", "started_at", "ended_at" };
+						     "rerun_account", "output_dir", "started_at", "ended_at",
+						     "invoices_without_documents", "credit_notes_without_documents" };
 		PQclear(run);
 		run = db_query(db, e,
 			       "SELECT id, dag, period_kind, period_start, period_end, status, host, pid, "
 			       "coalesce(rule_version::text, ''), coalesce(rerun_of::text, ''), coalesce(rerun_from, ''), "
-			       "coalesce(rerun_account, ''), output_dir, started_at, coalesce(ended_at::text, '') "
-			       "FROM runs WHERE id = $1",
+			       "coalesce(rerun_account, ''), output_dir, started_at, coalesce(ended_at::text, ''), "
+			       "m.invoices, m.credit_notes "
+			       "FROM runs CROSS JOIN billrun_documents_without_files(runs.id) m WHERE id = $1",
 			       1, params);
 		if (!run)
 			goto out;
@@ -140,7 +164,10 @@ static int status_main(struct cli *cli, int argc, char **argv, struct err *e)
 		       PQgetvalue(run, 0, 7), strcmp(PQgetvalue(run, 0, 8), "0") ? PQgetvalue(run, 0, 8) : "none",
 		       strcmp(PQgetvalue(run, 0, 9), "0") ? ", rerun of run " : "",
 		       strcmp(PQgetvalue(run, 0, 9), "0") ? PQgetvalue(run, 0, 9) : "");
-		printf("output: %s\n\n", PQgetvalue(run, 0, 12));
+		printf("output: %s\n", PQgetvalue(run, 0, 12));
+		if (print_documents(db, params, e))
+			goto out;
+		printf("\n");
 	}
 	PQclear(run);
 	PGresult *steps = db_query(db, e, attempts ? SQL_store_attempts_report : SQL_store_run_steps_report, 1, params);
@@ -164,7 +191,9 @@ const struct command cmd_status = {
 	"\n"
 	"Show run RUN (default: the latest) with each step's status, attempts,\n"
 	"times and last message; --attempts lists every attempt (exit code or\n"
-	"signal, host, pid). --json prints JSON lines.\n"
+	"signal, host, pid). --json prints JSON lines. A run that issued invoices\n"
+	"or credit notes whose PDF and JSON are not written yet says \"N issued\n"
+	"invoices without documents\" until an invoice step writes them.\n"
 };
 
 static int history_main(struct cli *cli, int argc, char **argv, struct err *e)

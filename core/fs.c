@@ -12,9 +12,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const char *fs_errno_text(int errnum, char *buf, size_t size)
+{
+	const char *name = strerrorname_np(errnum);
+	if (name)
+		snprintf(buf, size, "%s (%s)", strerror(errnum), name);
+	else
+		snprintf(buf, size, "%s", strerror(errnum));
+	return buf;
+}
+
 int fs_error(struct err *e, const char *verb, const char *path, int errnum)
 {
-	err_set(e, ERR_IO, "could not %s '%s': %s", verb, path, strerror(errnum));
+	char why[128];
+	err_set(e, ERR_IO, "could not %s '%s': %s", verb, path, fs_errno_text(errnum, why, sizeof(why)));
 	switch (errnum) {
 	case ENOSPC:
 		return err_hint(e, "the file system holding it is full (ENOSPC): free space on it, then run the "

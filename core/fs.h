@@ -17,9 +17,13 @@ struct err;
  * directory that could not be made, see fs_error) on failure. */
 int fs_mkdirs(const char *path, mode_t mode, struct err *e);
 
+/* The system's text of errnum and its symbolic name, "No space left on
+ * device (ENOSPC)", into buf; returns buf. Never fails. */
+const char *fs_errno_text(int errnum, char *buf, size_t size);
+
 /*
  * Fill e (ERR_IO) for an operation on path that failed with errnum:
- * "could not VERB 'PATH': <strerror>" (verb e.g. "write", "create
+ * "could not VERB 'PATH': <strerror> (<NAME>)" (verb e.g. "write", "create
  * directory", "rename ... to"), with a hint naming the cause for the
  * errors an operator fixes outside billrun: ENOSPC (the file system is
  * full), EDQUOT (the quota), EROFS (mounted read-only), EACCES and EPERM

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void to_hex(const unsigned char *md, unsigned n, char *hex)
+void hash_hex(const unsigned char *md, unsigned n, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
 	for (unsigned i = 0; i < n; i++) {
@@ -25,7 +25,7 @@ void hash_sha256_hex(const void *data, size_t len, char *hex)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
 	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-	to_hex(md, n, hex);
+	hash_hex(md, n, hex);
 }
 
 int hash_sha256_file(const char *path, char *hex, struct err *e)
@@ -47,7 +47,7 @@ int hash_sha256_file(const char *path, char *hex, struct err *e)
 	EVP_MD_CTX_free(ctx);
 	if (bad)
 		return err_set(e, ERR_IO, "could not read '%s'", path);
-	to_hex(md, len, hex);
+	hash_hex(md, len, hex);
 	return 0;
 }
 

@@ -15,6 +15,9 @@ struct err;
 /* hex must hold SHA256_HEX_LEN + 1 bytes. Never fails. */
 void hash_sha256_hex(const void *data, size_t len, char *hex);
 
+/* The n bytes of a digest as lowercase hex into hex (2n + 1 bytes). */
+void hash_hex(const unsigned char *md, unsigned n, char *hex);
+
 /* Hash a whole file; -1 with e set (ERR_IO) if it cannot be read. */
 int hash_sha256_file(const char *path, char *hex, struct err *e);
 

@@ -576,7 +576,7 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		char why[128];
-		err_set(e, ERR_IO, "could not open spool file '%s': %s", path, spool_errno_text(errno, why, sizeof(why)));
+		err_set(e, ERR_IO, "could not open spool file '%s': %s", path, fs_errno_text(errno, why, sizeof(why)));
 		rc = INGEST_UNREADABLE;
 		goto out;
 	}

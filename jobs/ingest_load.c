@@ -7,6 +7,7 @@
  */
 #include "ingest_load.h"
 #include "err.h"
+#include "fs.h"
 #include "log.h"
 #include "spool.h"
 #include "sqltext.h"
@@ -267,7 +268,7 @@ int ingest_loader_begin(struct ingest_loader *l, struct db *db, enum load_mode m
 	if (!l->spill) {
 		char why[128];
 		return err_set(e, ERR_IO, "could not create a temporary file for quarantine rows in '%s': %s", P_tmpdir,
-			       spool_errno_text(errno, why, sizeof(why)));
+			       fs_errno_text(errno, why, sizeof(why)));
 	}
 	if (reserve_blocks(l, e))
 		return -1;
@@ -409,7 +410,7 @@ int ingest_loader_quarantine(struct ingest_loader *l, const struct usage_record 
 	if (fwrite(b->p, 1, b->len, l->spill) != b->len) {
 		char why[128];
 		return err_set(e, ERR_IO, "could not write quarantine rows to a temporary file in '%s': %s", P_tmpdir,
-			       spool_errno_text(errno, why, sizeof(why)));
+			       fs_errno_text(errno, why, sizeof(why)));
 	}
 	l->quarantine_rows++;
 	return 0;
@@ -422,7 +423,7 @@ static int load_quarantine(struct ingest_loader *l, struct err *e)
 	if (fflush(l->spill) || fseek(l->spill, 0, SEEK_SET)) {
 		char why[128];
 		return err_set(e, ERR_IO, "could not write quarantine rows to a temporary file in '%s': %s", P_tmpdir,
-			       spool_errno_text(errno, why, sizeof(why)));
+			       fs_errno_text(errno, why, sizeof(why)));
 	}
 	if (db_copy_begin(l->db, e, SQL_ingest_quarantine_copy) ||
 	    db_copy_put(l->db, e, copy_header, sizeof(copy_header)))

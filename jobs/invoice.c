@@ -9,9 +9,11 @@
  *   draft   one REPEATABLE READ transaction: what to issue, as drafts
  *   issue   batches of drafts, each a transaction holding the series
  *           counters' row locks (numbers are consumed only by a commit)
- *   render  the documents this run issued, by worker processes while the
- *           next batch is issued, into OUTPUT/.invoices.tmp, renamed to
- *           OUTPUT/invoices once the done mark commits
+ *   render  every issued document without files (this run's, and a
+ *           finished run's whose step failed after issuing), by worker
+ *           processes while the next batch is issued, into
+ *           OUTPUT/.invoices.tmp, renamed to OUTPUT/invoices once the done
+ *           mark commits with the record of the files (invoice_render.c)
  *
  * Redoing the step (a retry, a resume after a crash) issues nothing twice:
  * every issue records the ratings it dealt with (invoice_reviews, unique
@@ -21,26 +23,16 @@
 #include "cfg.h"
 #include "db.h"
 #include "err.h"
-#include "invoice_json.h"
-#include "invoice_pdf.h"
+#include "invoice_render.h"
 #include "job.h"
 #include "log.h"
 #include "progress.h"
 #include "sqltext.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#define RENDER_CHUNK 2000   /* documents loaded and rendered at a time */
-#define MAX_WORKERS 64
 
 struct invoicer {
 	struct job_ctx *ctx;
@@ -95,8 +87,6 @@ static int setup(struct invoicer *I, struct job_ctx *ctx, struct err *e)
 	I->pdf = cfg->loaded ? cfg->invoice_pdf : 1;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	I->workers = cfg->invoice_render_workers > 0 ? (int)cfg->invoice_render_workers : cpus > 0 ? (int)cpus : 1;
-	if (I->workers > MAX_WORKERS)
-		I->workers = MAX_WORKERS;
 
 	/* The address is a list of lines in the config. */
 	size_t cap = 1, len = 0;
@@ -302,10 +292,9 @@ fail:
 	return -1;
 }
 
-struct render_pool;
-static int pool_render_new(struct invoicer *I, struct render_pool *p, struct err *e);
-
-static int issue_all(struct invoicer *I, struct render_pool *pool, struct err *e)
+/* Issue every draft, batch after batch; each committed batch's documents
+ * go to the renderer's workers while the next one is issued. */
+static int issue_all(struct invoicer *I, struct invoice_render *render, struct err *e)
 {
 	long long pending = 0;
 	const char *run[] = { I->run };
@@ -326,7 +315,7 @@ static int issue_all(struct invoicer *I, struct render_pool *pool, struct err *e
 		if (rc == 0)
 			break;
 		progress_update(I->issued_invoices + I->issued_credits + I->stale);
-		if (pool_render_new(I, pool, e)) {
+		if (invoice_render_more(render, e)) {
 			progress_finish();
 			return -1;
 		}
@@ -335,226 +324,14 @@ static int issue_all(struct invoicer *I, struct render_pool *pool, struct err *e
 	return 0;
 }
 
-/* ---- phase 3: render ---- */
-
-/*
- * Rendering runs beside issuing: after each batch commits, the documents
- * it issued are loaded and handed to a forked worker, while this process
- * goes on issuing (the database's work and the drawing overlap). At most
- * `max` workers run at once. Workers only render and _exit: they never
- * touch the database connection. Documents an earlier attempt of the step
- * issued are rendered first, so the folder always holds every document
- * of the run.
- */
-struct render_pool {
-	pid_t pids[MAX_WORKERS];
-	int n, max, pdf;
-	int failed;
-	char dir[4200];           /* where files are written */
-	char final[4200];         /* OUTPUT/invoices */
-	int in_place;             /* final existed: hidden temporary names in it */
-	int64_t after[2];         /* last document id loaded, per kind */
-	long long loaded;
-};
-
-static const char *const kinds[2] = { "invoice", "credit_note" };
-
-static int remove_flat_dir(const char *dir, struct err *e)
-{
-	DIR *d = opendir(dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		return err_set(e, ERR_IO, "could not open '%s': %s", dir, strerror(errno));
-	}
-	struct dirent *de;
-	char path[4600];
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) != 0) {
-			closedir(d);
-			return err_set(e, ERR_IO, "could not remove '%s': %s", path, strerror(errno));
-		}
-	}
-	closedir(d);
-	if (rmdir(dir) != 0)
-		return err_set(e, ERR_IO, "could not remove '%s': %s", dir, strerror(errno));
-	return 0;
-}
-
-/* A temporary name: in the folder of its own, the final name; beside
- * final files, ".NAME.tmp". */
-static void tmp_path(const struct render_pool *p, const char *number, const char *ext, char *buf, size_t size)
-{
-	if (p->in_place)
-		snprintf(buf, size, "%s/.%s.%s.tmp", p->dir, number, ext);
-	else
-		snprintf(buf, size, "%s/%s.%s", p->dir, number, ext);
-}
-
-static int render_set(const struct render_pool *p, const struct invoice_doc_set *set, struct err *e)
-{
-	char path[4600];
-	for (int i = 0; i < set->n; i++) {
-		const struct invoice_doc *d = &set->docs[i];
-		tmp_path(p, d->number, "json", path, sizeof(path));
-		if (invoice_json_write(d, path, e))
-			return -1;
-		if (p->pdf) {
-			tmp_path(p, d->number, "pdf", path, sizeof(path));
-			if (invoice_pdf_write(d, path, e))
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* Wait for one worker (any). */
-static void pool_wait_one(struct render_pool *p)
-{
-	int status;
-	pid_t pid;
-	while ((pid = waitpid(-1, &status, 0)) < 0 && errno == EINTR)
-		;
-	for (int i = 0; i < p->n; i++) {
-		if (p->pids[i] != pid)
-			continue;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			p->failed = 1;
-		p->pids[i] = p->pids[--p->n];
-		return;
-	}
-	if (pid < 0)
-		p->n = 0; /* no children left: nothing to wait for */
-}
-
-static int pool_start(struct render_pool *p, const struct invoicer *I, struct err *e)
-{
-	memset(p, 0, sizeof(*p));
-	p->max = I->workers;
-	p->pdf = I->pdf;
-	snprintf(p->final, sizeof(p->final), "%s/invoices", I->ctx->output_dir);
-	snprintf(p->dir, sizeof(p->dir), "%s/.invoices.tmp", I->ctx->output_dir);
-	if (remove_flat_dir(p->dir, e))
-		return -1;
-	struct stat st;
-	if (stat(p->final, &st) == 0) {
-		/* The step was redone after its folder was renamed into place:
-		 * write beside the files, rename each after the commit. */
-		p->in_place = 1;
-		snprintf(p->dir, sizeof(p->dir), "%s", p->final);
-		return 0;
-	}
-	if (mkdir(p->dir, 0755) != 0)
-		return err_set(e, ERR_IO, "could not create '%s': %s", p->dir, strerror(errno));
-	return 0;
-}
-
-/* Hand every document of the run not handed out yet to workers. */
-static int pool_render_new(struct invoicer *I, struct render_pool *p, struct err *e)
-{
-	for (int k = 0; k < 2; k++) {
-		for (;;) {
-			struct invoice_doc_set set;
-			int n = invoice_docs_load_run(I->ctx->db, I->ctx->run_id, kinds[k], p->after[k], RENDER_CHUNK, &set,
-						      e);
-			if (n <= 0) {
-				invoice_docs_release(&set);
-				if (n < 0)
-					return -1;
-				break;
-			}
-			while (p->n >= p->max)
-				pool_wait_one(p);
-			if (p->failed) {
-				invoice_docs_release(&set);
-				return err_set(e, ERR_IO, "a rendering process failed (its error is logged above)");
-			}
-			fflush(NULL);
-			pid_t pid = fork();
-			if (pid == 0) {
-				/* The worker never uses the step's connection; closing
-				 * its copy of the socket lets the step's server session
-				 * (and the locks of an open transaction) end as soon as
-				 * the step dies, not when the worker does. */
-				close(PQsocket(I->ctx->db->conn));
-				/* Drawing allocates and frees a few hundred kB per
-				 * document (libharu's objects, zlib's window). With
-				 * glibc's default trim threshold the top of the heap
-				 * went back to the system after every document and
-				 * was faulted in again for the next: keeping 32 MB
-				 * made drawing about a third cheaper (jobs/INVOICES.md). */
-				mallopt(M_TRIM_THRESHOLD, 32 << 20);
-				struct err ce;
-				err_clear(&ce);
-				if (render_set(p, &set, &ce)) {
-					log_err(&ce);
-					_exit(1);
-				}
-				_exit(0);
-			}
-			if (pid < 0) {
-				/* No process to spare: render here. */
-				log_warn("invoice: could not start a rendering process: %s", strerror(errno));
-				if (render_set(p, &set, e)) {
-					invoice_docs_release(&set);
-					return -1;
-				}
-			} else {
-				p->pids[p->n++] = pid;
-			}
-			p->after[k] = invoice_docs_last_id(&set);
-			p->loaded += n;
-			invoice_docs_release(&set);
-		}
-	}
-	return 0;
-}
-
-/* Wait for every worker; -1 with e set if one failed. */
-static int pool_finish(struct render_pool *p, struct err *e)
-{
-	while (p->n > 0)
-		pool_wait_one(p);
-	if (p->failed)
-		return err_set(e, ERR_IO, "a rendering process failed (its error is logged above)");
-	return 0;
-}
-
-/* The rendered files go to OUTPUT/invoices once the done mark commits:
- * the folder is renamed whole, or (in place) each hidden file. */
-static int register_renames(struct invoicer *I, struct render_pool *p, struct err *e)
-{
-	if (!p->in_place)
-		return job_rename_after_commit(I->ctx, p->dir, p->final, e);
-	DIR *d = opendir(p->dir);
-	if (!d)
-		return err_set(e, ERR_IO, "could not open '%s': %s", p->dir, strerror(errno));
-	struct dirent *de;
-	int rc = 0;
-	char from[4600], to[4600];
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] != '.' || len < 6 || strcmp(de->d_name + len - 4, ".tmp") != 0)
-			continue;
-		snprintf(from, sizeof(from), "%s/%s", p->dir, de->d_name);
-		snprintf(to, sizeof(to), "%s/%.*s", p->dir, (int)(len - 5), de->d_name + 1);
-		rc = job_rename_after_commit(I->ctx, from, to, e);
-	}
-	closedir(d);
-	return rc;
-}
-
 static int invoice_run(struct job_ctx *ctx, struct err *e)
 {
 	struct invoicer I;
-	struct render_pool pool;
-	int rc = -1;
+	struct invoice_render *render = NULL;
+	struct invoice_render_summary sum;
+	int rc = -1, committing = 0;
 
 	memset(&I, 0, sizeof(I));
-	memset(&pool, 0, sizeof(pool));
 	if (setup(&I, ctx, e))
 		goto out;
 	/* Many short statements per batch: JIT compiling them (PostgreSQL
@@ -582,32 +359,37 @@ static int invoice_run(struct job_ctx *ctx, struct err *e)
 	I.audit = PQgetvalue(ar, 0, 0)[0] == 't';
 	PQclear(ar);
 
-	if (pool_start(&pool, &I, e) || draft(&I, e) || pool_render_new(&I, &pool, e) || issue_all(&I, &pool, e) ||
-	    pool_render_new(&I, &pool, e) || pool_finish(&pool, e))
+	/* Documents issued earlier without files (an earlier attempt's, or a
+	 * finished run's whose step failed after issuing) are handed out
+	 * first, after drafting; then each batch's as it commits. */
+	if (invoice_render_start(ctx, I.workers, I.pdf, &render, e) || draft(&I, e) || invoice_render_more(render, e) ||
+	    issue_all(&I, render, e) || invoice_render_more(render, e) || invoice_render_wait(render, e))
 		goto out;
 	if (db_begin(ctx->db, e))
 		goto out;
-	if (pool.loaded > 0 ? register_renames(&I, &pool, e) : pool.in_place ? 0 : remove_flat_dir(pool.dir, e)) {
+	if (invoice_render_record(render, &sum, e)) {
 		db_rollback(ctx->db);
 		goto out;
 	}
+	/* From here a failure may still have committed: what was written
+	 * stays for the runner's renames (or the next attempt's clean-up). */
+	committing = 1;
 	if (job_commit_done(ctx, e))
 		goto out;
+	char earlier[320] = "";
+	if (sum.earlier)
+		snprintf(earlier, sizeof(earlier), " (%lld of them issued by run %s, without their files until now)",
+			 sum.earlier, sum.earlier_runs);
 	log_info("invoice: issued %lld invoices and %lld credit notes in %lld batches%s%s; %lld documents written to "
-		 "%s%s",
+		 "%s%s%s",
 		 I.issued_invoices, I.issued_credits, I.batches, I.dispute ? " (a rerun: changes are corrections)" : "",
-		 I.stale ? " (some drafts went stale)" : "", pool.loaded, pool.loaded ? pool.final : "(none)",
+		 I.stale ? " (some drafts went stale)" : "", sum.written, sum.written ? sum.folder : "(none)", earlier,
 		 I.pdf ? "" : " (JSON only: invoice.pdf = false)");
 	rc = 0;
 out:
-	if (rc) {
-		/* Workers still drawing are of no use now. */
-		for (int i = 0; i < pool.n; i++)
-			kill(pool.pids[i], SIGKILL);
-		while (pool.n > 0)
-			pool_wait_one(&pool);
+	invoice_render_free(render, rc != 0 && !committing);
+	if (rc)
 		err_prefix(e, "invoice: ");
-	}
 	free(I.seller_address);
 	return rc;
 }

@@ -61,14 +61,15 @@ struct invoice_doc_set {
 };
 
 /*
- * Load the documents run run_id issued: kind "invoice" (invoices and
- * supplementary invoices) or "credit_note", with ids above after_id, at
- * most limit of them, in id order. Returns the number loaded (0 when
- * there are no more), or -1 with e set. Release the set with
+ * Load the documents without files (no invoice_files row, migration 019)
+ * that the runs `runs` (an array literal, "{2,7}") issued: kind "invoice"
+ * (invoices and supplementary invoices) or "credit_note", with ids above
+ * after_id, at most limit of them, in id order. Returns the number loaded
+ * (0 when there are no more), or -1 with e set. Release the set with
  * invoice_docs_release() either way.
  */
-int invoice_docs_load_run(struct db *db, int64_t run_id, const char *kind, int64_t after_id, int limit,
-			  struct invoice_doc_set *set, struct err *e);
+int invoice_docs_load_unwritten(struct db *db, const char *runs, const char *kind, int64_t after_id, int limit,
+				struct invoice_doc_set *set, struct err *e);
 
 /* Load the document numbered `number`: 1 found, 0 not, -1 error. */
 int invoice_docs_load_number(struct db *db, const char *number, struct invoice_doc_set *set, struct err *e);

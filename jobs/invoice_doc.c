@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Columns of invoice_doc_headers_run and invoice_doc_header_number. */
+/* Columns of invoice_doc_headers_unwritten and invoice_doc_header_number. */
 enum {
 	H_DOC, H_ID, H_NUMBER, H_SERIES, H_ISSUE, H_DUE, H_ISSUED_AT, H_ACCOUNT, H_PERIOD_START, H_PERIOD_LAST,
 	H_CURRENCY, H_SUBTOTAL, H_TAX, H_TOTAL, H_RUN, H_RULE, H_RULE_SHA, H_REF_KIND, H_REF_NUMBER, H_REASON,
@@ -148,16 +148,15 @@ static int attach(struct db *db, struct invoice_doc_set *set, struct err *e)
 	return 0;
 }
 
-int invoice_docs_load_run(struct db *db, int64_t run_id, const char *kind, int64_t after_id, int limit,
-			  struct invoice_doc_set *set, struct err *e)
+int invoice_docs_load_unwritten(struct db *db, const char *runs, const char *kind, int64_t after_id, int limit,
+				struct invoice_doc_set *set, struct err *e)
 {
-	char run[24], after[24], lim[16];
+	char after[24], lim[16];
 	memset(set, 0, sizeof(*set));
-	snprintf(run, sizeof(run), "%lld", (long long)run_id);
 	snprintf(after, sizeof(after), "%lld", (long long)after_id);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	const char *p[] = { run, kind, after, lim };
-	set->headers = db_query(db, e, SQL_invoice_doc_headers_run, 4, p);
+	const char *p[] = { runs, kind, after, lim };
+	set->headers = db_query(db, e, SQL_invoice_doc_headers_unwritten, 4, p);
 	if (!set->headers || attach(db, set, e))
 		return -1;
 	return set->n;

@@ -4,6 +4,7 @@
  */
 #include "spool.h"
 #include "err.h"
+#include "fs.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -13,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-const char *spool_errno_text(int err, char *buf, size_t size)
-{
-	const char *name = strerrorname_np(err);
-	snprintf(buf, size, "%s (%s)", strerror(err), name ? name : "?");
-	return buf;
-}
 
 /* ---- listing ---- */
 
@@ -53,7 +47,7 @@ int spool_list(const char *dir, struct spool_entry **out, int *count, struct err
 	DIR *d = opendir(dir);
 	if (!d) {
 		err_set(e, ERR_IO, "could not open spool directory '%s': %s", dir,
-			spool_errno_text(errno, why, sizeof(why)));
+			fs_errno_text(errno, why, sizeof(why)));
 		return err_hint(e, "create it, or set spool.dir");
 	}
 	struct dirent *de;
@@ -190,7 +184,7 @@ int spool_find_writers(struct spool_entry *entries, int count)
 static int move_error(struct err *e, const char *src, const char *dst, int errnum)
 {
 	char why[128];
-	err_set(e, ERR_IO, "could not move '%s' to '%s': %s", src, dst, spool_errno_text(errnum, why, sizeof(why)));
+	err_set(e, ERR_IO, "could not move '%s' to '%s': %s", src, dst, fs_errno_text(errnum, why, sizeof(why)));
 	if (errnum == ENOSPC || errnum == EROFS || errnum == EACCES || errnum == EPERM)
 		err_hint(e, "spool.processed_dir must be writable, with room for its directory entries, "
 			    "on the spool's file system");
@@ -224,7 +218,7 @@ int spool_move(const char *src, const char *dst_dir, const char *name, const cha
 	if (unlink(src) != 0) {
 		char why[128];
 		return err_set(e, ERR_IO, "could not remove '%s' (already in '%s'): %s", src, dst_dir,
-			       spool_errno_text(errno, why, sizeof(why)));
+			       fs_errno_text(errno, why, sizeof(why)));
 	}
 	return 0;
 }

@@ -70,7 +70,4 @@ int spool_unchanged(int fd, const struct stat *st);
  */
 int spool_move(const char *src, const char *dst_dir, const char *name, const char *sha, struct err *e);
 
-/* strerror(err) followed by the errno's name: "Read-only file system (EROFS)". */
-const char *spool_errno_text(int err, char *buf, size_t size);
-
 #endif

@@ -19,6 +19,7 @@
 
 struct err;
 struct canvas;
+struct outfile_sum;
 
 struct canvas_ops {
 	void (*font_size)(struct canvas *c, double size);
@@ -27,7 +28,7 @@ struct canvas_ops {
 	void (*text)(struct canvas *c, double x, double y, const char *s, int n);
 	void (*rect)(struct canvas *c, double x, double y, double w, double h);
 	void (*next_page)(struct canvas *c);
-	int (*finish)(struct canvas *c, struct err *e);
+	int (*finish)(struct canvas *c, struct outfile_sum *sum, struct err *e);
 	void (*free)(struct canvas *c);
 };
 
@@ -43,7 +44,9 @@ struct canvas_meta {
 /* A canvas of pages width x height that will write path. Returns NULL with
  * e set (ERR_IO naming path when cairo cannot create the file, ERR_INTERNAL
  * when the library cannot start). libharu writes nothing before
- * canvas_finish; cairo creates the file at once. */
+ * canvas_finish; cairo creates the file at once (and canvas_free removes
+ * it again unless canvas_finish wrote it whole). Files are written through
+ * an outfile (core/outfile.h): hashed, and removed when cut short. */
 struct canvas *canvas_haru_new(const char *path, double width, double height, const struct canvas_meta *m,
 			       struct err *e);
 struct canvas *canvas_cairo_new(const char *path, double width, double height, const struct canvas_meta *m,
@@ -58,13 +61,18 @@ static inline void canvas_text(struct canvas *c, double x, double y, const char 
 static inline void canvas_rect(struct canvas *c, double x, double y, double w, double h) { c->ops->rect(c, x, y, w, h); }
 static inline void canvas_next_page(struct canvas *c) { c->ops->next_page(c); }
 
-/* Write the file. Returns 0; CANVAS_NEEDS_UNICODE when some text could not
- * be drawn in this canvas's encoding (libharu: a character outside
+/* Write the file. Returns 0 with *sum (the file's SHA-256 and size; sum
+ * may be NULL) filled; CANVAS_NEEDS_UNICODE when some text could not be
+ * drawn in this canvas's encoding (libharu: a character outside
  * Windows-1252), nothing written: draw it again on a cairo canvas; or -1
  * with e set (ERR_IO naming the path, with the system's reason, when the
- * file cannot be written; ERR_INTERNAL for a library failure). */
+ * file cannot be written, the file removed; ERR_INTERNAL for a library
+ * failure). */
 #define CANVAS_NEEDS_UNICODE 1
-static inline int canvas_finish(struct canvas *c, struct err *e) { return c->ops->finish(c, e); }
+static inline int canvas_finish(struct canvas *c, struct outfile_sum *sum, struct err *e)
+{
+	return c->ops->finish(c, sum, e);
+}
 
 /* Release the canvas (after canvas_finish or instead of it). NULL is a
  * no-op. */

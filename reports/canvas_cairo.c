@@ -5,6 +5,7 @@
  */
 #include "canvas.h"
 #include "err.h"
+#include "outfile.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
@@ -18,8 +19,15 @@ struct canvas_cairo {
 	struct canvas base;
 	cairo_surface_t *surface;
 	cairo_t *cr;
-	char *path;
+	struct outfile out;   /* cairo writes through it (cairo's own file
+	                         writer names no reason for a failed write) */
+	int written;          /* canvas_finish closed out whole */
 };
+
+static cairo_status_t write_out(void *closure, const unsigned char *data, unsigned int length)
+{
+	return outfile_write(closure, data, length) == 0 ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
 
 /* cairo takes NUL-terminated text. */
 static const char *terminated(const char *s, int n, char *buf, size_t size)
@@ -69,7 +77,7 @@ static void cc_next_page(struct canvas *c)
 	cairo_show_page(((struct canvas_cairo *)c)->cr);
 }
 
-static int cc_finish(struct canvas *c, struct err *e)
+static int cc_finish(struct canvas *c, struct outfile_sum *sum, struct err *e)
 {
 	struct canvas_cairo *cc = (struct canvas_cairo *)c;
 	/* A drawing error (invalid UTF-8, say) stays on the context. */
@@ -78,10 +86,15 @@ static int cc_finish(struct canvas *c, struct err *e)
 	cc->cr = NULL;
 	cairo_surface_finish(cc->surface);
 	if (st != CAIRO_STATUS_SUCCESS)
-		return err_set(e, ERR_INTERNAL, "could not draw '%s': %s", cc->path, cairo_status_to_string(st));
+		return err_set(e, ERR_INTERNAL, "could not draw '%s': %s", cc->out.path, cairo_status_to_string(st));
+	/* A write error is the outfile's (with the system's reason); any
+	 * other one cairo's. */
 	st = cairo_surface_status(cc->surface);
-	if (st != CAIRO_STATUS_SUCCESS)
-		return err_set(e, ERR_IO, "could not write '%s': %s", cc->path, cairo_status_to_string(st));
+	if (st != CAIRO_STATUS_SUCCESS && !cc->out.errnum)
+		return err_set(e, ERR_INTERNAL, "could not write '%s': %s", cc->out.path, cairo_status_to_string(st));
+	if (outfile_close(&cc->out, sum, e))
+		return -1;
+	cc->written = 1;
 	return 0;
 }
 
@@ -90,8 +103,11 @@ static void cc_free(struct canvas *c)
 	struct canvas_cairo *cc = (struct canvas_cairo *)c;
 	if (cc->cr)
 		cairo_destroy(cc->cr);
-	cairo_surface_destroy(cc->surface);
-	free(cc->path);
+	if (cc->surface)
+		cairo_surface_destroy(cc->surface);
+	/* Not written whole: nothing of it stays. */
+	if (!cc->written)
+		outfile_discard(&cc->out);
 	free(cc);
 }
 
@@ -103,15 +119,18 @@ struct canvas *canvas_cairo_new(const char *path, double width, double height, c
 				struct err *e)
 {
 	struct canvas_cairo *cc = calloc(1, sizeof(*cc));
-	if (!cc || !(cc->path = strdup(path))) {
-		free(cc);
+	if (!cc) {
 		err_set(e, ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
 	cc->base.ops = &cairo_ops;
-	cc->surface = cairo_pdf_surface_create(path, width, height);
+	if (outfile_open(&cc->out, path, e)) {
+		free(cc);
+		return NULL;
+	}
+	cc->surface = cairo_pdf_surface_create_for_stream(write_out, &cc->out, width, height);
 	if (cairo_surface_status(cc->surface) != CAIRO_STATUS_SUCCESS) {
-		err_set(e, ERR_IO, "could not create '%s': %s", path,
+		err_set(e, ERR_INTERNAL, "could not start '%s': %s", path,
 			cairo_status_to_string(cairo_surface_status(cc->surface)));
 		cc_free(&cc->base);
 		return NULL;

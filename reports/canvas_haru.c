@@ -7,6 +7,7 @@
  */
 #include "canvas.h"
 #include "err.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <hpdf.h>
@@ -146,35 +147,30 @@ static void ch_next_page(struct canvas *c)
 
 /* The document is saved into libharu's memory stream and written from
  * there by us: libharu's own file writer neither reports why a write
- * failed nor checks fclose, where a full disk shows. */
-static int write_file(struct canvas_haru *h, struct err *e)
+ * failed nor checks close, where a full disk shows. */
+static int write_file(struct canvas_haru *h, struct outfile_sum *sum, struct err *e)
 {
-	FILE *f = fopen(h->path, "wb");
-	if (!f)
-		return err_set(e, ERR_IO, "could not create '%s': %s", h->path, strerror(errno));
+	struct outfile f;
+	if (outfile_open(&f, h->path, e))
+		return -1;
 	HPDF_BYTE buf[65536];
-	int rc = 0;
 	for (;;) {
 		HPDF_UINT32 n = sizeof(buf);
 		HPDF_STATUS st = HPDF_ReadFromStream(h->pdf, buf, &n);
-		if (n > 0 && fwrite(buf, 1, n, f) != n) {
-			rc = err_set(e, ERR_IO, "could not write '%s': %s", h->path, strerror(errno));
-			break;
-		}
+		if (n > 0 && outfile_write(&f, buf, n) != 0)
+			break; /* reported by outfile_close */
 		if (st == HPDF_STREAM_EOF)
 			break;
 		if (st != HPDF_OK) {
-			rc = err_set(e, ERR_INTERNAL, "libharu could not read back '%s': error 0x%04X", h->path,
-				     (unsigned)st);
-			break;
+			outfile_discard(&f);
+			return err_set(e, ERR_INTERNAL, "libharu could not read back '%s': error 0x%04X", h->path,
+				       (unsigned)st);
 		}
 	}
-	if (fclose(f) != 0 && rc == 0)
-		rc = err_set(e, ERR_IO, "could not write '%s': %s", h->path, strerror(errno));
-	return rc;
+	return outfile_close(&f, sum, e);
 }
 
-static int ch_finish(struct canvas *c, struct err *e)
+static int ch_finish(struct canvas *c, struct outfile_sum *sum, struct err *e)
 {
 	struct canvas_haru *h = (struct canvas_haru *)c;
 	if (h->not_winansi)
@@ -185,7 +181,7 @@ static int ch_finish(struct canvas *c, struct err *e)
 	if (h->error)
 		return err_set(e, ERR_INTERNAL, "libharu could not draw '%s': error 0x%04X (detail %u)", h->path,
 			       (unsigned)h->error, (unsigned)h->detail);
-	return write_file(h, e);
+	return write_file(h, sum, e);
 }
 
 static void ch_free(struct canvas *c)

@@ -48,7 +48,8 @@ struct invoice_doc {
 	const char *customer_name, *customer_email, *customer_tax, *customer_cost_centre;
 	const char *seller_json, *customer_json;   /* as stored (JSON objects) */
 	const char *rating_id;
-	const char *output_dir;     /* the issuing run's output folder */
+	const char *output_dir;     /* the folder holding its files: of the run that wrote them
+	                               (invoice_files), else of the issuing run; for `invoice show` */
 	const struct invoice_doc_line *lines;
 	int nlines;
 };

@@ -5,8 +5,8 @@
  */
 #include "invoice_json.h"
 #include "err.h"
+#include "outfile.h"
 
-#include <errno.h>
 #include <string.h>
 
 const char *invoice_doc_title(const struct invoice_doc *d)
@@ -142,13 +142,25 @@ int invoice_json_print(const struct invoice_doc *d, FILE *out)
 	return ferror(out) ? -1 : 0;
 }
 
-int invoice_json_write(const struct invoice_doc *d, const char *path, struct err *e)
+/* stdio's buffer is written out through the outfile (hashed, errors
+ * kept). */
+static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 {
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return err_set(e, ERR_IO, "could not create '%s': %s", path, strerror(errno));
-	int rc = invoice_json_print(d, f);
-	if (fclose(f) != 0 || rc != 0)
-		return err_set(e, ERR_IO, "could not write '%s': %s", path, strerror(errno ? errno : EIO));
-	return 0;
+	return outfile_write(cookie, buf, n) == 0 ? (ssize_t)n : -1;
+}
+
+int invoice_json_write(const struct invoice_doc *d, const char *path, struct outfile_sum *sum, struct err *e)
+{
+	struct outfile of;
+	if (outfile_open(&of, path, e))
+		return -1;
+	FILE *f = fopencookie(&of, "w", (cookie_io_functions_t){ .write = cookie_write });
+	if (!f) {
+		outfile_discard(&of);
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	}
+	invoice_json_print(d, f);
+	/* A failed write is kept by the outfile, which reports it. */
+	fclose(f);
+	return outfile_close(&of, sum, e);
 }

@@ -12,6 +12,7 @@
 #include "invoice_doc.h"
 
 struct err;
+struct outfile_sum;
 
 #define INVOICE_JSON_FORMAT "billrun-invoice/1"
 
@@ -20,7 +21,9 @@ struct err;
 int invoice_json_print(const struct invoice_doc *d, FILE *out);
 
 /* Write the document to path (created or truncated; the caller picks a
- * temporary name and renames it). Returns 0, or -1 with e set (ERR_IO). */
-int invoice_json_write(const struct invoice_doc *d, const char *path, struct err *e);
+ * temporary name and renames it). Returns 0 with *sum (SHA-256 and size;
+ * sum may be NULL) filled, or -1 with e set (ERR_IO naming the file and
+ * the system's reason, see fs_error in fs.h) and no file left. */
+int invoice_json_write(const struct invoice_doc *d, const char *path, struct outfile_sum *sum, struct err *e);
 
 #endif

@@ -509,7 +509,7 @@ static void draw_footer(struct pdf *p, int page)
  * what canvas_finish returns. */
 static int draw(const struct invoice_doc *d, const char *path,
 		struct canvas *(*new_canvas)(const char *, double, double, const struct canvas_meta *, struct err *),
-		struct err *e)
+		struct outfile_sum *sum, struct err *e)
 {
 	char title[256];
 	snprintf(title, sizeof(title), "%s %s", invoice_doc_title(d), d->number);
@@ -548,17 +548,17 @@ static int draw(const struct invoice_doc *d, const char *path,
 		canvas_next_page(p.cv);
 		page++;
 	}
-	rc = canvas_finish(p.cv, e);
+	rc = canvas_finish(p.cv, sum, e);
 out:
 	canvas_free(p.cv);
 	free(p.rows);
 	return rc;
 }
 
-int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct err *e)
+int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct outfile_sum *sum, struct err *e)
 {
-	int rc = draw(d, path, canvas_haru_new, e);
+	int rc = draw(d, path, canvas_haru_new, sum, e);
 	if (rc == CANVAS_NEEDS_UNICODE)
-		rc = draw(d, path, canvas_cairo_new, e);
+		rc = draw(d, path, canvas_cairo_new, sum, e);
 	return rc == 0 ? 0 : -1;
 }

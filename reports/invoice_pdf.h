@@ -16,14 +16,17 @@
 #include "invoice_doc.h"
 
 struct err;
+struct outfile_sum;
 
 /*
  * Write the document to path (created or truncated; the caller writes to
- * a temporary name and renames it). Returns 0, or -1 with e set: ERR_IO
- * when the file cannot be written (naming it, with the system's reason),
- * ERR_INTERNAL when a library fails.
+ * a temporary name and renames it). Returns 0 with *sum (the file's
+ * SHA-256 and size; sum may be NULL) filled, or -1 with e set: ERR_IO
+ * when the file cannot be written (naming it, with the system's reason,
+ * see fs_error in fs.h), ERR_INTERNAL when a library fails. A file
+ * that could not be written whole is removed.
  */
-int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct err *e);
+int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct outfile_sum *sum, struct err *e);
 
 /* Release cairo's and fontconfig's process-wide caches (fonts, patterns).
  * For processes that exit normally after drawing (commands, tests), so that

@@ -2,8 +2,9 @@
 -- `billrun invoice show|trace|list` (cmd/cmd_invoice.c). The header
 -- statements all return the columns jobs/invoice_doc.c names (H_...).
 
--- name: invoice_doc_headers_run
--- Documents issued by run $1: $2 = 'invoice' (invoices and supplementary
+-- name: invoice_doc_headers_unwritten
+-- Documents without files (invoice_files, migration 019) issued by the
+-- runs $1 (an array): $2 = 'invoice' (invoices and supplementary
 -- invoices) or 'credit_note'; ids above $3, the first $4 by id.
 SELECT d.doc, d.id, d.number, d.series, d.issue_date::text, coalesce(d.due_date::text, ''),
        to_char(d.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), d.account_ext,
@@ -21,12 +22,15 @@ FROM invoice_documents d
 LEFT JOIN rule_versions v ON v.id = d.rule_version
 LEFT JOIN invoices r ON r.id = d.ref_id
 LEFT JOIN runs o ON o.id = d.run_id
-WHERE d.run_id = $1 AND (d.doc = 'credit_note') = ($2 = 'credit_note') AND d.id > $3::bigint
+WHERE d.run_id = ANY ($1::bigint[]) AND (d.doc = 'credit_note') = ($2 = 'credit_note') AND d.id > $3::bigint
+  AND NOT EXISTS (SELECT 1 FROM invoice_files f WHERE f.doc_table = $2 AND f.document_id = d.id)
 ORDER BY d.id
 LIMIT $4
 
 -- name: invoice_doc_header_number
--- The document numbered $1 (an invoice or a credit note).
+-- The document numbered $1 (an invoice or a credit note). Its output
+-- folder is the one holding its files: the run's that wrote them
+-- (invoice_files), else the issuing run's.
 SELECT d.doc, d.id, d.number, d.series, d.issue_date::text, coalesce(d.due_date::text, ''),
        to_char(d.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), d.account_ext,
        d.period_local_start::text, (d.period_local_end - 1)::text, d.currency, d.subtotal::text, d.tax_total::text,
@@ -38,11 +42,14 @@ SELECT d.doc, d.id, d.number, d.series, d.issue_date::text, coalesce(d.due_date:
        coalesce(d.seller ->> 'vat_id', ''), coalesce(d.seller ->> 'email', ''), coalesce(d.seller ->> 'payment', ''),
        coalesce(d.customer ->> 'name', ''), coalesce(d.customer ->> 'email', ''),
        coalesce(d.customer ->> 'tax_jurisdiction', ''), coalesce(d.customer ->> 'cost_centre', ''),
-       d.seller::text, d.customer::text, d.rating_id, coalesce(o.output_dir, '')
+       d.seller::text, d.customer::text, d.rating_id, coalesce(w.output_dir, o.output_dir, '')
 FROM invoice_documents d
 LEFT JOIN rule_versions v ON v.id = d.rule_version
 LEFT JOIN invoices r ON r.id = d.ref_id
 LEFT JOIN runs o ON o.id = d.run_id
+LEFT JOIN invoice_files f ON f.doc_table = CASE WHEN d.doc = 'credit_note' THEN 'credit_note' ELSE 'invoice' END
+                         AND f.document_id = d.id
+LEFT JOIN runs w ON w.id = f.run_id
 WHERE d.number = $1
 
 -- name: invoice_doc_lines

@@ -38,14 +38,15 @@ static void the_causes_an_operator_fixes_are_named_with_the_path(void **state)
 		assert_int_equal(fs_write_error(&e, "/out/run-2/report.html.tmp", cases[i].errnum), -1);
 		assert_int_equal(e.kind, ERR_IO);
 		char want[256];
-		snprintf(want, sizeof(want), "could not write '/out/run-2/report.html.tmp': %s", cases[i].text);
+		snprintf(want, sizeof(want), "could not write '/out/run-2/report.html.tmp': %s (%s)", cases[i].text,
+			 cases[i].name);
 		assert_string_equal(e.message, want);
 		assert_non_null(strstr(e.hint, cases[i].name));
 	}
 	struct err e;
 	err_clear(&e);
 	fs_error(&e, "create directory", "/ro/archive", EROFS);
-	assert_string_equal(e.message, "could not create directory '/ro/archive': Read-only file system");
+	assert_string_equal(e.message, "could not create directory '/ro/archive': Read-only file system (EROFS)");
 }
 
 static void a_failed_write_is_kept_through_stdio_and_its_file_removed(void **state)
@@ -71,7 +72,7 @@ static void a_failed_write_is_kept_through_stdio_and_its_file_removed(void **sta
 	setrlimit(RLIMIT_FSIZE, &old);
 	assert_int_equal(rc, -1);
 	char want[128];
-	snprintf(want, sizeof(want), "could not write '%s': %s", path, strerror(EFBIG));
+	snprintf(want, sizeof(want), "could not write '%s': %s (EFBIG)", path, strerror(EFBIG));
 	assert_string_equal(e.message, want);
 	assert_int_not_equal(access(path, F_OK), 0);
 	assert_int_not_equal(access(final, F_OK), 0);

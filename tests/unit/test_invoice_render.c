@@ -4,7 +4,8 @@
  * here: JSON escaping and shape, amounts with thousands separators, and a
  * long credit note that runs over several pages, read back with pdftotext;
  * which font a document is drawn in (the standard Helvetica when its text
- * is Windows-1252, else DejaVu Sans embedded), read back with pdffonts.
+ * is Windows-1252, else DejaVu Sans embedded), read back with pdffonts;
+ * a full disk named by each writer, with no file left behind.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,8 +19,10 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "hash.h"
 #include "invoice_json.h"
 #include "invoice_pdf.h"
+#include "outfile.h"
 #include "support.h"
 
 static struct invoice_doc_line line(const char *no, const char *kind, const char *desc, const char *qty,
@@ -137,7 +140,7 @@ static void long_documents_continue_on_further_pages(void **state)
 	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
 	snprintf(path, sizeof(path), "%s/CN-2026-000042.pdf", dir);
 	err_clear(&e);
-	assert_int_equal(invoice_pdf_write(&d, path, &e), 0);
+	assert_int_equal(invoice_pdf_write(&d, path, NULL, &e), 0);
 	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
 	assert_non_null(strstr(out, "CREDIT NOTE"));
@@ -159,11 +162,11 @@ static void long_documents_continue_on_further_pages(void **state)
 
 	/* An unwritable path is an I/O error naming it. */
 	err_clear(&e);
-	assert_int_equal(invoice_pdf_write(&d, "/nonexistent/dir/x.pdf", &e), -1);
+	assert_int_equal(invoice_pdf_write(&d, "/nonexistent/dir/x.pdf", NULL, &e), -1);
 	assert_int_equal(e.kind, ERR_IO);
 	assert_non_null(strstr(e.message, "/nonexistent/dir/x.pdf"));
 	err_clear(&e);
-	assert_int_equal(invoice_json_write(&d, "/nonexistent/dir/x.json", &e), -1);
+	assert_int_equal(invoice_json_write(&d, "/nonexistent/dir/x.json", NULL, &e), -1);
 	assert_int_equal(e.kind, ERR_IO);
 }
 
@@ -176,7 +179,7 @@ static void write_and_read(const struct invoice_doc *d, const char *dir, const c
 	struct err e;
 	snprintf(path, sizeof(path), "%s/%s.pdf", dir, name);
 	err_clear(&e);
-	assert_int_equal(invoice_pdf_write(d, path, &e), 0);
+	assert_int_equal(invoice_pdf_write(d, path, NULL, &e), 0);
 	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
 	assert_int_equal(test_sh(out, outsize, cmd), 0);
 	snprintf(cmd, sizeof(cmd), "pdffonts '%s'", path);
@@ -232,12 +235,52 @@ static void text_outside_windows_1252_is_drawn_in_an_embedded_font(void **state)
 	test_sh(out, sizeof(out), cmd);
 }
 
+/* A full disk (a link to /dev/full, which answers every write with
+ * ENOSPC) is named by each writer, the JSON, the PDF in Helvetica and the
+ * PDF in an embedded font, with the file; no file is left. What a writer
+ * reports of a file it wrote is the SHA-256 and size of the bytes on
+ * disk. */
+static void each_writer_names_a_full_disk_and_leaves_no_file(void **state)
+{
+	char out[4096], dir[256], path[512], cmd[1200], hex[SHA256_HEX_LEN + 1];
+	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
+	struct invoice_doc_line lines[1] = { line("1", "usage", "calls", "10", "1.00") };
+	struct invoice_doc d = doc("invoice", lines, 1);
+	for (int k = 0; k < 3; k++) {
+		struct err e;
+		err_clear(&e);
+		if (k == 2)
+			d.customer_name = "ООО Связь";
+		snprintf(path, sizeof(path), "%s/INV-1.%s", dir, k == 0 ? "json" : "pdf");
+		snprintf(cmd, sizeof(cmd), "ln -sf /dev/full '%s'", path);
+		assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+		int rc = k == 0 ? invoice_json_write(&d, path, NULL, &e) : invoice_pdf_write(&d, path, NULL, &e);
+		assert_int_equal(rc, -1);
+		assert_int_equal(e.kind, ERR_IO);
+		assert_non_null(strstr(e.message, path));
+		assert_non_null(strstr(e.message, "No space left on device (ENOSPC)"));
+		assert_int_not_equal(access(path, F_OK), 0);
+
+		struct outfile_sum sum;
+		err_clear(&e);
+		rc = k == 0 ? invoice_json_write(&d, path, &sum, &e) : invoice_pdf_write(&d, path, &sum, &e);
+		assert_int_equal(rc, 0);
+		assert_int_equal(hash_sha256_file(path, hex, &e), 0);
+		assert_string_equal(sum.sha256, hex);
+		assert_true(sum.bytes > 100);
+		unlink(path);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	test_sh(out, sizeof(out), cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(digits_are_grouped_for_people),
 		cmocka_unit_test(json_is_escaped_and_complete),
 		cmocka_unit_test(long_documents_continue_on_further_pages),
+		cmocka_unit_test(each_writer_names_a_full_disk_and_leaves_no_file),
 		cmocka_unit_test(text_outside_windows_1252_is_drawn_in_an_embedded_font),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,7 +60,7 @@ FROM run_steps WHERE run_id = $1
 
 -- name: store_step_start
 -- started_at is the statement's time, not the transaction's: the runner
--- commits a turn's ends and starts together (core/runner.c, the batch).
+-- commits a turn's ends and starts together (core/runner_state.c, the batch).
 WITH s AS (
   UPDATE run_steps SET status = 'running', attempts = $3,
          started_at = coalesce(started_at, clock_timestamp()), ended_at = NULL

@@ -27,11 +27,20 @@ static int connect_refused(PGconn *conn)
 	       strstr(m, "no password supplied") || strstr(m, "password is required");
 }
 
+/* The server has no such role (SQLSTATE 28000 too): the login is refused
+ * as surely as a wrong password. */
+static int connect_no_role(PGconn *conn)
+{
+	const char *m = PQerrorMessage(conn);
+	const char *role = strstr(m, "role \"");
+	return role && strstr(role, "\" does not exist");
+}
+
 /* Connection failures worth retrying: the server is starting, shutting
- * down or not there yet. A refused password or a missing database is not. */
+ * down or not there yet. A refused login or a missing database is not. */
 static int connect_retryable(PGconn *conn)
 {
-	return !connect_refused(conn) && !strstr(PQerrorMessage(conn), "does not exist");
+	return !connect_refused(conn) && !connect_no_role(conn) && !strstr(PQerrorMessage(conn), "does not exist");
 }
 
 static void chomp(char *s)
@@ -41,10 +50,75 @@ static void chomp(char *s)
 		s[--n] = '\0';
 }
 
+int db_dsn_check(const char *dsn, char *why, size_t size)
+{
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(dsn ? dsn : "", &msg);
+	if (opts) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	/* libpq quotes a fragment of the text it could not take ("missing
+	 * \"=\" after \"...\""), which may be part of a password. */
+	int secret = dsn && (strstr(dsn, "password") || strstr(dsn, "://"));
+	size_t n = 0;
+	int quoted = 0;
+	for (const char *p = msg ? msg : "out of memory"; *p && n + 4 < size; p++) {
+		if (*p == '\n')
+			break;
+		if (secret && *p == '"') {
+			quoted = !quoted;
+			if (quoted) {
+				memcpy(why + n, "\"...", 4);
+				n += 4;
+				continue;
+			}
+		}
+		if (!(secret && quoted))
+			why[n++] = *p;
+	}
+	why[n] = '\0';
+	PQfreemem(msg);
+	return -1;
+}
+
 struct db *db_connect(const char *dsn, int retries, struct err *e)
 {
-	long delay = 200;
+	return db_connect_key(dsn, "database.dsn", retries, e);
+}
 
+/* Fill e for a connection that failed and is not retried. */
+static void connect_error(PGconn *conn, const char *key, struct err *e)
+{
+	if (connect_refused(conn) || connect_no_role(conn)) {
+		err_set(e, ERR_PERMISSION, "the database refused the login of %s", key);
+		if (connect_no_role(conn))
+			err_hint(e, "the user %s names is not a role of the server: create it (CREATE ROLE ... LOGIN) or "
+				    "name another user in %s", key, key);
+		else
+			err_hint(e, "check the user and password of %s (or the PGPASSFILE it uses) and the server's "
+				    "pg_hba.conf", key);
+	} else {
+		err_set(e, ERR_DB_UNAVAILABLE, "could not connect to the database of %s", key);
+		err_hint(e, "check %s, or that the server is running ('billrun db start' for the embedded one)", key);
+	}
+	err_detail(e, "%s", PQerrorMessage(conn));
+	chomp(e->detail);
+	snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", e->kind == ERR_PERMISSION ? "28000" : "08001");
+}
+
+struct db *db_connect_key(const char *dsn, const char *key, int retries, struct err *e)
+{
+	long delay = 200;
+	char why[256];
+
+	/* A connection string libpq cannot read is not worth retrying. */
+	if (db_dsn_check(dsn, why, sizeof(why))) {
+		err_set(e, ERR_CONFIG, "libpq cannot parse %s: %s", key, why);
+		err_hint(e, "fix %s ('billrun check-config' checks it); values with spaces or quotes are "
+			       "written in single quotes, with \\' and \\\\ inside", key);
+		return NULL;
+	}
 	for (int attempt = 0;; attempt++) {
 		PGconn *conn = PQconnectdb(dsn ? dsn : "");
 		if (PQstatus(conn) == CONNECTION_OK) {
@@ -65,18 +139,7 @@ struct db *db_connect(const char *dsn, int retries, struct err *e)
 		}
 		int again = attempt < retries && connect_retryable(conn);
 		if (!again) {
-			if (connect_refused(conn)) {
-				err_set(e, ERR_PERMISSION, "the database refused the login of database.dsn");
-				err_hint(e, "check the user and password of database.dsn (or the PGPASSFILE it uses) and "
-					    "the server's pg_hba.conf");
-			} else {
-				err_set(e, ERR_DB_UNAVAILABLE, "could not connect to the database");
-				err_hint(e, "check database.dsn, or that the server is running ('billrun db start' for "
-					    "the embedded one)");
-			}
-			err_detail(e, "%s", PQerrorMessage(conn));
-			chomp(e->detail);
-			snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", connect_refused(conn) ? "28000" : "08001");
+			connect_error(conn, key, e);
 			PQfinish(conn);
 			return NULL;
 		}

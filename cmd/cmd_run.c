@@ -7,6 +7,7 @@
 #include "db.h"
 #include "job.h"
 #include "log.h"
+#include "migrate.h"
 #include "run_report.h"
 #include "runner.h"
 #include "sqltext.h"
@@ -38,6 +39,24 @@ int cli_dags(struct cli *cli, struct dag_set *set, struct err *e)
 	return dag_set_load(set, &cli->cfg, job_exists, e);
 }
 
+/*
+ * The start of a run, resume or rerun: the one moment billrun starts an
+ * embedded cluster that exists and is stopped (it never creates one: 'db
+ * migrate' does; see cluster.h), then connects, refusing a database
+ * without the complete schema before anything is written.
+ */
+static struct db *connect_at_start(struct cli *cli, struct err *e)
+{
+	if (cluster_start_existing(&cli->cfg, e))
+		return NULL;
+	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
+	if (db && migrate_check(db, e)) {
+		db_free(db);
+		return NULL;
+	}
+	return db;
+}
+
 /* Map a runner outcome to the command's exit status. */
 static int outcome_status(int outcome)
 {
@@ -55,7 +74,7 @@ static int outcome_status(int outcome)
 static int catch_up_periods(struct cli *cli, const struct dag *dag, const struct period *last,
 			    struct period **out, int *n, struct err *e)
 {
-	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
+	struct db *db = connect_at_start(cli, e);
 	if (!db)
 		return -1;
 	const char *params[] = { dag->name };
@@ -129,6 +148,8 @@ static int run_main(struct cli *cli, int argc, char **argv, struct err *e)
 	} else {
 		period_due(&last, dag->period_kind, time(NULL));
 	}
+	if (cluster_start_existing(&cli->cfg, e))
+		goto out;
 	if (catch_up && !dry) {
 		if (catch_up_periods(cli, dag, &last, &periods, &nperiods, e))
 			goto out;
@@ -212,7 +233,7 @@ static int load_run(struct cli *cli, const char *command, const char *text, int6
 		return cli_usage_error(e, command, "'%s' is not a run id", text);
 	if (cli_dags(cli, set, e))
 		return -1;
-	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
+	struct db *db = connect_at_start(cli, e);
 	if (!db)
 		return -1;
 	const char *params[] = { text };

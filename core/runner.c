@@ -16,6 +16,8 @@
 #include "fs.h"
 #include "hash.h"
 #include "metrics.h"
+#include "migrate.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -228,8 +230,12 @@ int runner_run(const struct run_request *req, int64_t *run_id, struct err *e)
 	}
 	for (int i = 0; i < r.dag->nsteps; i++)
 		r.steps[i].gate = -1;
+	proc_boot_id(r.boot_id, sizeof(r.boot_id));
+	/* The embedded cluster is not started here (cmd/ does it once, when
+	 * the command starts), and a database without the complete schema is
+	 * refused before anything is written: no run, no folder, no lock row. */
 	r.db = cluster_connect(req->cfg, DB_ROLE_APP, e);
-	if (!r.db)
+	if (!r.db || migrate_check(r.db, e))
 		goto out;
 	/* The runner's bookkeeping commits durably (the server's default):
 	 * a gate opens, and a dependent step starts, only on a state that

@@ -276,7 +276,7 @@ int runner_start_attempt(struct runner *r, int i, struct err *e)
 	struct step_run *sr = &r->steps[i];
 	const struct step *s = &r->dag->steps[i];
 	int attempt = sr->attempts + 1;
-	char run[32], att[16], pidbuf[16];
+	char run[32], att[16], pidbuf[16], started[32];
 	struct env env;
 	int gate[2];
 	pid_t pid = -1;
@@ -306,6 +306,10 @@ int runner_start_attempt(struct runner *r, int i, struct err *e)
 		return err_set(e, ERR_INTERNAL, "could not start step '%s': %s", s->name, strerror(rc));
 	}
 	setpgid(pid, pid); /* also from the parent, so a kill never races setpgid */
+	/* Its identity, for a resume that finds the attempt running: the
+	 * child is at its gate (or a zombie not reaped yet), so /proc has it. */
+	if (proc_start_time(pid, &sr->pid_started) != 0)
+		sr->pid_started = 0;
 	sr->gate = gate[1];
 	sr->pid = pid;
 	sr->attempts = attempt;
@@ -320,9 +324,11 @@ int runner_start_attempt(struct runner *r, int i, struct err *e)
 	i64(run, sizeof(run), r->run_id);
 	snprintf(att, sizeof(att), "%d", attempt);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-	const char *params[] = { run, s->name, att, r->host, pidbuf };
+	snprintf(started, sizeof(started), "%llu", sr->pid_started);
+	const char *params[] = { run, s->name, att, r->host, pidbuf, sr->pid_started ? started : NULL,
+				 r->boot_id[0] ? r->boot_id : NULL };
 	log_info("step %s: attempt %d started (pid %d)", s->name, attempt, (int)pid);
-	return runner_batch_send(r, SQL_store_step_start, 5, params, e);
+	return runner_batch_send(r, SQL_store_step_start, 7, params, e);
 }
 
 /* Judge the end of step i's attempt from its wait status (sr->end_status);

@@ -7,6 +7,7 @@
 #ifndef BILLRUN_RUNNER_INT_H
 #define BILLRUN_RUNNER_INT_H
 
+#include "proc.h"
 #include "runner.h"
 
 #include <signal.h>
@@ -29,6 +30,7 @@ struct step_run {
 	enum step_state state;
 	int attempts;
 	pid_t pid;
+	unsigned long long pid_started; /* its start time (proc.h), 0 if unknown */
 	int64_t started_ms;     /* monotonic */
 	int64_t term_sent_ms;   /* SIGTERM sent (timeout or shutdown), 0 if not */
 	int timed_out;
@@ -48,6 +50,7 @@ struct runner {
 	struct db *db;
 	int64_t run_id;
 	char host[256];
+	char boot_id[PROC_BOOT_ID_MAX]; /* this boot's, recorded with every attempt's pid */
 	char output_dir[4096];
 	char rules_path[4096];
 	int64_t rule_version;

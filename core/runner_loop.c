@@ -200,9 +200,13 @@ int runner_loop(struct runner *r, struct err *e)
 
 /* How long a runner that lost its database connection keeps trying to get
  * it back, its steps going on meanwhile, before it gives up (exit 69; a
- * resume continues the run). A server restart takes seconds; a failover
- * rarely more than a minute or two. */
-#define RECONNECT_MS 300000
+ * resume continues the run), is runner.reconnect_for (default 5 minutes:
+ * a server restart takes seconds, a failover rarely more than a minute or
+ * two). The tries come at a growing delay, from RECONNECT_FIRST_MS up to
+ * RECONNECT_MAX_MS. It never starts the server: an operator who stopped
+ * it for maintenance or a backup gets to keep it stopped. */
+#define RECONNECT_FIRST_MS 250
+#define RECONNECT_MAX_MS 10000
 
 int runner_lost_connection(const struct runner *r, const struct err *e)
 {
@@ -223,15 +227,8 @@ static void reap_offline(struct runner *r)
 	enforce_timeouts(r);
 }
 
-/*
- * The runner's connection is gone (the server restarted, a failover, a
- * network cut). Its steps go on (their own connections fail or not, and
- * the failures are retried like any other): runner_reconnect, take the run's
- * lock again, check that no other runner took the run over meanwhile, and
- * write the runner's view back. Returns 0, or -1 with e set:
- * ERR_DB_UNAVAILABLE after RECONNECT_MS, ERR_TEMPFAIL when another runner
- * holds the run now.
- */
+/* Is the run still this runner's (runs.host and pid), after an outage?
+ * 0, or -1 with e set: ERR_TEMPFAIL when another runner took it over. */
 static int run_is_ours(struct runner *r, struct err *e)
 {
 	char id[32], pid[16];
@@ -252,38 +249,67 @@ static int run_is_ours(struct runner *r, struct err *e)
 	return ours ? 0 : -1;
 }
 
-/* Wait up to a second for a child to end, reaping it. */
-static void pause_offline(struct runner *r)
+/* Wait up to ms (and for a child to end, which ends the wait), reaping
+ * the children that ended and enforcing timeouts. */
+static void pause_offline(struct runner *r, int64_t ms)
 {
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	struct timespec ts = { 1, 0 };
-	sigtimedwait(&chld, NULL, &ts);
-	reap_offline(r);
+	int64_t until = now_ms() + (ms > 0 ? ms : 0);
+	do {
+		int64_t left = until - now_ms();
+		struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
+		if (left > 0)
+			sigtimedwait(&chld, NULL, &ts);
+		reap_offline(r);
+	} while (now_ms() < until && !runner_stop_requested);
 }
 
+/*
+ * The runner's connection is gone (the server restarted or was stopped, a
+ * failover, a network cut). Its steps go on (their own connections fail or
+ * not, and the failures are retried like any other): get a connection
+ * back, trying at a growing delay for runner.reconnect_for, take the run's
+ * lock again, check that no other runner took the run over meanwhile, and
+ * write the runner's view back. The log says who stopped what. Returns 0,
+ * or -1 with e set: the last connection's error (ERR_DB_UNAVAILABLE, exit
+ * 69) after runner.reconnect_for, ERR_TEMPFAIL when another runner holds
+ * the run now.
+ */
 int runner_reconnect(struct runner *r, struct err *e)
 {
-	log_warn("lost the database connection (%s); reconnecting while the steps go on", e->message);
+	const struct config *cfg = r->req->cfg;
+	char what[1200];
+	cluster_describe_loss(cfg, e, what, sizeof(what));
+	log_warn("lost the database connection: %s (%s); trying to reconnect for %lld s while the steps go on "
+		 "(billrun does not start the server)",
+		 what, e->message, (long long)(cfg->reconnect_ms / 1000));
 	sla_close(r->sla);
 	r->sla = NULL;
 	db_free(r->db);
 	r->db = NULL;
-	int64_t deadline = now_ms() + RECONNECT_MS;
-	for (;;) {
+	int64_t deadline = now_ms() + cfg->reconnect_ms, delay = RECONNECT_FIRST_MS;
+	for (int tries = 1;; tries++) {
 		reap_offline(r);
 		if (runner_stop_requested)
 			return err_set(e, ERR_DB_UNAVAILABLE, "stopped by signal %d while the database was unreachable",
 				       (int)runner_stop_requested);
 		err_clear(e);
-		r->db = cluster_connect(r->req->cfg, DB_ROLE_APP, e);
+		r->db = cluster_connect_retries(cfg, DB_ROLE_APP, 0, e);
 		if (r->db)
 			break;
-		if (now_ms() >= deadline)
-			return err_hint(e, "the database was unreachable for %d s; 'billrun resume %lld' continues the run",
-					RECONNECT_MS / 1000, (long long)r->run_id);
-		pause_offline(r);
+		int64_t left = deadline - now_ms();
+		if (left <= 0) {
+			err_prefix(e, "gave up reconnecting after %d tries in %lld s: ", tries,
+				   (long long)(cfg->reconnect_ms / 1000));
+			return err_hint(e, "once the database is back, 'billrun resume %lld' continues the run",
+					(long long)r->run_id);
+		}
+		log_debug("reconnect try %d failed (%s); the next in %lld ms", tries, e->message,
+			  (long long)(delay < left ? delay : left));
+		pause_offline(r, delay < left ? delay : left);
+		delay = delay * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : delay * 2;
 	}
 	/* Our old session may hold the lock still (a cut network, not a
 	 * restart) until the server notices it is gone: wait for that, as long
@@ -291,7 +317,7 @@ int runner_reconnect(struct runner *r, struct err *e)
 	while (runner_take_lock(r, e)) {
 		if (e->kind != ERR_TEMPFAIL || now_ms() >= deadline || run_is_ours(r, e))
 			return -1;
-		pause_offline(r);
+		pause_offline(r, 1000);
 	}
 	if (run_is_ours(r, e) || runner_resync(r, e))
 		return -1;

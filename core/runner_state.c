@@ -14,6 +14,7 @@
 #include "sla.h"
 #include "sqltext.h"
 #include "hash.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -210,10 +211,21 @@ int runner_queue_end(struct runner *r, int i, struct err *e)
 
 /* ---- the lock on (DAG, period) ---- */
 
+/* The lock is a session-level advisory lock: it goes with the runner's
+ * connection, so a killed runner never leaves it behind. Before trying
+ * it, the session records its runner's host and pid (runner_sessions):
+ * a runner that finds the lock taken names the holder from there in
+ * every case, also while the holder has no run row yet (starting up) or
+ * is taking over a dead runner's run (whose row names the dead one). */
 int runner_take_lock(struct runner *r, struct err *e)
 {
 	const struct run_request *q = r->req;
 	const char *params[] = { q->dag->name, q->period.start };
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	const char *session[] = { r->host, pid };
+	if (db_exec(r->db, e, SQL_store_runner_session, 2, session))
+		return -1;
 	PGresult *res = db_query(r->db, e, SQL_store_lock_try, 2, params);
 	if (!res)
 		return -1;
@@ -221,16 +233,23 @@ int runner_take_lock(struct runner *r, struct err *e)
 	PQclear(res);
 	if (got)
 		return 0;
-	res = db_query(r->db, e, SQL_store_run_holder, 2, params);
+	res = db_query(r->db, e, SQL_store_lock_holder, 2, params);
 	if (!res)
 		return -1;
-	if (PQntuples(res) > 0)
-		err_set(e, ERR_TEMPFAIL, "another billrun holds DAG '%s' for period %s: run %s on host %s, pid %s",
-			q->dag->name, q->period.start, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-			PQgetvalue(res, 0, 2));
-	else
-		err_set(e, ERR_TEMPFAIL, "another billrun holds DAG '%s' for period %s (starting up)", q->dag->name,
+	const char *host = PQntuples(res) ? PQgetvalue(res, 0, 0) : "", *hpid = PQntuples(res) ? PQgetvalue(res, 0, 1) : "";
+	const char *run = PQntuples(res) ? PQgetvalue(res, 0, 2) : "";
+	if (!PQntuples(res))
+		err_set(e, ERR_TEMPFAIL, "another billrun held DAG '%s' for period %s and has just let go", q->dag->name,
 			q->period.start);
+	else if (!*host)
+		err_set(e, ERR_TEMPFAIL, "another billrun holds DAG '%s' for period %s: database session %s, which did "
+			"not record its host and pid", q->dag->name, q->period.start, PQgetvalue(res, 0, 3));
+	else if (*run)
+		err_set(e, ERR_TEMPFAIL, "another billrun holds DAG '%s' for period %s: run %s on host %s, pid %s",
+			q->dag->name, q->period.start, run, host, hpid);
+	else
+		err_set(e, ERR_TEMPFAIL, "another billrun holds DAG '%s' for period %s: host %s, pid %s, starting up "
+			"(its run is not recorded yet)", q->dag->name, q->period.start, host, hpid);
 	PQclear(res);
 	return err_hint(e, "wait for it to finish, or check 'billrun status'");
 }
@@ -252,14 +271,18 @@ int runner_resync(struct runner *r, struct err *e)
 		snprintf(att, sizeof(att), "%d", sr->attempts);
 		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)sr->pid);
 		int running = sr->state == ST_RUNNING && sr->pid > 0;
+		char started[32];
+		snprintf(started, sizeof(started), "%llu", sr->pid_started);
+		const char *start = running && sr->pid_started ? started : NULL;
+		const char *boot = running && r->boot_id[0] ? r->boot_id : NULL;
 		if (sr->attempts > 0) {
-			const char *p1[] = { run, name, att, r->host, running ? pidbuf : NULL };
-			if (db_exec(r->db, e, SQL_store_attempt_ensure, 5, p1))
+			const char *p1[] = { run, name, att, r->host, running ? pidbuf : NULL, start, boot };
+			if (db_exec(r->db, e, SQL_store_attempt_ensure, 7, p1))
 				return -1;
 		}
 		if (running) {
-			const char *p2[] = { run, name, att, pidbuf };
-			if (db_exec(r->db, e, SQL_store_attempt_pid, 4, p2))
+			const char *p2[] = { run, name, att, pidbuf, start, boot };
+			if (db_exec(r->db, e, SQL_store_attempt_pid, 6, p2))
 				return -1;
 		}
 		if (sr->end_pending) {
@@ -287,10 +310,38 @@ int runner_resync(struct runner *r, struct err *e)
 
 /* ---- a new run, and a resumed one ---- */
 
+/* Make sure the process of an attempt a dead runner left running is gone.
+ * Its process group is signalled only when the recorded pid still names
+ * the process the runner started (its start time and boot id match):
+ * the pid may belong to anyone by now. When that leader is gone but its
+ * group still has members, they are the step's descendants: Linux does not
+ * give a pid to a new process while a group of that id exists. */
+static void kill_orphan(struct runner *r, const char *step, const char *attempt, pid_t pid,
+			unsigned long long started, const char *boot)
+{
+	enum proc_match m = proc_identify(pid, started, boot);
+	int group = m == PROC_GONE && proc_group_alive(pid);
+
+	if (m == PROC_STRANGER || m == PROC_OTHER_BOOT || (m == PROC_UNRECORDED && proc_group_alive(pid))) {
+		log_warn("step %s: attempt %s's pid %d is %s; it is not signalled", step, attempt, (int)pid,
+			 m == PROC_STRANGER    ? "another process's now (its start time differs)"
+			 : m == PROC_OTHER_BOOT ? "from an earlier boot of this host"
+						: "in use, and the attempt has no start time to tell whose");
+		return;
+	}
+	if (m != PROC_SAME && !group)
+		return;
+	log_warn("step %s: attempt %s of the previous runner is still running (pid %d%s); killing it", step, attempt,
+		 (int)pid, group ? ", its leader gone" : "");
+	kill(-pid, SIGKILL);
+	for (int tries = 0; tries < 100 && proc_group_alive(pid); tries++)
+		usleep(20000);
+}
+
 /* Attempts a dead runner left 'running': make sure their processes are
- * gone (they run in their own process groups), then mark them abandoned,
- * or successful when the step's done mark had committed (the runner died
- * between a built-in step's commit and recording its end). */
+ * gone (kill_orphan), then mark them abandoned, or successful when the
+ * step's done mark had committed (the runner died between a built-in
+ * step's commit and recording its end). */
 int runner_abandon_orphans(struct runner *r, struct err *e)
 {
 	char run[32];
@@ -303,16 +354,12 @@ int runner_abandon_orphans(struct runner *r, struct err *e)
 		const char *step = PQgetvalue(res, k, 0), *attempt = PQgetvalue(res, k, 1);
 		const char *host = PQgetvalue(res, k, 2);
 		pid_t pid = (pid_t)atoi(PQgetvalue(res, k, 3));
-		if (strcmp(host, r->host) == 0 && pid > 0 && kill(-pid, 0) == 0) {
-			log_warn("step %s: attempt %s of the previous runner is still running (pid %d); killing it",
-				 step, attempt, (int)pid);
-			kill(-pid, SIGKILL);
-			for (int tries = 0; tries < 100 && kill(-pid, 0) == 0; tries++)
-				usleep(20000);
-		} else if (strcmp(host, r->host) != 0) {
+		if (strcmp(host, r->host) != 0)
 			log_warn("step %s: attempt %s ran on host %s; it cannot be checked from here", step, attempt,
 				 host);
-		}
+		else if (pid > 0)
+			kill_orphan(r, step, attempt, pid, strtoull(PQgetvalue(res, k, 4), NULL, 10),
+				    PQgetvalue(res, k, 5));
 		const char *p2[] = { run, step, attempt };
 		if (db_exec(r->db, e, SQL_store_attempt_abandon, 3, p2)) {
 			PQclear(res);

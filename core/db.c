@@ -164,6 +164,26 @@ int db_ok(const struct db *db)
 	return db && PQstatus(db->conn) == CONNECTION_OK;
 }
 
+/* Why the server ended a session, when libpq has only its FATAL text (a
+ * session that was idle when the server sent it): its SQLSTATE, else
+ * 08006 (the connection broke). */
+static const char *lost_state(struct db *db)
+{
+	static const struct {
+		const char *text, *state;
+	} reasons[] = {
+		{ "terminating connection due to administrator command", "57P01" },
+		{ "terminating connection due to immediate shutdown command", "57P01" },
+		{ "terminating connection because of crash of another server process", "57P02" },
+		{ "the database system is shutting down", "57P03" },
+	};
+	const char *m = PQerrorMessage(db->conn);
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strstr(m, reasons[i].text))
+			return reasons[i].state;
+	return "08006";
+}
+
 int db_error_from_result(struct db *db, const PGresult *res, struct err *e, const char *what)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -198,7 +218,7 @@ int db_error_from_result(struct db *db, const PGresult *res, struct err *e, cons
 	if (state)
 		snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state);
 	else if (kind == ERR_DB_UNAVAILABLE)
-		snprintf(e->sqlstate, sizeof(e->sqlstate), "08006");
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", lost_state(db));
 	return -1;
 }
 
@@ -310,7 +330,18 @@ int db_pipeline_send(struct db *db, struct err *e, const char *sql, int nparams,
 	    PQflush(db->conn) != 0) {
 		char what[128];
 		statement_name(sql, what, sizeof(what));
-		return db_error_from_result(db, NULL, e, what);
+		db_error_from_result(db, NULL, e, what);
+		/* A send fails when the server has closed the session; the reason
+		 * it sent first (57P01 for a shutdown) is among the results libpq
+		 * still holds for the statements sent before. */
+		PGresult *res;
+		for (int n = 0; PQstatus(db->conn) != CONNECTION_OK && n <= db->pipeline_sent * 2 + 2 &&
+				(res = PQgetResult(db->conn)) != NULL; n++) {
+			if (e && strcmp(e->sqlstate, "08006") == 0 && PQresultErrorField(res, PG_DIAG_SQLSTATE))
+				db_error_from_result(db, res, e, what);
+			PQclear(res);
+		}
+		return -1;
 	}
 	if (!db->pipeline_sent++)
 		db->pipeline_first_sql = sql;
@@ -339,8 +370,11 @@ int db_pipeline_end(struct db *db, struct err *e)
 	if (PQpipelineSync(db->conn) != 1)
 		rc = db_error_from_result(db, NULL, e, pipeline_what(db, what, sizeof(what)));
 	/* Each statement's results end with a NULL, the pipeline with the
-	 * sync's result. A broken connection ends the reading early. */
-	while (rc == 0 || PQstatus(db->conn) == CONNECTION_OK) {
+	 * sync's result. A broken connection ends the reading early, but only
+	 * after the results libpq still holds: among them, the server's reason
+	 * for ending the session (57P01 for a shutdown), which the failed sync
+	 * or send did not know. */
+	for (;;) {
 		PGresult *res = PQgetResult(db->conn);
 		if (!res) {
 			if (PQstatus(db->conn) != CONNECTION_OK || ++nulls > db->pipeline_sent) {
@@ -351,9 +385,14 @@ int db_pipeline_end(struct db *db, struct err *e)
 			continue;
 		}
 		ExecStatusType st = PQresultStatus(res);
-		if (st != PGRES_PIPELINE_SYNC && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)
-			rc = db_error_from_result(db, st == PGRES_PIPELINE_ABORTED ? NULL : res, e,
-						  pipeline_what(db, what, sizeof(what)));
+		/* The first failure, or a later one that says why the server
+		 * ended the session (when the first only says it broke). */
+		int why = res && PQresultErrorField(res, PG_DIAG_SQLSTATE) && e && strcmp(e->sqlstate, "08006") == 0;
+		if (st != PGRES_PIPELINE_SYNC && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED &&
+		    (rc == 0 || why))
+			rc = db_error_from_result(db, res, e, pipeline_what(db, what, sizeof(what)));
+		else if (st == PGRES_PIPELINE_ABORTED && rc == 0)
+			rc = db_error_from_result(db, NULL, e, pipeline_what(db, what, sizeof(what)));
 		PQclear(res);
 		if (st == PGRES_PIPELINE_SYNC)
 			break;

@@ -66,15 +66,22 @@ int db_dsn_check(const char *dsn, char *why, size_t size)
 	for (const char *p = msg ? msg : "out of memory"; *p && n + 4 < size; p++) {
 		if (*p == '\n')
 			break;
-		if (secret && *p == '"') {
-			quoted = !quoted;
-			if (quoted) {
-				memcpy(why + n, "\"...", 4);
-				n += 4;
-				continue;
-			}
+		/* "=" is libpq's own word ("missing \"=\" after"), not the DSN's. */
+		if (secret && !quoted && strncmp(p, "\"=\"", 3) == 0) {
+			memcpy(why + n, p, 3);
+			n += 3;
+			p += 2;
+			continue;
 		}
-		if (!(secret && quoted))
+		if (secret && *p == '"' && !quoted) {
+			quoted = 1;
+			memcpy(why + n, "\"...", 4);
+			n += 4;
+			continue;
+		}
+		if (quoted && *p == '"')
+			quoted = 0;
+		if (!quoted)
 			why[n++] = *p;
 	}
 	why[n] = '\0';

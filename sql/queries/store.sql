@@ -157,10 +157,6 @@ SELECT pg_try_advisory_lock(hashtext('billrun run'), hashtext($1 || '/' || $2))
 -- name: store_lock_release
 SELECT pg_advisory_unlock(hashtext('billrun run'), hashtext($1 || '/' || $2))
 
--- name: store_run_holder
-SELECT id, host, pid FROM runs WHERE dag = $1 AND period_start = $2 AND status = 'running'
-ORDER BY id DESC LIMIT 1
-
 -- name: store_run_steps_report
 SELECT s.step, s.status, s.attempts,
        coalesce(to_char(s.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ''),

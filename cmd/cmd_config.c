@@ -33,8 +33,9 @@ const struct command cmd_check_config = {
 	"setting's effective value with where it came from. Secrets (passwords\n"
 	"in DSNs, keys) are masked.\n"
 	"\n"
-	"Exit status: 0 valid; 78 the file is missing or invalid (the message\n"
-	"names the file, the line and the key).\n"
+	"Exit status: 0 valid; 78 the file is missing or invalid, including a\n"
+	"database.dsn or database.app_dsn libpq cannot parse (the message names\n"
+	"the file, the line and the key). The database is not contacted.\n"
 };
 
 static int version(struct cli *cli, int argc, char **argv, struct err *e)

@@ -25,6 +25,10 @@ static int db_migrate(struct cli *cli, int argc, char **argv, struct err *e)
 		else
 			return cli_usage_error(e, "db", "bad option for 'db migrate'");
 	}
+	/* The one command besides 'db start' that creates the embedded
+	 * cluster: the schema needs somewhere to go. */
+	if (cluster_embedded(&cli->cfg) && cluster_start(&cli->cfg, e))
+		return -1;
 	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_OWNER, e);
 	if (!db)
 		return -1;
@@ -84,7 +88,7 @@ static int db_psql(struct cli *cli, int argc, char **argv, struct err *e)
 {
 	char dsn[4200];
 
-	if (cluster_embedded(&cli->cfg) && !cluster_running(&cli->cfg) && cluster_start(&cli->cfg, e))
+	if (cluster_require_running(&cli->cfg, e))
 		return -1;
 	cluster_dsn(&cli->cfg, dsn, sizeof(dsn));
 	char *args[64];
@@ -137,14 +141,21 @@ const struct command cmd_db = {
 	"         transaction, recorded with its SHA-256. A migration that was\n"
 	"         applied and has changed since is refused (exit 65). --dir reads\n"
 	"         the migrations from DIR instead of the set built into billrun.\n"
+	"         Without database.dsn it first creates (on first use) and starts\n"
+	"         the embedded cluster, as 'db start' does.\n"
 	"status   say which server is used, whether it runs, and each migration's\n"
 	"         state (exit 69 when the server is not running).\n"
 	"start    create (on first use) and start the embedded cluster under\n"
 	"         STATE_DIR/pgdata, on a unix socket in STATE_DIR/run only. As root\n"
 	"         it runs as database.embedded.user. It keeps running after\n"
 	"         billrun exits.\n"
-	"stop     stop the embedded cluster.\n"
-	"psql     open psql on the billrun database as the owner.\n"
+	"stop     stop the embedded cluster. It stays stopped: only 'db start',\n"
+	"         'db migrate' and a run, resume or rerun at its start start it\n"
+	"         again; a runner that loses it mid-run waits for it\n"
+	"         (runner.reconnect_for, its steps failing as retryable), then\n"
+	"         exits 69.\n"
+	"psql     open psql on the billrun database as the owner (the server\n"
+	"         must be running).\n"
 	"\n"
 	"With database.dsn set, billrun uses that server and never starts one;\n"
 	"start and stop then fail with exit 78.\n"

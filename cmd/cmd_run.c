@@ -7,6 +7,7 @@
 #include "db.h"
 #include "job.h"
 #include "log.h"
+#include "migrate.h"
 #include "run_report.h"
 #include "runner.h"
 #include "sqltext.h"
@@ -38,6 +39,24 @@ int cli_dags(struct cli *cli, struct dag_set *set, struct err *e)
 	return dag_set_load(set, &cli->cfg, job_exists, e);
 }
 
+/*
+ * The start of a run, resume or rerun: the one moment billrun starts an
+ * embedded cluster that exists and is stopped (it never creates one: 'db
+ * migrate' does; see cluster.h), then connects, refusing a database
+ * without the complete schema before anything is written.
+ */
+static struct db *connect_at_start(struct cli *cli, struct err *e)
+{
+	if (cluster_start_existing(&cli->cfg, e))
+		return NULL;
+	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
+	if (db && migrate_check(db, e)) {
+		db_free(db);
+		return NULL;
+	}
+	return db;
+}
+
 /* Map a runner outcome to the command's exit status. */
 static int outcome_status(int outcome)
 {
@@ -55,7 +74,7 @@ static int outcome_status(int outcome)
 static int catch_up_periods(struct cli *cli, const struct dag *dag, const struct period *last,
 			    struct period **out, int *n, struct err *e)
 {
-	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
+	struct db *db = connect_at_start(cli, e);
 	if (!db)
 		return -1;
 	const char *params[] = { dag->name };
@@ -129,6 +148,8 @@ static int run_main(struct cli *cli, int argc, char **argv, struct err *e)
 	} else {
 		period_due(&last, dag->period_kind, time(NULL));
 	}
+	if (cluster_start_existing(&cli->cfg, e))
+		goto out;
 	if (catch_up && !dry) {
 		if (catch_up_periods(cli, dag, &last, &periods, &nperiods, e))
 			goto out;
@@ -174,7 +195,9 @@ const struct command cmd_run = {
 	"An unfinished run of the same DAG and period is resumed; a period that\n"
 	"already has a successful run is left alone (use 'billrun rerun').\n"
 	"Only one runner may hold a DAG and period: a second one exits 75 and\n"
-	"names the holder's run id, host and pid.\n"
+	"names the holder's host and pid, and its run id unless it is still\n"
+	"starting up. Without database.dsn, a stopped embedded cluster is\n"
+	"started first (never created: 'billrun db migrate' does that).\n"
 	"\n"
 	"  -p, --period P   the period to run\n"
 	"      --catch-up   first run, in order, every period due since the DAG's\n"
@@ -195,8 +218,12 @@ const struct command cmd_run = {
 	"steps; 75 another runner holds the DAG and period, or the run was stopped\n"
 	"by SIGTERM/SIGINT (resume it), or the run was taken over while the\n"
 	"database was unreachable; 69 database unavailable (a runner that loses its\n"
-	"connection mid-run reconnects for up to 5 minutes first, its steps going\n"
-	"on); 78 bad config.\n"
+	"connection mid-run, e.g. to 'billrun db stop', never starts the server: it\n"
+	"reconnects for runner.reconnect_for, default 5 minutes, its steps going on\n"
+	"and failing as retryable, and logs who stopped what); 77 the database\n"
+	"refused the login (the message names database.app_dsn or database.dsn);\n"
+	"78 bad config, a DSN libpq cannot parse, or a database without billrun's\n"
+	"schema (run 'billrun db migrate'; nothing is created).\n"
 };
 
 /* The run named by text, its DAG from the config and its period. The set
@@ -212,7 +239,7 @@ static int load_run(struct cli *cli, const char *command, const char *text, int6
 		return cli_usage_error(e, command, "'%s' is not a run id", text);
 	if (cli_dags(cli, set, e))
 		return -1;
-	struct db *db = cluster_connect(&cli->cfg, DB_ROLE_APP, e);
+	struct db *db = connect_at_start(cli, e);
 	if (!db)
 		return -1;
 	const char *params[] = { text };
@@ -275,9 +302,11 @@ const struct command cmd_resume = {
 	"Continue run RUN, whose runner died or was stopped: steps that finished\n"
 	"are not repeated; an attempt that was running when the runner died is\n"
 	"marked abandoned (its process group is killed if it is still alive on\n"
-	"this host) and its step is redone. Renames of output files that a crash\n"
-	"interrupted are finished first. 'billrun run' does the same when it finds\n"
-	"an unfinished run of the same DAG and period.\n"
+	"this host and is still the process the runner started: its start time\n"
+	"and boot id must match the recorded ones) and its step is redone.\n"
+	"Renames of output files that a crash interrupted are finished first.\n"
+	"'billrun run' does the same when it finds an unfinished run of the same\n"
+	"DAG and period.\n"
 	"\n"
 	"  -n, --dry-run   print what would run\n"
 	"\n"

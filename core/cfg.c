@@ -3,6 +3,7 @@
  * declared keys below. Add a key here and in conf/billrun.conf together.
  */
 #include "cfg.h"
+#include "db.h"
 #include "err.h"
 
 #include <errno.h>
@@ -75,6 +76,7 @@ static const struct cfg_key keys[] = {
 	{ "sla.percentile", CFG_INT, OFF(sla_percentile), "90", 1, 100, 0 },
 	{ "runner", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "runner.kill_grace", CFG_DURATION, OFF(kill_grace_ms), "10s", 0, 3600000, 0 },
+	{ "runner.reconnect_for", CFG_DURATION, OFF(reconnect_ms), "5m", 0, 86400000, 0 },
 	{ "archive", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "archive.dir", CFG_STRING, OFF(archive_dir), "", 0, 0, 0 },
 	{ "archive.sign_key", CFG_STRING, OFF(archive_sign_key), "", 0, 0, 0 },
@@ -427,6 +429,19 @@ int cfg_load(struct config *cfg, const char *path, int must_exist, struct err *e
 		config_setting_t *s = config_lookup(&cfg->lc, keys[i].path);
 		if (s)
 			set_from_setting(cfg, &keys[i], s);
+	}
+	/* A connection string libpq cannot read is a bad configuration, found
+	 * here, not after the retries of a connection (never a "database
+	 * unavailable"). */
+	static const char *dsn_keys[] = { "database.dsn", "database.app_dsn" };
+	const char *dsns[] = { cfg->db_dsn, cfg->db_app_dsn };
+	for (size_t i = 0; i < 2; i++) {
+		char why[256];
+		if (!dsns[i] || !*dsns[i] || db_dsn_check(dsns[i], why, sizeof(why)) == 0)
+			continue;
+		cfg_error_at(e, config_lookup(&cfg->lc, dsn_keys[i]), "libpq cannot parse it: %s", why);
+		return err_hint(e, "values with spaces or quotes are written in single quotes, with \\' and \\\\ "
+			       "inside (see \"Connection Strings\" in the libpq documentation)");
 	}
 	/* PostgreSQL and the steps change directory: the state folder is made
 	 * absolute once, here. */

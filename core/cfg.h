@@ -52,6 +52,7 @@ struct config {
 	int64_t sla_history_runs;
 	int64_t sla_percentile;
 	int64_t kill_grace_ms;
+	int64_t reconnect_ms;       /* how long a runner that lost its database tries to get it back */
 	const char *run_host;      /* "" = gethostname() */
 
 	const char *archive_dir;       /* "" = OUTPUT_DIR/archive */

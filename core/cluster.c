@@ -38,16 +38,34 @@ static void paths(const struct config *cfg, char *data, char *sock, char *logf, 
 		snprintf(logf, size, "%s/log/postgresql.log", cfg->state_dir);
 }
 
-void cluster_dsn(const struct config *cfg, char *buf, size_t size)
+/* The socket folder as a quoted libpq value: ' and \ escaped, so that any
+ * state_dir gives a DSN libpq can parse. */
+static void socket_value(const struct config *cfg, char *buf, size_t size)
 {
 	char sock[4096];
+	size_t n = 0;
+
+	paths(cfg, NULL, sock, NULL, sizeof(sock));
+	buf[n++] = '\'';
+	for (const char *p = sock; *p && n + 3 < size; p++) {
+		if (*p == '\'' || *p == '\\')
+			buf[n++] = '\\';
+		buf[n++] = *p;
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+}
+
+void cluster_dsn(const struct config *cfg, char *buf, size_t size)
+{
+	char sock[8200];
 
 	if (!cluster_embedded(cfg)) {
 		snprintf(buf, size, "%s", cfg->db_dsn);
 		return;
 	}
-	paths(cfg, NULL, sock, NULL, sizeof(sock));
-	snprintf(buf, size, "host='%s' port=%lld user=%s dbname=%s connect_timeout=10", sock,
+	socket_value(cfg, sock, sizeof(sock));
+	snprintf(buf, size, "host=%s port=%lld user=%s dbname=%s connect_timeout=10", sock,
 		 (long long)cfg->db_embedded_port, EMBEDDED_SUPERUSER, EMBEDDED_DB);
 }
 
@@ -164,12 +182,12 @@ int cluster_running(const struct config *cfg)
 
 static int create_database(const struct config *cfg, struct err *e)
 {
-	char sock[4096], dsn[4300];
+	char sock[8200], dsn[8400];
 
-	paths(cfg, NULL, sock, NULL, sizeof(sock));
-	snprintf(dsn, sizeof(dsn), "host='%s' port=%lld user=%s dbname=postgres", sock,
+	socket_value(cfg, sock, sizeof(sock));
+	snprintf(dsn, sizeof(dsn), "host=%s port=%lld user=%s dbname=postgres", sock,
 		 (long long)cfg->db_embedded_port, EMBEDDED_SUPERUSER);
-	struct db *db = db_connect(dsn, 10, e);
+	struct db *db = db_connect_key(dsn, "the embedded cluster", 10, e);
 	if (!db)
 		return -1;
 	int64_t n = 0;
@@ -179,6 +197,55 @@ static int create_database(const struct config *cfg, struct err *e)
 		rc = db_exec(db, e, "CREATE DATABASE " EMBEDDED_DB, 0, NULL);
 	db_free(db);
 	return rc < 0 ? -1 : 0;
+}
+
+/* Does the embedded cluster exist (initdb ran)? */
+static int cluster_exists(const struct config *cfg)
+{
+	char data[4096], version[4200];
+	paths(cfg, data, NULL, NULL, sizeof(data));
+	snprintf(version, sizeof(version), "%s/PG_VERSION", data);
+	return access(version, F_OK) == 0;
+}
+
+/* Is a server process of the embedded cluster there (running, starting
+ * or stopping)? */
+static int cluster_has_postmaster(const struct config *cfg)
+{
+	char data[4096], pidfile[4200];
+	paths(cfg, data, NULL, NULL, sizeof(data));
+	snprintf(pidfile, sizeof(pidfile), "%s/postmaster.pid", data);
+	return access(pidfile, F_OK) == 0;
+}
+
+/* The embedded cluster is not running (or not there): what to do. */
+static int not_running_error(const struct config *cfg, struct err *e)
+{
+	char data[4096];
+	paths(cfg, data, NULL, NULL, sizeof(data));
+	if (!cluster_exists(cfg)) {
+		err_set(e, ERR_CONFIG, "there is no embedded cluster in '%s' (database.dsn is not set)", data);
+		return err_hint(e, "run 'billrun db migrate': it creates the cluster and the schema (or set database.dsn)");
+	}
+	err_set(e, ERR_DB_UNAVAILABLE, "the embedded cluster in '%s' is not running", data);
+	return err_hint(e, "start it with 'billrun db start'; billrun starts it by itself only when a run, "
+		       "resume or rerun begins");
+}
+
+int cluster_require_running(const struct config *cfg, struct err *e)
+{
+	if (!cluster_embedded(cfg) || cluster_has_postmaster(cfg))
+		return 0;
+	return not_running_error(cfg, e);
+}
+
+int cluster_start_existing(const struct config *cfg, struct err *e)
+{
+	if (!cluster_embedded(cfg) || cluster_running(cfg))
+		return 0;
+	if (!cluster_exists(cfg))
+		return not_running_error(cfg, e);
+	return cluster_start(cfg, e);
 }
 
 int cluster_start(const struct config *cfg, struct err *e)
@@ -269,21 +336,88 @@ int cluster_stop(const struct config *cfg, struct err *e)
 
 struct db *cluster_connect(const struct config *cfg, enum db_role role, struct err *e)
 {
+	return cluster_connect_retries(cfg, role, (int)cfg->db_connect_retries, e);
+}
+
+struct db *cluster_connect_retries(const struct config *cfg, enum db_role role, int retries, struct err *e)
+{
 	char dsn[4200];
 
-	if (cluster_embedded(cfg) && !cluster_running(cfg) && cluster_start(cfg, e))
+	/* Never started here: a cluster the operator stopped stays stopped
+	 * (see cluster.h). Without a server process there is nothing to wait
+	 * for; with one, db_connect's retries cover a start or a restart. */
+	if (cluster_require_running(cfg, e))
 		return NULL;
 	if (role == DB_ROLE_APP && cfg->db_app_dsn && *cfg->db_app_dsn)
-		return db_connect(cfg->db_app_dsn, (int)cfg->db_connect_retries, e);
+		return db_connect_key(cfg->db_app_dsn, "database.app_dsn", retries, e);
 	cluster_dsn(cfg, dsn, sizeof(dsn));
-	struct db *db = db_connect(dsn, (int)cfg->db_connect_retries, e);
+	struct db *db = db_connect_key(dsn, cluster_embedded(cfg) ? "the embedded cluster" : "database.dsn",
+				       retries, e);
 	if (!db || role == DB_ROLE_OWNER)
 		return db;
 	const char *sql = role == DB_ROLE_APP ? "SET ROLE " DB_APP_ROLE : "SET ROLE " DB_AUDITOR_ROLE;
 	if (db_exec(db, e, sql, 0, NULL)) {
-		err_hint(e, "has the schema been created? run 'billrun db migrate'");
+		/* The role does not exist (22023, from SET's check of the value):
+		 * no migration ever ran on this server. */
+		if (strcmp(e->sqlstate, "22023") == 0 && strstr(e->message, "does not exist")) {
+			err_set(e, ERR_CONFIG, "the database has no billrun schema (role '%s' does not exist)",
+				role == DB_ROLE_APP ? DB_APP_ROLE : DB_AUDITOR_ROLE);
+			snprintf(e->sqlstate, sizeof(e->sqlstate), "22023");
+		}
+		err_hint(e, "run 'billrun db migrate'");
 		db_free(db);
 		return NULL;
 	}
 	return db;
+}
+
+/* The server behind a DSN, for messages: its host (or socket folder) and
+ * port, never its password. */
+static void server_name(const char *dsn, char *buf, size_t size)
+{
+	PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+	const char *host = NULL, *port = NULL;
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (strcmp(o->keyword, "host") == 0 && o->val && *o->val)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0 && o->val && *o->val && !host)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0 && o->val && *o->val)
+			port = o->val;
+	}
+	snprintf(buf, size, "'%s%s%s'", host ? host : "(libpq's default)", port ? " port " : "", port ? port : "");
+	PQconninfoFree(opts);
+}
+
+void cluster_describe_loss(const struct config *cfg, const struct err *e, char *buf, size_t size)
+{
+	char dsn[4200], where[4400], data[4096];
+	const char *why = "the connection broke";
+	int app = cfg->db_app_dsn && *cfg->db_app_dsn;
+
+	if (strcmp(e->sqlstate, "57P01") == 0)
+		why = "administrator command";
+	else if (strcmp(e->sqlstate, "57P02") == 0)
+		why = "crash of another server process";
+	else if (strcmp(e->sqlstate, "57P03") == 0)
+		why = "it cannot accept connections now";
+	if (app)
+		snprintf(dsn, sizeof(dsn), "%s", cfg->db_app_dsn);
+	else
+		cluster_dsn(cfg, dsn, sizeof(dsn));
+	if (cluster_embedded(cfg) && !app) {
+		paths(cfg, data, NULL, NULL, sizeof(data));
+		snprintf(where, sizeof(where), "the embedded cluster in '%s'", data);
+	} else {
+		char name[4300];
+		server_name(dsn, name, sizeof(name));
+		snprintf(where, sizeof(where), "the database server at %s", name);
+	}
+	/* Asked at once: a server that still answers ended only our session
+	 * (pg_terminate_backend); one that does not has shut down. */
+	switch (PQping(dsn)) {
+	case PQPING_OK: snprintf(buf, size, "%s ended the runner's session (%s)", where, why); break;
+	case PQPING_REJECT: snprintf(buf, size, "%s is shutting down (%s)", where, why); break;
+	default: snprintf(buf, size, "%s shut down (%s)", where, why); break;
+	}
 }

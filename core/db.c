@@ -27,11 +27,20 @@ static int connect_refused(PGconn *conn)
 	       strstr(m, "no password supplied") || strstr(m, "password is required");
 }
 
+/* The server has no such role (SQLSTATE 28000 too): the login is refused
+ * as surely as a wrong password. */
+static int connect_no_role(PGconn *conn)
+{
+	const char *m = PQerrorMessage(conn);
+	const char *role = strstr(m, "role \"");
+	return role && strstr(role, "\" does not exist");
+}
+
 /* Connection failures worth retrying: the server is starting, shutting
- * down or not there yet. A refused password or a missing database is not. */
+ * down or not there yet. A refused login or a missing database is not. */
 static int connect_retryable(PGconn *conn)
 {
-	return !connect_refused(conn) && !strstr(PQerrorMessage(conn), "does not exist");
+	return !connect_refused(conn) && !connect_no_role(conn) && !strstr(PQerrorMessage(conn), "does not exist");
 }
 
 static void chomp(char *s)
@@ -41,10 +50,82 @@ static void chomp(char *s)
 		s[--n] = '\0';
 }
 
+int db_dsn_check(const char *dsn, char *why, size_t size)
+{
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(dsn ? dsn : "", &msg);
+	if (opts) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	/* libpq quotes a fragment of the text it could not take ("missing
+	 * \"=\" after \"...\""), which may be part of a password. */
+	int secret = dsn && (strstr(dsn, "password") || strstr(dsn, "://"));
+	size_t n = 0;
+	int quoted = 0;
+	for (const char *p = msg ? msg : "out of memory"; *p && n + 4 < size; p++) {
+		if (*p == '\n')
+			break;
+		/* "=" is libpq's own word ("missing \"=\" after"), not the DSN's. */
+		if (secret && !quoted && strncmp(p, "\"=\"", 3) == 0) {
+			memcpy(why + n, p, 3);
+			n += 3;
+			p += 2;
+			continue;
+		}
+		if (secret && *p == '"' && !quoted) {
+			quoted = 1;
+			memcpy(why + n, "\"...", 4);
+			n += 4;
+			continue;
+		}
+		if (quoted && *p == '"')
+			quoted = 0;
+		if (!quoted)
+			why[n++] = *p;
+	}
+	why[n] = '\0';
+	PQfreemem(msg);
+	return -1;
+}
+
 struct db *db_connect(const char *dsn, int retries, struct err *e)
 {
-	long delay = 200;
+	return db_connect_key(dsn, "database.dsn", retries, e);
+}
 
+/* Fill e for a connection that failed and is not retried. */
+static void connect_error(PGconn *conn, const char *key, struct err *e)
+{
+	if (connect_refused(conn) || connect_no_role(conn)) {
+		err_set(e, ERR_PERMISSION, "the database refused the login of %s", key);
+		if (connect_no_role(conn))
+			err_hint(e, "the user %s names is not a role of the server: create it (CREATE ROLE ... LOGIN) or "
+				    "name another user in %s", key, key);
+		else
+			err_hint(e, "check the user and password of %s (or the PGPASSFILE it uses) and the server's "
+				    "pg_hba.conf", key);
+	} else {
+		err_set(e, ERR_DB_UNAVAILABLE, "could not connect to the database of %s", key);
+		err_hint(e, "check %s, or that the server is running ('billrun db start' for the embedded one)", key);
+	}
+	err_detail(e, "%s", PQerrorMessage(conn));
+	chomp(e->detail);
+	snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", e->kind == ERR_PERMISSION ? "28000" : "08001");
+}
+
+struct db *db_connect_key(const char *dsn, const char *key, int retries, struct err *e)
+{
+	long delay = 200;
+	char why[256];
+
+	/* A connection string libpq cannot read is not worth retrying. */
+	if (db_dsn_check(dsn, why, sizeof(why))) {
+		err_set(e, ERR_CONFIG, "libpq cannot parse %s: %s", key, why);
+		err_hint(e, "fix %s ('billrun check-config' checks it); values with spaces or quotes are "
+			       "written in single quotes, with \\' and \\\\ inside", key);
+		return NULL;
+	}
 	for (int attempt = 0;; attempt++) {
 		PGconn *conn = PQconnectdb(dsn ? dsn : "");
 		if (PQstatus(conn) == CONNECTION_OK) {
@@ -65,18 +146,7 @@ struct db *db_connect(const char *dsn, int retries, struct err *e)
 		}
 		int again = attempt < retries && connect_retryable(conn);
 		if (!again) {
-			if (connect_refused(conn)) {
-				err_set(e, ERR_PERMISSION, "the database refused the login of database.dsn");
-				err_hint(e, "check the user and password of database.dsn (or the PGPASSFILE it uses) and "
-					    "the server's pg_hba.conf");
-			} else {
-				err_set(e, ERR_DB_UNAVAILABLE, "could not connect to the database");
-				err_hint(e, "check database.dsn, or that the server is running ('billrun db start' for "
-					    "the embedded one)");
-			}
-			err_detail(e, "%s", PQerrorMessage(conn));
-			chomp(e->detail);
-			snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", connect_refused(conn) ? "28000" : "08001");
+			connect_error(conn, key, e);
 			PQfinish(conn);
 			return NULL;
 		}
@@ -99,6 +169,26 @@ void db_free(struct db *db)
 int db_ok(const struct db *db)
 {
 	return db && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+/* Why the server ended a session, when libpq has only its FATAL text (a
+ * session that was idle when the server sent it): its SQLSTATE, else
+ * 08006 (the connection broke). */
+static const char *lost_state(struct db *db)
+{
+	static const struct {
+		const char *text, *state;
+	} reasons[] = {
+		{ "terminating connection due to administrator command", "57P01" },
+		{ "terminating connection due to immediate shutdown command", "57P01" },
+		{ "terminating connection because of crash of another server process", "57P02" },
+		{ "the database system is shutting down", "57P03" },
+	};
+	const char *m = PQerrorMessage(db->conn);
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strstr(m, reasons[i].text))
+			return reasons[i].state;
+	return "08006";
 }
 
 int db_error_from_result(struct db *db, const PGresult *res, struct err *e, const char *what)
@@ -135,7 +225,7 @@ int db_error_from_result(struct db *db, const PGresult *res, struct err *e, cons
 	if (state)
 		snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state);
 	else if (kind == ERR_DB_UNAVAILABLE)
-		snprintf(e->sqlstate, sizeof(e->sqlstate), "08006");
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", lost_state(db));
 	return -1;
 }
 
@@ -247,7 +337,18 @@ int db_pipeline_send(struct db *db, struct err *e, const char *sql, int nparams,
 	    PQflush(db->conn) != 0) {
 		char what[128];
 		statement_name(sql, what, sizeof(what));
-		return db_error_from_result(db, NULL, e, what);
+		db_error_from_result(db, NULL, e, what);
+		/* A send fails when the server has closed the session; the reason
+		 * it sent first (57P01 for a shutdown) is among the results libpq
+		 * still holds for the statements sent before. */
+		PGresult *res;
+		for (int n = 0; PQstatus(db->conn) != CONNECTION_OK && n <= db->pipeline_sent * 2 + 2 &&
+				(res = PQgetResult(db->conn)) != NULL; n++) {
+			if (e && strcmp(e->sqlstate, "08006") == 0 && PQresultErrorField(res, PG_DIAG_SQLSTATE))
+				db_error_from_result(db, res, e, what);
+			PQclear(res);
+		}
+		return -1;
 	}
 	if (!db->pipeline_sent++)
 		db->pipeline_first_sql = sql;
@@ -276,8 +377,11 @@ int db_pipeline_end(struct db *db, struct err *e)
 	if (PQpipelineSync(db->conn) != 1)
 		rc = db_error_from_result(db, NULL, e, pipeline_what(db, what, sizeof(what)));
 	/* Each statement's results end with a NULL, the pipeline with the
-	 * sync's result. A broken connection ends the reading early. */
-	while (rc == 0 || PQstatus(db->conn) == CONNECTION_OK) {
+	 * sync's result. A broken connection ends the reading early, but only
+	 * after the results libpq still holds: among them, the server's reason
+	 * for ending the session (57P01 for a shutdown), which the failed sync
+	 * or send did not know. */
+	for (;;) {
 		PGresult *res = PQgetResult(db->conn);
 		if (!res) {
 			if (PQstatus(db->conn) != CONNECTION_OK || ++nulls > db->pipeline_sent) {
@@ -288,9 +392,14 @@ int db_pipeline_end(struct db *db, struct err *e)
 			continue;
 		}
 		ExecStatusType st = PQresultStatus(res);
-		if (st != PGRES_PIPELINE_SYNC && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)
-			rc = db_error_from_result(db, st == PGRES_PIPELINE_ABORTED ? NULL : res, e,
-						  pipeline_what(db, what, sizeof(what)));
+		/* The first failure, or a later one that says why the server
+		 * ended the session (when the first only says it broke). */
+		int why = res && PQresultErrorField(res, PG_DIAG_SQLSTATE) && e && strcmp(e->sqlstate, "08006") == 0;
+		if (st != PGRES_PIPELINE_SYNC && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED &&
+		    (rc == 0 || why))
+			rc = db_error_from_result(db, res, e, pipeline_what(db, what, sizeof(what)));
+		else if (st == PGRES_PIPELINE_ABORTED && rc == 0)
+			rc = db_error_from_result(db, NULL, e, pipeline_what(db, what, sizeof(what)));
 		PQclear(res);
 		if (st == PGRES_PIPELINE_SYNC)
 			break;

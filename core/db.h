@@ -29,6 +29,23 @@ struct db {
  * NULL with e set (ERR_DB_UNAVAILABLE).
  */
 struct db *db_connect(const char *dsn, int retries, struct err *e);
+
+/*
+ * db_connect, naming in its errors the configuration key the DSN comes
+ * from (db_connect says "database.dsn"). A DSN libpq cannot parse fails at
+ * once with ERR_CONFIG; a login the server refuses (a wrong password, no
+ * pg_hba.conf entry, a role it does not have) with ERR_PERMISSION, its
+ * hint naming key; a server that cannot be reached, after the retries,
+ * with ERR_DB_UNAVAILABLE.
+ */
+struct db *db_connect_key(const char *dsn, const char *key, int retries, struct err *e);
+
+/*
+ * Can libpq parse dsn (PQconninfoParse)? 0, or -1 with libpq's reason in
+ * why (its first line; the fragments it quotes are left out when dsn may
+ * hold a password, so that none shows). Never fails otherwise.
+ */
+int db_dsn_check(const char *dsn, char *why, size_t size);
 void db_free(struct db *db);
 
 /*

@@ -216,11 +216,45 @@ out:
 	return rc;
 }
 
+/* The bookkeeping cannot be read: no schema at all, or one from before
+ * migration 022 (which lets the application role read it). */
+static int unreadable_error(struct err *e)
+{
+	if (strcmp(e->sqlstate, "42P01") == 0) {
+		err_set(e, ERR_CONFIG, "the database has no billrun schema (no table billrun_migrations)");
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "42P01");
+	} else if (strcmp(e->sqlstate, "42501") == 0) {
+		err_set(e, ERR_CONFIG, "the database schema is not up to date (this role may not read "
+				       "billrun_migrations before migration 022)");
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "42501");
+	} else {
+		return -1;
+	}
+	return err_hint(e, "run 'billrun db migrate'");
+}
+
 int migrate_check(struct db *db, struct err *e)
 {
-	int todo = migrate_status(db, NULL, NULL, e);
-	if (todo < 0)
+	struct migration_set set;
+	int todo = 0;
+
+	if (set_load(&set, NULL, e))
 		return -1;
+	/* One query, not one per migration: the runner checks at every start. */
+	PGresult *res = db_query(db, e, "SELECT name, sha256 FROM billrun_migrations", 0, NULL);
+	if (!res) {
+		set_release(&set);
+		return unreadable_error(e);
+	}
+	for (int i = 0; i < set.count; i++) {
+		int ok = 0;
+		for (int k = 0; k < PQntuples(res) && !ok; k++)
+			ok = strcmp(PQgetvalue(res, k, 0), set.items[i].name) == 0 &&
+			     strcmp(PQgetvalue(res, k, 1), set.items[i].sha) == 0;
+		todo += !ok;
+	}
+	PQclear(res);
+	set_release(&set);
 	if (todo > 0) {
 		err_set(e, ERR_CONFIG, "the database schema is not up to date (%d migration%s pending or changed)", todo,
 			todo == 1 ? "" : "s");

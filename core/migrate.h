@@ -29,8 +29,10 @@ int migrate_apply(struct db *db, const char *dir, FILE *out, struct err *e);
  * Returns the number pending or changed, or -1 with e set. */
 int migrate_status(struct db *db, const char *dir, FILE *out, struct err *e);
 
-/* 0 if every known migration is applied and unchanged; else -1 with e set
- * (hint: run 'billrun db migrate'). */
+/* 0 if every known migration is applied and unchanged; else -1 with e set:
+ * ERR_CONFIG with the hint to run 'billrun db migrate' when the schema is
+ * missing, older or changed; the database's error when the query fails
+ * otherwise. One statement; any role may run it (from migration 022). */
 int migrate_check(struct db *db, struct err *e);
 
 #endif

@@ -60,16 +60,16 @@ FROM run_steps WHERE run_id = $1
 
 -- name: store_step_start
 -- started_at is the statement's time, not the transaction's: the runner
--- commits a turn's ends and starts together (core/runner.c, the batch).
+-- commits a turn's ends and starts together (core/runner_state.c, the batch).
 WITH s AS (
   UPDATE run_steps SET status = 'running', attempts = $3,
          started_at = coalesce(started_at, clock_timestamp()), ended_at = NULL
   WHERE run_id = $1 AND step = $2)
-INSERT INTO step_attempts (run_id, step, attempt, host, pid, started_at)
-VALUES ($1, $2, $3, $4, $5, clock_timestamp())
+INSERT INTO step_attempts (run_id, step, attempt, host, pid, pid_started, boot_id, started_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp())
 
 -- name: store_attempt_pid
-UPDATE step_attempts SET pid = $4 WHERE run_id = $1 AND step = $2 AND attempt = $3
+UPDATE step_attempts SET pid = $4, pid_started = $5, boot_id = $6 WHERE run_id = $1 AND step = $2 AND attempt = $3
 
 -- name: store_step_end
 WITH a AS (
@@ -84,7 +84,8 @@ RETURNING status, pending_renames::text
 -- name: store_attempt_ensure
 -- After a lost connection: the attempt the runner started, in case the
 -- server lost its row (the runner commits asynchronously).
-INSERT INTO step_attempts (run_id, step, attempt, host, pid) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO step_attempts (run_id, step, attempt, host, pid, pid_started, boot_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (run_id, step, attempt) DO NOTHING
 
 -- name: store_step_resync
@@ -109,7 +110,8 @@ SELECT status FROM run_steps WHERE run_id = $1 AND step = $2
 UPDATE run_steps SET pending_renames = '[]' WHERE run_id = $1 AND step = $2
 
 -- name: store_attempts_running
-SELECT step, attempt, host, coalesce(pid, 0) FROM step_attempts WHERE run_id = $1 AND status = 'running'
+SELECT step, attempt, host, coalesce(pid, 0), coalesce(pid_started, 0), coalesce(boot_id, '')
+FROM step_attempts WHERE run_id = $1 AND status = 'running'
 
 -- name: store_attempt_abandon
 -- A built-in step commits its done mark itself, before it exits and before
@@ -128,15 +130,32 @@ WHERE a.run_id = $1 AND a.step = $2 AND a.attempt = $3 AND s.run_id = a.run_id A
 UPDATE run_steps SET status = 'pending', ended_at = NULL
 WHERE run_id = $1 AND status IN ('running', 'retry_wait')
 
+-- name: store_runner_session
+-- Before a runner tries the lock: its host and pid, for a second runner's
+-- message (store_lock_holder). Keyed by the session, overwritten when the
+-- server gives the same backend pid to a later session.
+INSERT INTO runner_sessions (backend_pid, host, pid) VALUES (pg_backend_pid(), $1, $2)
+ON CONFLICT (backend_pid) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, started_at = now()
+
+-- name: store_lock_holder
+-- The session holding the lock of store_lock_try on (DAG $1, period $2):
+-- its runner's host and pid, the run it works on ('' while it starts up),
+-- and its backend pid.
+SELECT coalesce(s.host, ''), coalesce(s.pid::text, ''),
+       coalesce((SELECT r.id::text FROM runs r WHERE r.dag = $1 AND r.period_start = $2::date
+                 AND r.status = 'running' ORDER BY r.id DESC LIMIT 1), ''),
+       l.pid::text
+FROM pg_locks l LEFT JOIN runner_sessions s ON s.backend_pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = hashtext('billrun run')::oid AND l.objid = hashtext($1 || '/' || $2)::oid
+LIMIT 1
+
 -- name: store_lock_try
 SELECT pg_try_advisory_lock(hashtext('billrun run'), hashtext($1 || '/' || $2))
 
 -- name: store_lock_release
 SELECT pg_advisory_unlock(hashtext('billrun run'), hashtext($1 || '/' || $2))
-
--- name: store_run_holder
-SELECT id, host, pid FROM runs WHERE dag = $1 AND period_start = $2 AND status = 'running'
-ORDER BY id DESC LIMIT 1
 
 -- name: store_run_steps_report
 SELECT s.step, s.status, s.attempts,

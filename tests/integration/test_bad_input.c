@@ -373,6 +373,112 @@ static void a_wrong_password_is_refused(void **state)
 	assert_null(strstr(out, "wrong-staple-42"));
 }
 
+/* Write dir/NAME with text; its path into path. */
+static void write_case(char *path, size_t size, const char *name, const char *text)
+{
+	snprintf(path, size, "%s/%s", dir, name);
+	assert_int_equal(test_write_file(path, text), 0);
+}
+
+/* A connection string libpq cannot parse (an unterminated quote): 78 at
+ * check-config and at the start of a run, naming the file, the line and
+ * the key, at once (not after five retries as "database unavailable");
+ * the password in it never shows. */
+static void a_dsn_libpq_cannot_parse_is_78_at_check_config_and_at_start(void **state)
+{
+	NEED_PG();
+	static const char *keys[] = { "dsn", "app_dsn" };
+	char path[600], text[4096];
+	for (int i = 0; i < 2; i++) {
+		snprintf(text, sizeof(text),
+			 "state_dir = \"%s/state\";\n"
+			 "database = {\n  %s = \"host='/tmp/nowhere user=x password=sw0rdfish\";\n"
+			 "  %s = \"%s\";\n  connect_retries = 5;\n};\n"
+			 "dags = { n = { steps = ( { name = \"a\"; exec = \"true\"; } ); }; };\n",
+			 dir, keys[i], keys[1 - i], i == 0 ? "" : dsn);
+		write_case(path, sizeof(path), "dsn.conf", text);
+		char want[128];
+		snprintf(want, sizeof(want), "dsn.conf:3: key 'database.%s': libpq cannot parse it: unterminated quoted string",
+			 keys[i]);
+		const char *commands[][4] = { { "check-config", NULL }, { "run", "n", "--period", "2026-10-05" } };
+		for (int k = 0; k < 2; k++) {
+			int rc = test_billrun_conf(out, sizeof(out), path, commands[k][0], commands[k][1], commands[k][2],
+						   commands[k][3], NULL);
+			if (rc != 78 || !strstr(out, want))
+				fprintf(stderr, "%s with a bad %s: exit %d:\n%s\n", commands[k][0], keys[i], rc, out);
+			assert_int_equal(rc, 78);
+			assert_non_null(strstr(out, want));
+			assert_null(strstr(out, "could not connect"));
+			assert_null(strstr(out, "sw0rdfish"));
+		}
+	}
+}
+
+/* An app_dsn whose role the server does not have: the login is refused,
+ * exit 77, and the message and hint name database.app_dsn, the key that
+ * was used, not database.dsn. */
+static void an_app_dsn_role_that_does_not_exist_is_77_naming_app_dsn(void **state)
+{
+	NEED_PG();
+	char path[600], text[4096];
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s/state\";\n"
+		 "database = { dsn = \"%s\"; app_dsn = \"%s user=billrun_no_such_role\"; connect_retries = 2; };\n"
+		 "dags = { n = { steps = ( { name = \"a\"; exec = \"true\"; } ); }; };\n",
+		 dir, dsn, dsn);
+	write_case(path, sizeof(path), "app.conf", text);
+	int rc = test_billrun_conf(out, sizeof(out), path, "run", "n", "--period", "2026-10-05", NULL);
+	if (rc != 77)
+		fprintf(stderr, "exit %d:\n%s\n", rc, out);
+	assert_int_equal(rc, 77);
+	assert_non_null(strstr(out, "the database refused the login of database.app_dsn"));
+	assert_non_null(strstr(out, "role \"billrun_no_such_role\" does not exist"));
+	assert_non_null(strstr(out, "hint: the user database.app_dsn names is not a role of the server"));
+	assert_null(strstr(out, "database.dsn"));
+}
+
+/* A run against a database without billrun's schema, or with no embedded
+ * cluster at all: exit 78, "run 'billrun db migrate'", and nothing is
+ * created: no table, no run, no folder, no cluster. */
+static void a_run_without_the_schema_says_db_migrate_and_creates_nothing(void **state)
+{
+	NEED_PG();
+	char empty[1024], path[600], text[4096], probe[700];
+	assert_int_equal(test_db_fresh("test_bad_input_noschema", empty, sizeof(empty)), 0);
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s/noschema\";\n"
+		 "database = { dsn = \"%s\"; connect_retries = 0; };\n"
+		 "dags = { n = { steps = ( { name = \"a\"; exec = \"true\"; } ); }; };\n",
+		 dir, empty);
+	write_case(path, sizeof(path), "noschema.conf", text);
+	assert_int_equal(test_billrun_conf(out, sizeof(out), path, "run", "n", "--period", "2026-10-05", NULL), 78);
+	assert_non_null(strstr(out, "the database has no billrun schema"));
+	assert_non_null(strstr(out, "hint: run 'billrun db migrate'"));
+	PGconn *c = PQconnectdb(empty);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	assert_int_equal(test_q_int(c, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 0);
+	PQfinish(c);
+	snprintf(probe, sizeof(probe), "%s/noschema", dir);
+	assert_int_equal(access(probe, F_OK), -1);
+
+	/* No database.dsn and no embedded cluster yet: none is created. */
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s/nocluster\";\n"
+		 "database = { connect_retries = 0; embedded = { port = 55999; }; };\n"
+		 "dags = { n = { steps = ( { name = \"a\"; exec = \"true\"; } ); }; };\n",
+		 dir);
+	write_case(path, sizeof(path), "nocluster.conf", text);
+	assert_int_equal(test_billrun_conf(out, sizeof(out), path, "run", "n", "--period", "2026-10-05", NULL), 78);
+	assert_non_null(strstr(out, "there is no embedded cluster in"));
+	assert_non_null(strstr(out, "hint: run 'billrun db migrate'"));
+	assert_null(strstr(out, "creating the embedded PostgreSQL cluster"));
+	snprintf(probe, sizeof(probe), "%s/nocluster", dir);
+	assert_int_equal(access(probe, F_OK), -1);
+	/* Nor by any other command that reads the database. */
+	assert_int_equal(test_billrun_conf(out, sizeof(out), path, "history", NULL), 78);
+	assert_int_equal(access(probe, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +499,9 @@ int main(void)
 		cmocka_unit_test(an_unreadable_file_fails_the_step_and_the_others_are_ingested),
 		cmocka_unit_test(a_full_output_folder_is_an_io_error),
 		cmocka_unit_test(a_wrong_password_is_refused),
+		cmocka_unit_test(a_dsn_libpq_cannot_parse_is_78_at_check_config_and_at_start),
+		cmocka_unit_test(an_app_dsn_role_that_does_not_exist_is_77_naming_app_dsn),
+		cmocka_unit_test(a_run_without_the_schema_says_db_migrate_and_creates_nothing),
 	};
 	return cmocka_run_group_tests_name("bad_input", tests, setup, teardown);
 }

@@ -496,6 +496,29 @@ static void connect_does_not_retry_a_missing_database(void **state)
 		fail_msg("a missing database was retried (%.2f s)", took);
 }
 
+/* A DSN libpq cannot parse: a configuration error at once, naming the
+ * key, never retried and never showing a password. */
+static void a_dsn_libpq_cannot_parse_is_a_config_error_at_once(void **state)
+{
+	struct err e;
+	char why[256];
+	err_clear(&e);
+	assert_int_equal(db_dsn_check("host=/tmp dbname=x", why, sizeof(why)), 0);
+	assert_int_equal(db_dsn_check("host='/tmp dbname=x", why, sizeof(why)), -1);
+	assert_contains(why, "unterminated quoted string");
+	/* libpq quotes what it could not read; with a password about, not here. */
+	assert_int_equal(db_dsn_check("host=/tmp password=s3cret tail", why, sizeof(why)), -1);
+	assert_contains(why, "missing \"=\" after \"...\"");
+	assert_true(strstr(why, "tail") == NULL && strstr(why, "s3cret") == NULL);
+	/* A config error, not "unavailable" after five retries. */
+	struct db *db = db_connect_key("host='/nonexistent user=x password=s3cret", "database.app_dsn", 5, &e);
+	assert_null(db);
+	assert_int_equal(e.kind, ERR_CONFIG);
+	assert_int_equal(err_exit_status(e.kind), 78);
+	assert_contains(e.message, "libpq cannot parse database.app_dsn: unterminated quoted string");
+	assert_true(strstr(e.message, "s3cret") == NULL && strstr(e.detail, "s3cret") == NULL);
+}
+
 /* ---- retryable failures ---- */
 
 static void write_skew_at_serializable_is_a_retryable_serialization_failure(void **state)
@@ -653,6 +676,7 @@ int main(void)
 		cmocka_unit_test_teardown(connect_to_a_missing_socket_dir_fails_fast_without_retries, teardown),
 		cmocka_unit_test_teardown(connect_retries_with_a_growing_delay, teardown),
 		cmocka_unit_test_teardown(connect_does_not_retry_a_missing_database, teardown),
+		cmocka_unit_test(a_dsn_libpq_cannot_parse_is_a_config_error_at_once),
 		cmocka_unit_test_teardown(write_skew_at_serializable_is_a_retryable_serialization_failure, teardown),
 		cmocka_unit_test_teardown(terminated_backend_is_db_unavailable, teardown),
 		cmocka_unit_test_teardown(a_null_error_is_allowed_on_a_lost_connection, teardown),

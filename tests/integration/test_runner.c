@@ -245,6 +245,32 @@ static void a_second_runner_for_the_same_dag_and_period_exits_75_naming_the_hold
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The holder has taken the lock but not yet recorded its run (a lock on
+ * runs holds its insert): the second runner still names its host and pid. */
+static void the_lock_message_names_a_holder_that_is_starting_up(void **state)
+{
+	NEED_PG();
+	write_config("l = { steps = ( { name = \"hold\"; exec = \"true\"; } ); };");
+	PGconn *locker = PQconnectdb(dsn);
+	assert_int_equal(PQstatus(locker), CONNECTION_OK);
+	test_sql(locker, "BEGIN");
+	test_sql(locker, "LOCK TABLE runs IN SHARE MODE");
+	pid_t first = spawn("run", "l", "--period", "2026-01-01");
+	assert_true(wait_for(1, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'runs'::regclass"));
+	int rc = billrun("run", "l", "--period", "2026-01-01", NULL);
+	test_sql(locker, "ROLLBACK");
+	PQfinish(locker);
+	int status;
+	waitpid(first, &status, 0);
+	assert_int_equal(rc, 75);
+	char host[256], want[400];
+	gethostname(host, sizeof(host));
+	snprintf(want, sizeof(want), "for period 2026-01-01: host %s, pid %d, starting up", host, (int)first);
+	assert_non_null(strstr(out, want));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void two_runners_started_together_one_runs_the_other_exits_75(void **state)
 {
 	NEED_PG();
@@ -346,6 +372,50 @@ static void sigkill_of_the_runner_during_the_last_step_then_resume_via_resume_co
 	final_state_equals_an_uninterrupted_run();
 	/* A finished run cannot be resumed. */
 	assert_int_equal(billrun("resume", "1", NULL, NULL, NULL), 64);
+}
+
+/* A recorded step process is signalled only if it is still the process
+ * the runner started: here its pid is given to a stranger (the runner and
+ * the step are killed, an unrelated process in a group of its own takes
+ * the step's place in step_attempts). The resume leaves it alone and finds
+ * the attempt abandoned. */
+static void a_stranger_with_a_recorded_pid_is_never_signalled(void **state)
+{
+	NEED_PG();
+	write_chain_config();
+	pid_t runner = spawn("run", "k", "--period", "2026-01-01");
+	assert_true(wait_for(1, "SELECT count(*) FROM step_attempts WHERE step = 'b' AND status = 'running' "
+				"AND pid IS NOT NULL"));
+	pid_t b = (pid_t)q_int("SELECT pid FROM step_attempts WHERE step = 'b'");
+	assert_true(q_int("SELECT count(*) FROM step_attempts WHERE step = 'b' AND pid_started > 0 "
+			  "AND boot_id IS NOT NULL") == 1);
+	kill(runner, SIGKILL);
+	kill(-b, SIGKILL);
+	waitpid(runner, NULL, 0);
+	pid_t stranger = fork();
+	assert_true(stranger >= 0);
+	if (stranger == 0) {
+		setpgid(0, 0);
+		execl("/bin/sleep", "sleep", "120", (char *)NULL);
+		_exit(127);
+	}
+	setpgid(stranger, stranger);
+	test_sql(conn, "UPDATE step_attempts SET pid = %d WHERE step = 'b' AND status = 'running'", (int)stranger);
+	int rc = billrun("run", "k", "--period", "2026-01-01", NULL);
+	int status = 0;
+	pid_t gone = waitpid(stranger, &status, WNOHANG);
+	kill(stranger, SIGKILL);
+	waitpid(stranger, NULL, 0);
+	assert_int_equal(gone, 0); /* still alive: not signalled */
+	assert_int_equal(rc, 0);
+	char want[128];
+	snprintf(want, sizeof(want), "attempt 1's pid %d is another process's now", (int)stranger);
+	assert_non_null(strstr(out, want));
+	assert_null(strstr(out, "of the previous runner is still running"));
+	assert_string_equal(test_q_text(conn, "SELECT string_agg(attempt || ':' || status, ' ' ORDER BY attempt) "
+					      "FROM step_attempts WHERE step = 'b'"),
+			    "1:abandoned 2:success");
+	final_state_equals_an_uninterrupted_run();
 }
 
 /* A built-in step commits its done mark before it exits; a runner killed
@@ -593,6 +663,112 @@ static void a_step_whose_connection_is_lost_is_retried_by_a_reconnected_runner(v
 	assert_int_equal(q_int("SELECT count(*) FROM quarantine_records"), 300000);
 }
 
+/* billrun -c conf_path ARGS... (NULL-terminated) in the background, its
+ * output into log; returns its pid. */
+static pid_t spawn_logged(const char *conf_path, const char *log, ...)
+{
+	const char *argv[16];
+	const char *bin = getenv("BILLRUN_BIN");
+	int n = 0;
+	argv[n++] = bin ? bin : "./billrun";
+	argv[n++] = "-c";
+	argv[n++] = conf_path;
+	va_list ap;
+	va_start(ap, log);
+	while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The embedded cluster stopped by the operator ('billrun db stop') while
+ * a run goes on: the stop holds. The runner does not start the server
+ * again; it tries to reconnect for runner.reconnect_for, logs who stopped
+ * what, and exits 69; the server is still down then. Once the operator
+ * starts it, 'resume' completes the run. */
+static void a_cluster_stopped_during_a_run_stays_stopped_and_resume_completes_the_run(void **state)
+{
+	NEED_PG();
+	char econf[600], log[600], text[2048], edsn[1024];
+	int port = 56000 + (int)(getpid() % 1000);
+	/* The cluster user (when we are root) must be able to enter the folder. */
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(econf, sizeof(econf), "%s/embedded.conf", dir);
+	snprintf(log, sizeof(log), "%s/runner.log", dir);
+	snprintf(text, sizeof(text),
+		 "state_dir = \"%s/emb\";\n"
+		 "rules = { file = \"%s\"; };\n"
+		 "database = { connect_retries = 0; embedded = { port = %d; }; };\n"
+		 "runner = { kill_grace = \"500ms\"; reconnect_for = \"%ss\"; };\n"
+		 "dags = { e = { steps = ( { name = \"a\"; exec = \"sleep %s\"; },"
+		 " { name = \"b\"; job = \"noop\"; after = [\"a\"]; } ); }; };\n",
+		 dir, rules, port, test_secs(3), test_secs(1));
+	assert_int_equal(test_write_file(econf, text), 0);
+	const char *migrate[] = { "-c", econf, "db", "migrate", NULL };
+	assert_int_equal(test_billrun(out, sizeof(out), migrate), 0);
+	snprintf(edsn, sizeof(edsn), "host=%s/emb/run port=%d user=billrun dbname=billrun", dir, port);
+	PGconn *e = PQconnectdb(edsn);
+	assert_int_equal(PQstatus(e), CONNECTION_OK);
+
+	pid_t runner = spawn_logged(econf, log, "run", "e", "--period", "2026-01-01", NULL);
+	int running = test_wait_for(e, 1, "SELECT count(*) FROM step_attempts WHERE step = 'a' AND pid IS NOT NULL");
+	PQfinish(e);
+	const char *stop[] = { "-c", econf, "db", "stop", NULL };
+	int stopped = test_billrun(out, sizeof(out), stop);
+	int status = 0;
+	waitpid(runner, &status, 0);
+	const char *dbstatus[] = { "-c", econf, "db", "status", NULL };
+	int down = test_billrun(out, sizeof(out), dbstatus);
+	int still_down = strstr(out, "server:   not running") != NULL;
+	char cmd[700], runner_log[8192];
+	snprintf(cmd, sizeof(cmd), "cat '%s'", log);
+	test_sh(runner_log, sizeof(runner_log), cmd);
+	const char *start[] = { "-c", econf, "db", "start", NULL };
+	int started = test_billrun(out, sizeof(out), start);
+	const char *resume[] = { "-c", econf, "resume", "1", NULL };
+	int resumed = test_billrun(out, sizeof(out), resume);
+	char resume_out[4096];
+	snprintf(resume_out, sizeof(resume_out), "%s", out);
+	e = PQconnectdb(edsn);
+	const char *run_status = PQstatus(e) == CONNECTION_OK ? test_q_text(e, "SELECT status FROM runs WHERE id = 1") : "";
+	char steps[256];
+	snprintf(steps, sizeof(steps), "%s",
+		 PQstatus(e) == CONNECTION_OK ? test_q_text(e, "SELECT string_agg(step || ':' || status, ' ' ORDER BY step) "
+							   "FROM run_steps WHERE run_id = 1") : "");
+	PQfinish(e);
+	test_billrun(out, sizeof(out), stop);
+	if (resumed != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 69 ||
+	    !strstr(runner_log, "(administrator command)"))
+		fprintf(stderr, "runner:\n%s\nresume:\n%s\n", runner_log, resume_out);
+
+	assert_true(running);
+	assert_int_equal(stopped, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 69);
+	/* Who stopped what; and the runner never started the server. */
+	assert_non_null(strstr(runner_log, "lost the database connection: the embedded cluster in"));
+	/* "shut down", or "is shutting down" if the runner noticed first. */
+	assert_non_null(strstr(runner_log, "shut"));
+	assert_non_null(strstr(runner_log, "down (administrator command)"));
+	assert_null(strstr(runner_log, "starting the embedded PostgreSQL cluster"));
+	assert_non_null(strstr(runner_log, "hint: once the database is back, 'billrun resume 1' continues the run"));
+	assert_int_equal(down, 69);
+	assert_true(still_down);
+	assert_int_equal(started, 0);
+	assert_int_equal(resumed, 0);
+	assert_string_equal(run_status, "success");
+	assert_string_equal(steps, "a:success b:success");
+}
+
 static void a_period_already_run_is_not_run_again(void **state)
 {
 	NEED_PG();
@@ -708,16 +884,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_step_over_its_timeout_is_terminated_then_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(exec_steps_get_the_run_facts_in_their_environment, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_second_runner_for_the_same_dag_and_period_exits_75_naming_the_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_lock_message_names_a_holder_that_is_starting_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_runners_started_together_one_runs_the_other_exits_75, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_while_a_step_runs_then_resume_redoes_only_that_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_between_steps_then_resume_repeats_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_of_the_runner_during_the_last_step_then_resume_via_resume_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_stranger_with_a_recorded_pid_is_never_signalled, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_attempt_whose_done_mark_committed_is_recorded_successful_on_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_resume_never_reuses_an_attempt_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_runner_killed_while_a_step_runs_releases_its_lock_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_step_whose_start_was_not_stored_never_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_runner_reconnects_when_its_session_is_terminated, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_step_whose_connection_is_lost_is_retried_by_a_reconnected_runner, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_cluster_stopped_during_a_run_stays_stopped_and_resume_completes_the_run, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(a_period_already_run_is_not_run_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(dry_run_prints_the_plan_and_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(rerun_redoes_a_step_and_downstream_with_the_original_rules, setup, teardown),

@@ -61,27 +61,18 @@ int archive_add_documents(struct bagit_writer *w, struct db *db, int64_t run_id,
 		return -1;
 	int n = PQntuples(res), rc = 0;
 	struct names missing = { "", 0 }, changed = { "", 0 };
-	char *outside = calloc((size_t)n + 1, 1); /* present, but not under the run's output folder */
-	if (!outside) {
-		PQclear(res);
-		return err_set(e, ERR_INTERNAL, "out of memory");
-	}
-	/* Look every file up first (one sort of the payload list), then add
-	 * the ones found elsewhere. */
-	for (int i = 0; i < n; i++) {
-		const char *rel = PQgetvalue(res, i, ARCHIVE_DOC_REL), *want = PQgetvalue(res, i, ARCHIVE_DOC_SHA256);
-		const char *sha = bagit_writer_payload_sha256(w, rel);
-		if (!sha && access(PQgetvalue(res, i, ARCHIVE_DOC_PATH), R_OK) == 0)
-			outside[i] = 1;
-		else if (!sha)
+	/* Every file is looked for before any is packed, so that the
+	 * message names all that are missing. */
+	for (int i = 0; i < n; i++)
+		if (access(PQgetvalue(res, i, ARCHIVE_DOC_PATH), R_OK) != 0)
 			names_add(&missing, PQgetvalue(res, i, ARCHIVE_DOC_PATH));
-		else if (*want && strcmp(sha, want) != 0)
+	for (int i = 0; i < n && rc == 0 && !missing.n; i++) {
+		const char *rel = PQgetvalue(res, i, ARCHIVE_DOC_REL), *want = PQgetvalue(res, i, ARCHIVE_DOC_SHA256);
+		rc = bagit_writer_add_file(w, PQgetvalue(res, i, ARCHIVE_DOC_PATH), rel, e);
+		const char *sha = rc ? NULL : bagit_writer_payload_sha256(w, rel);
+		if (sha && *want && strcmp(sha, want) != 0)
 			names_add(&changed, PQgetvalue(res, i, ARCHIVE_DOC_PATH));
 	}
-	for (int i = 0; i < n && rc == 0 && !missing.n && !changed.n; i++)
-		if (outside[i])
-			rc = bagit_writer_add_file(w, PQgetvalue(res, i, ARCHIVE_DOC_PATH),
-						   PQgetvalue(res, i, ARCHIVE_DOC_REL), e);
 	names_end(&missing);
 	names_end(&changed);
 	if (rc == 0 && missing.n) {
@@ -100,7 +91,6 @@ int archive_add_documents(struct bagit_writer *w, struct db *db, int64_t run_id,
 	}
 	if (rc == 0 && count)
 		*count = n;
-	free(outside);
 	PQclear(res);
 	return rc;
 }

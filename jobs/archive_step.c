@@ -91,6 +91,11 @@ static int add_tree(struct bagit_writer *w, const char *dir, const char *rel, st
 		char sub[4096], full[8200], in_bag[4200];
 		if (rc || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || ends_with(name, ".tmp"))
 			continue;
+		/* The documents come from where they were recorded
+		 * (archive_add_documents): this folder can also hold an
+		 * earlier run's, drawn here after a full disk or a crash. */
+		if (!*rel && strcmp(name, "invoices") == 0)
+			continue;
 		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", name);
 		snprintf(full, sizeof(full), "%s/%s", dir, sub);
 		struct stat st;

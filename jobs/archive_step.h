@@ -67,11 +67,13 @@ enum { ARCHIVE_DOC_NUMBER, ARCHIVE_DOC_REL, ARCHIVE_DOC_PATH, ARCHIVE_DOC_SHA256
 PGresult *archive_expected_documents(struct db *db, int64_t run_id, int pdf, struct err *e);
 
 /*
- * Check that the bag being written holds every document file of run
- * run_id (added from the run's output folder), adding those that are on
- * disk elsewhere. Returns 0 (*count = the files, when count is given),
- * or -1 with e set: ERR_IO naming the missing files (or those whose
- * SHA-256 differs from the recorded one) when any is not there.
+ * Add every document file of run run_id to the bag being written, from
+ * where the invoice step recorded it (the run's own invoices/ folder, or
+ * a later run's that drew it; the tree walk of the output folder leaves
+ * invoices/ out). Returns 0 (*count = the files, when count is given), or
+ * -1 with e set: ERR_IO naming the missing files when any is not there
+ * (nothing is added then), or those whose SHA-256 differs from the
+ * recorded one.
  */
 int archive_add_documents(struct bagit_writer *w, struct db *db, int64_t run_id, int pdf, int *count,
 			  struct err *e);

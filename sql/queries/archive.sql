@@ -19,17 +19,25 @@ ORDER BY r.id
 -- name: archive_expected_documents
 -- The document files run $1 issued, which its archive must hold: the
 -- document's number, its path in the bag (under data/), its file, and its
--- SHA-256 ('' when not recorded). Derived from the issued documents and
--- the invoice step's naming (jobs/INVOICES.md, Output): NUMBER.json, and
--- NUMBER.pdf when $2 (invoice.pdf), in the issuing run's invoices/ folder.
--- This one query is what the archive step and `archive verify` ask; when
--- the invoice step records each document's files, it reads them instead.
+-- SHA-256 ('' when not recorded). A document's files are where the invoice
+-- step that wrote them recorded them (invoice_files: the issuing run's
+-- folder, or a later run's when a full disk or a crash left them to the
+-- next invoice step; jobs/INVOICES.md, "Documents and their files"). A
+-- document without files yet is expected under the issuing run's
+-- invoices/ folder, NUMBER.json and, when $2 (invoice.pdf), NUMBER.pdf:
+-- not there, it stops the archive.
 SELECT d.number, 'output/invoices/' || d.number || '.' || x.ext,
-       o.output_dir || '/invoices/' || d.number || '.' || x.ext, ''
+       coalesce(w.output_dir || '/' || CASE x.ext WHEN 'json' THEN f.json_file ELSE f.pdf_file END,
+                o.output_dir || '/invoices/' || d.number || '.' || x.ext),
+       coalesce(CASE x.ext WHEN 'json' THEN f.json_sha256 ELSE f.pdf_sha256 END, '')
 FROM invoice_documents d
 JOIN runs o ON o.id = d.run_id
 CROSS JOIN (VALUES ('json'), ('pdf')) x(ext)
-WHERE d.run_id = $1::bigint AND (x.ext = 'json' OR $2::boolean)
+LEFT JOIN invoice_files f
+  ON f.doc_table = CASE d.doc WHEN 'credit_note' THEN 'credit_note' ELSE 'invoice' END AND f.document_id = d.id
+LEFT JOIN runs w ON w.id = f.run_id
+WHERE d.run_id = $1::bigint
+  AND (x.ext = 'json' OR CASE WHEN f.document_id IS NULL THEN $2::boolean ELSE f.pdf_file IS NOT NULL END)
 ORDER BY ('output/invoices/' || d.number || '.' || x.ext) COLLATE "C"
 
 -- name: archive_no_documents

@@ -190,8 +190,20 @@ static int finish_run(struct runner *r, int *outcome, struct err *e)
 	if (metrics_write_run(r->req->cfg, r->db, r->run_id, &me))
 		log_warn("could not write the metrics file: %s", me.message);
 	err_clear(&me);
-	if (r->req->on_finish && r->req->on_finish(r->req->cfg, r->db, r->run_id, &me))
+	if (r->req->on_finish && r->req->on_finish(r->req->cfg, r->db, r->run_id, &me)) {
+		/* A report the file system refused (a full disk, say) keeps
+		 * the run unfinished: the next `billrun run` or `resume`
+		 * finishes it and writes the report then, once there is room,
+		 * instead of a finished run that never gets its report. */
+		if (me.kind == ERR_IO && *outcome != RUN_INTERRUPTED) {
+			db_rollback(r->db);
+			*e = me;
+			return err_detail(e, "the run's steps are done; once the cause is fixed, 'billrun resume %lld' "
+					   "(or the next 'billrun run') finishes the run and writes its report",
+					(long long)r->run_id);
+		}
 		log_warn("could not write the run report: %s", me.message);
+	}
 	/* The documents only read; a statement of theirs that failed must not
 	 * take the run's end down with it. */
 	if (*outcome != RUN_INTERRUPTED &&

@@ -484,6 +484,46 @@ static void a_full_disk_is_named_for_the_metrics_file_and_the_run_report(void **
 		fail_msg("temporary files left: %s", left);
 }
 
+/* A run report the disk refuses keeps the run unfinished (exit 74, the
+ * full disk named): the next `billrun run` finishes the same run and
+ * writes its report, instead of a finished run that never gets one. */
+static void a_run_report_on_a_full_disk_is_written_by_the_next_run(void **state)
+{
+	NEED_PG();
+	small_tmpfs("full", "256k");
+	char extra[800], dags[800];
+	snprintf(extra, sizeof(extra), "output_dir = \"%s/full/out\";", env_dir);
+	/* The step itself fills the disk, after the run's folder was made. */
+	snprintf(dags, sizeof(dags),
+		 "x = { steps = ( { name = \"a\"; exec = \"dd if=/dev/zero of=%s/full/filler bs=1k 2>/dev/null; true\"; } ); };",
+		 env_dir);
+	env_config(extra, dags);
+	int rc1 = billrun("run", "x", "--period", "2026-01-05");
+	char first[8192];
+	snprintf(first, sizeof(first), "%s", out);
+	const char *status1 = q_text("SELECT status FROM runs WHERE id = 1");
+	char st1[32];
+	snprintf(st1, sizeof(st1), "%s", status1);
+	sh("rm -f full/filler");
+	int rc2 = billrun("run", "x", "--period", "2026-01-05");
+	int report = sh("test -s full/out/x/2026-01-05/run-1/run-report.html");
+	sh("find full -name '*.tmp'");
+	char left[1024];
+	snprintf(left, sizeof(left), "%s", out);
+	sh("umount full");
+
+	assert_int_equal(rc1, 74);
+	if (!strstr(first, "run report") || !strstr(first, "No space left on device (ENOSPC)"))
+		fail_msg("the run report's full disk is not named: %s", first);
+	assert_string_equal(st1, "running");
+	assert_int_equal(rc2, 0);
+	assert_int_equal(q_int("SELECT count(*) FROM runs"), 1);
+	assert_string_equal(q_text("SELECT status FROM runs WHERE id = 1"), "success");
+	assert_int_equal(report, 0);
+	if (*left)
+		fail_msg("temporary files left: %s", left);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -500,6 +540,7 @@ int main(void)
 			a_read_only_or_full_archive_folder_is_named_and_a_rerun_archives_the_documents, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_full_disk_is_named_for_the_metrics_file_and_the_run_report, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(a_run_report_on_a_full_disk_is_written_by_the_next_run, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,8 +16,13 @@
 #      `billrun resume RUN` in turn, until the run completes;
 #   C  PostgreSQL is restarted in immediate mode while a step runs (twice):
 #      the runner must survive, the step's attempt fail as retryable, a
-#      retry succeed, and the run complete.
-# B and C must then equal A: tests/faults/facts.sql says what is compared
+#      retry succeed, and the run complete;
+#   D  the outputs and archives are on a small tmpfs that fills at a random
+#      write (its size drawn from the seed below what A wrote); the failure
+#      must name the full disk, and once the disk has grown, running the
+#      DAG again must complete the month (root only: skipped, and said so,
+#      where no tmpfs can be mounted).
+# B, C and D must then equal A: tests/faults/facts.sql says what is compared
 # and why; the output files are compared below (outputs). Prints the seed;
 # FAULT_SEED=N replays the same kill moments. FAULT_ACCOUNTS and
 # FAULT_RECORDS (a day) size the data; FAULT_KEEP=1 keeps the work folder.
@@ -40,6 +45,7 @@ cleanup() {
 		echo "faults: kept $work; its cluster runs on; 'sh tests/pg.sh stop $work/pg' stops it"
 	else
 		sh "$src/tests/pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
+		umount "$work/fd/state" 2>/dev/null || true
 		rm -rf "$work"
 	fi
 }
@@ -89,7 +95,7 @@ spool = { dir = "$work/$name/spool"; };
 ingest = { settle_time = "0s"; };   # the files arrive just before a run
 sources = ( { name = "usage"; format = "usage-csv"; pattern = "usage-*.csv"; } );
 runner = { kill_grace = "1s"; };
-archive = { dir = "$work/$name/archive"; sign_key = "$work/keys/demo-sign.key"; sign_cert = "$work/keys/demo-sign.pem"; };
+archive = { dir = "$(archdir "$name")"; sign_key = "$work/keys/demo-sign.key"; sign_cert = "$work/keys/demo-sign.pem"; };
 invoice = {
   render_workers = 2;
   seller = { name = "Fault Test Billing GmbH"; address = ["Teststrasse 1", "10115 Berlin"]; vat_id = "DE000000000";
@@ -121,6 +127,9 @@ EOF
 	br "$name" subscriptions import "$work/data/subscriptions.csv" >/dev/null
 	br "$name" fx import "$src/conf/demo/fx.csv" >/dev/null
 }
+
+# archdir NAME: where NAME's archives go (D's are on its small disk).
+archdir() { if [ "$1" = fd ]; then echo "$work/fd/state/archive"; else echo "$work/$1/archive"; fi; }
 
 # br NAME ARGS...: billrun against database NAME.
 br() { n=$1; shift; "$B" -c "$work/$n/billrun.conf" "$@"; }
@@ -365,10 +374,10 @@ compare() {
 	if [ -n "$leftover" ]; then
 		echo "faults: $1: temporary files left in the outputs:"; echo "$leftover"; ok=1
 	fi
-	archives=$(find "$work/$1/archive" -name '*.tar.gz' | wc -l)
+	archives=$(find "$(archdir "$1")" -name '*.tar.gz' | wc -l)
 	if [ "$archives" != 1 ]; then
 		echo "faults: $1: $archives archives, expected 1"; ok=1
-	elif ! br "$1" archive verify "$(find "$work/$1/archive" -name '*.tar.gz')" --ca "$work/keys/demo-ca.pem" \
+	elif ! br "$1" archive verify "$(find "$(archdir "$1")" -name '*.tar.gz')" --ca "$work/keys/demo-ca.pem" \
 		>"$work/$1/archive.txt" 2>&1; then
 		echo "faults: $1: the archive does not verify:"; cat "$work/$1/archive.txt"; ok=1
 	fi
@@ -478,6 +487,53 @@ for target in "$r1_dag $r1_p $r1_step" "$r2_dag $r2_p $r2_step"; do
 	[ "$n" -le 4 ] || { echo "faults: C: $1 $2 $3: $n attempts, more than 1 + retries (3)"; failed=1; }
 done
 compare fc || failed=1
+
+# ---- D: the disk fills at a random write ----
+
+# D's state folder (its outputs: run reports, invoices, chargeback, XBRL,
+# metrics) and its archives are on a tmpfs of a size drawn from the seed
+# between a tenth and nine tenths of what A wrote there, so the disk fills
+# at a random write of a random run and step. The step that hits it fails
+# (its retries too, the disk being still full); the operator then makes
+# room (the tmpfs grows) and runs the DAG again, and again after every
+# other failure, as many as it takes. The results must equal A's: every
+# issued invoice with its documents once, the archive complete, no
+# temporary file left; and the failure must have named the full disk.
+a_kb=$(du -sk "$work/fa/state" "$work/fa/archive" | awk '{ s += $1 } END { print s }')
+d_kb=$(awk -v seed="$SEED" -v a="$a_kb" 'BEGIN { s = (seed * 7 + 11) % 2147483646 + 1
+	for (i = 0; i < 3; i++) s = (s * 48271) % 2147483647
+	printf "%d", a * (0.1 + 0.8 * s / 2147483647) }')
+mkdir -p "$work/fd/state"
+if ! mount -t tmpfs -o "size=${d_kb}k,mode=755" tmpfs "$work/fd/state" 2>"$work/fd.mount"; then
+	say "D: skipped: cannot mount a tmpfs here ($(cat "$work/fd.mount"))"
+else
+setup_db fd
+say "D: the disk fills after ${d_kb} kB of the ${a_kb} kB that A wrote"
+t0=$(now)
+: >"$work/fd/run.log"
+filled=0
+while read -r dag period arrivals; do
+	arrive fd "$arrivals"
+	tries=0
+	until br fd run "$dag" --period "$period" >>"$work/fd/run.log" 2>&1; do
+		tries=$((tries + 1))
+		[ $tries -le 3 ] || { tail -n 30 "$work/fd/run.log"; fail "D: $dag $period still fails after the disk grew"; }
+		if [ $filled = 0 ]; then
+			filled=1
+			grep -q 'No space left on device' "$work/fd/run.log" ||
+				{ tail -n 30 "$work/fd/run.log"; fail "D: $dag $period failed without naming the full disk"; }
+			step=$(q fd "SELECT string_agg(DISTINCT a.step, '+') FROM step_attempts a JOIN runs r ON r.id = a.run_id
+			             WHERE a.status <> 'success'")
+			say "D: the disk filled during $dag $period (failed: ${step:-no step: the runner itself}); it grows"
+			echo "--- the disk grows" >>"$work/fd/run.log"
+			mount -o "remount,size=$((a_kb * 4 + 4096))k" "$work/fd/state" || fail "D: could not grow the tmpfs"
+		fi
+	done
+done <"$work/runs"
+[ $filled = 1 ] || fail "D: the disk never filled (${d_kb} kB of ${a_kb} kB)"
+say "D: done in $(elapsed "$t0") s"
+compare fd || failed=1
+fi
 
 say "total $(elapsed "$t_start") s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [ $failed = 0 ] || fail "see above (seed $SEED)"

@@ -17,6 +17,20 @@
 static const char *step_states[] = { "pending", "running", "retry_wait", "success", "failed",
 				     "upstream_failed", "skipped", NULL };
 
+/* The run's row (SQL_metrics_run); NULL with e set, ERR_NOT_FOUND when
+ * there is no run id. */
+static PGresult *run_row(struct db *db, const char *id, struct err *e)
+{
+	const char *params[] = { id };
+	PGresult *run = db_query(db, e, SQL_metrics_run, 1, params);
+	if (run && PQntuples(run) < 1) {
+		PQclear(run);
+		err_set(e, ERR_NOT_FOUND, "no run %s", id);
+		return NULL;
+	}
+	return run;
+}
+
 /* Label values are DAG and step names ([A-Za-z0-9_-]) and fixed words,
  * so they need no escaping. */
 int metrics_render(struct db *db, int64_t run_id, FILE *f, struct err *e)
@@ -24,13 +38,9 @@ int metrics_render(struct db *db, int64_t run_id, FILE *f, struct err *e)
 	char id[32];
 	snprintf(id, sizeof(id), "%lld", (long long)run_id);
 	const char *params[] = { id };
-	PGresult *run = db_query(db, e, SQL_metrics_run, 1, params);
+	PGresult *run = run_row(db, id, e);
 	if (!run)
 		return -1;
-	if (PQntuples(run) < 1) {
-		PQclear(run);
-		return err_set(e, ERR_NOT_FOUND, "no run %s", id);
-	}
 	PGresult *steps = db_query(db, e, SQL_metrics_steps, 1, params);
 	if (!steps) {
 		PQclear(run);
@@ -83,14 +93,9 @@ int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, s
 {
 	char dir[4096], path[4300], tmp[4400], id[32];
 	snprintf(id, sizeof(id), "%lld", (long long)run_id);
-	const char *params[] = { id };
-	PGresult *run = db_query(db, e, SQL_metrics_run, 1, params);
+	PGresult *run = run_row(db, id, e);
 	if (!run)
 		return -1;
-	if (PQntuples(run) < 1) {
-		PQclear(run);
-		return err_set(e, ERR_NOT_FOUND, "no run %s", id);
-	}
 	cfg_metrics_dir(cfg, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/billrun_%s.prom", dir, PQgetvalue(run, 0, 0));
 	PQclear(run);

@@ -410,6 +410,18 @@ struct file_pass {
 	int64_t cut_line;        /* read_pass returned PASS_CUT: the line the file ends inside */
 };
 
+/* The file's partial sums (migration 023, jobs/README.md "Partial
+ * sums"), stored in its transaction. */
+static int store_partials(struct ingest *in, struct file_pass *pass, int64_t file_id, struct err *e)
+{
+	char id[32];
+	const char *p[] = { id };
+
+	(void)pass;
+	snprintf(id, sizeof(id), "%lld", (long long)file_id);
+	return db_exec(in->db, e, SQL_ingest_file_partials_sql, 1, p);
+}
+
 static void pass_release(struct file_pass *p)
 {
 	reader_close(&p->reader);
@@ -668,6 +680,8 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 	if (not_billable && loader->duplicates && count_not_billable(in, file_id, &not_billable, e))
 		goto out;
 
+	if (store_partials(in, &pass, file_id, e))
+		goto out;
 	control_check(name, sha, fs, &cr);
 	struct textbuf totals = { 0 };
 	meter_totals_json(&fs->read_totals, &totals);

@@ -28,3 +28,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb,
 -- name: ingest_file_not_billable
 -- Accepted records of file $1 that are counted but not billed.
 SELECT count(*) FROM usage WHERE file_id = $1 AND NOT billable
+
+-- name: ingest_file_partials_sql
+-- The file's partial sums computed from its usage rows (migration 023),
+-- in its own transaction: for files the loader could not sum itself.
+INSERT INTO usage_partials SELECT * FROM billrun_file_partials($1::bigint)

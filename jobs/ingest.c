@@ -12,6 +12,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "ingest_load.h"
+#include "partials.h"
 #include "log.h"
 #include "meters.h"
 #include "progress.h"
@@ -50,6 +51,8 @@ struct ingest {
 	int nsources;
 	struct strset accounts;
 	struct meter_set meters;
+	struct partials partials;    /* the loader's partial sums (partials.h) */
+	int partials_ready;          /* loaded when the first file is read */
 	/* The last meter looked up: files mostly repeat a handful. */
 	char last_meter[128];
 	size_t last_meter_len;
@@ -411,13 +414,22 @@ struct file_pass {
 };
 
 /* The file's partial sums (migration 023, jobs/README.md "Partial
- * sums"), stored in its transaction. */
+ * sums"), stored in its transaction: the loader's, summed while the
+ * records streamed past, or where it could not be exact (a staged pass,
+ * partials.h) computed by the server from the file's usage rows. */
 static int store_partials(struct ingest *in, struct file_pass *pass, int64_t file_id, struct err *e)
 {
 	char id[32];
 	const char *p[] = { id };
 
-	(void)pass;
+	if (pass->loader.partials && partials_exact(pass->loader.partials))
+		return partials_store(pass->loader.partials, in->db, file_id, in->ctx->run_id, e) < 0 ? -1 : 0;
+	if (pass->loader.partials)
+		log_info("ingest: file %lld's partial sums are computed from its usage rows: it holds %s",
+			 (long long)file_id, in->partials.why);
+	else
+		log_info("ingest: file %lld's partial sums are computed from its usage rows: the server chose "
+			 "which of its rows were new", (long long)file_id);
 	snprintf(id, sizeof(id), "%lld", (long long)file_id);
 	return db_exec(in->db, e, SQL_ingest_file_partials_sql, 1, p);
 }
@@ -473,10 +485,22 @@ static int read_pass(struct ingest *in, struct source *src, const char *name, in
 		err_set(e, ERR_INTERNAL, "could not start a SHA-256 digest");
 		goto out;
 	}
+	/* Loaded before the COPY begins. A staged pass leaves it to the server which rows are inserted: its
+	 * partials come from the rows (store_partials). */
+	if (mode == LOAD_DIRECT) {
+		if (!in->partials_ready) {
+			if (partials_init(&in->partials, in->db, in->ctx->period_start, in->ctx->period_end, e))
+				goto out;
+			in->partials_ready = 1;
+		}
+		partials_begin_file(&in->partials);
+	}
 	if (reader_open(&p->reader, &src->rs, file_read, &fi, e) ||
 	    ingest_loader_begin(&p->loader, in->db, mode, in->ctx->run_id, file_id, src->rs.source, name,
 				size / 16 + 1, e))
 		goto out;
+	if (mode == LOAD_DIRECT)
+		p->loader.partials = &in->partials;
 
 	char what[NAME_MAX + 32];
 	snprintf(what, sizeof(what), "records of '%s'", name);
@@ -852,6 +876,8 @@ out:
 	free(in.sources);
 	strset_release(&in.accounts);
 	meter_set_release(&in.meters);
+	if (in.partials_ready)
+		partials_release(&in.partials);
 	return rc;
 }
 

@@ -1,14 +1,13 @@
 /*
  * ingest_load.c - binary COPY of usage and quarantine rows, with the
  * savepoint that turns a duplicate key into a staged second pass (see
- * ingest_load.h). Rows are encoded here rather than with db.h's copybuf
- * helpers: at millions of rows a call and a bounds check per byte group
- * showed up as a quarter of the client's time.
+ * ingest_load.h). Rows are encoded with copybin.h.
  */
 #include "ingest_load.h"
 #include "err.h"
 #include "fs.h"
 #include "log.h"
+#include "partials.h"
 #include "spool.h"
 #include "sqltext.h"
 
@@ -23,145 +22,13 @@
 #define ID_BLOCK 65536                 /* usage_id_blocks' increment */
 #define MAX_BLOCKS_PER_RESERVE 4096
 #define SEND_BYTES (256 * 1024)        /* send usage rows in pieces of this size */
-#define PG_EPOCH_USEC 946684800000000LL /* 2000-01-01 - 1970-01-01 */
-
-static const char copy_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
-static const char copy_trailer[2] = { (char)0xff, (char)0xff };
-
-/* ---- encoding ---- */
-
-static void rb_reserve(struct rowbuf *b, size_t n)
-{
-	if (b->len + n <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 64 * 1024;
-	while (cap < b->len + n)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
-	if (!p)
-		abort(); /* rows are bounded by the record limit */
-	b->p = p;
-	b->cap = cap;
-}
-
-static inline void put16(struct rowbuf *b, uint16_t v)
-{
-	unsigned char *p = (unsigned char *)b->p + b->len;
-	p[0] = (unsigned char)(v >> 8);
-	p[1] = (unsigned char)v;
-	b->len += 2;
-}
-
-static inline void put32(struct rowbuf *b, uint32_t v)
-{
-	unsigned char *p = (unsigned char *)b->p + b->len;
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-	b->len += 4;
-}
-
-static inline void put64(struct rowbuf *b, uint64_t v)
-{
-	put32(b, (uint32_t)(v >> 32));
-	put32(b, (uint32_t)v);
-}
-
-static inline void field_i64(struct rowbuf *b, int64_t v)
-{
-	put32(b, 8);
-	put64(b, (uint64_t)v);
-}
-
-static inline void field_i32(struct rowbuf *b, int32_t v)
-{
-	put32(b, 4);
-	put32(b, (uint32_t)v);
-}
-
-static inline void field_bytes(struct rowbuf *b, const char *s, size_t n)
-{
-	put32(b, (uint32_t)n);
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static inline void field_null(struct rowbuf *b)
-{
-	put32(b, 0xffffffffu);
-}
-
-static inline void field_bool(struct rowbuf *b, int v)
-{
-	put32(b, 1);
-	b->p[b->len++] = v ? 1 : 0;
-}
-
-#define NUMERIC_MAX_BYTES (4 + 8 + 2 * 24)
-
-void rowbuf_numeric(struct rowbuf *b, struct dec d)
-{
-	char txt[DEC_STR_MAX];
-	dec_format(d, txt, sizeof(txt));
-	const char *p = txt;
-	int neg = 0;
-	if (*p == '-') {
-		neg = 1;
-		p++;
-	}
-	const char *dot = strchr(p, '.');
-	size_t il = dot ? (size_t)(dot - p) : strlen(p);
-	const char *fr = dot ? dot + 1 : "";
-	size_t fl = strlen(fr);
-
-	/* Base-10000 digits: the integer part grouped from the point leftwards,
-	 * the fraction from the point rightwards, zero padded. */
-	uint16_t digit[24];
-	int n = 0;
-	size_t ig = (il + 3) / 4, first = il - (ig - 1) * 4, pos = 0;
-	for (size_t g = 0; g < ig; g++) {
-		size_t len = g == 0 ? first : 4;
-		int v = 0;
-		for (size_t k = 0; k < len; k++)
-			v = v * 10 + (p[pos++] - '0');
-		digit[n++] = (uint16_t)v;
-	}
-	for (size_t g = 0; g < (fl + 3) / 4; g++) {
-		int v = 0;
-		for (size_t k = 0; k < 4; k++) {
-			size_t at = g * 4 + k;
-			v = v * 10 + (at < fl ? fr[at] - '0' : 0);
-		}
-		digit[n++] = (uint16_t)v;
-	}
-	int weight = (int)ig - 1, lead = 0, end = n;
-	while (lead < n && digit[lead] == 0)
-		lead++;
-	while (end > lead && digit[end - 1] == 0)
-		end--;
-	int nd = end - lead;
-	weight -= lead;
-	if (nd == 0) {
-		weight = 0;
-		neg = 0;
-	}
-	rb_reserve(b, NUMERIC_MAX_BYTES);
-	put32(b, (uint32_t)(8 + 2 * nd));
-	put16(b, (uint16_t)nd);
-	put16(b, (uint16_t)(int16_t)weight);
-	put16(b, neg ? 0x4000 : 0);
-	put16(b, (uint16_t)d.scale);
-	for (int k = lead; k < end; k++)
-		put16(b, digit[k]);
-}
 
 /* Text that must be valid UTF-8 for the server: invalid bytes as \xNN.
  * Sets *escaped when it had to. */
 static void field_text_escaped(struct rowbuf *b, const char *s, size_t n, int *escaped)
 {
 	if (utf8_valid(s, n)) {
-		rb_reserve(b, 4 + n);
+		rowbuf_reserve(b, 4 + n);
 		field_bytes(b, s, n);
 		return;
 	}
@@ -180,7 +47,7 @@ static void field_text_escaped(struct rowbuf *b, const char *s, size_t n, int *e
 		textbuf_add(&t, x, 4);
 		i++;
 	}
-	rb_reserve(b, 4 + t.len);
+	rowbuf_reserve(b, 4 + t.len);
 	field_bytes(b, t.p ? t.p : "", t.len);
 	textbuf_release(&t);
 	if (escaped)
@@ -221,9 +88,9 @@ static int copy_start(struct ingest_loader *l, struct err *e)
 		return -1;
 	l->copy_open = 1;
 	l->segments++;
-	rb_reserve(&l->out, sizeof(copy_header));
-	memcpy(l->out.p + l->out.len, copy_header, sizeof(copy_header));
-	l->out.len += sizeof(copy_header);
+	rowbuf_reserve(&l->out, sizeof(copybin_header));
+	memcpy(l->out.p + l->out.len, copybin_header, sizeof(copybin_header));
+	l->out.len += sizeof(copybin_header);
 	return 0;
 }
 
@@ -239,9 +106,9 @@ static int send_out(struct ingest_loader *l, struct err *e)
 /* End the open COPY; 1 when it failed on the deduplication key. */
 static int copy_end(struct ingest_loader *l, struct err *e)
 {
-	rb_reserve(&l->out, sizeof(copy_trailer));
-	memcpy(l->out.p + l->out.len, copy_trailer, sizeof(copy_trailer));
-	l->out.len += sizeof(copy_trailer);
+	rowbuf_reserve(&l->out, sizeof(copybin_trailer));
+	memcpy(l->out.p + l->out.len, copybin_trailer, sizeof(copybin_trailer));
+	l->out.len += sizeof(copybin_trailer);
 	int rc = send_out(l, e);
 	l->copy_open = 0;
 	if (rc == 0)
@@ -338,7 +205,7 @@ int ingest_loader_usage(struct ingest_loader *l, const struct usage_record *r, s
 		return rc;
 	struct rowbuf *b = &l->out;
 	size_t srclen = strlen(l->source);
-	rb_reserve(b, 2 + USAGE_FIELDS * 4 + 8 + srclen + r->event_key_len + 8 + 4 + r->account_len +
+	rowbuf_reserve(b, 2 + USAGE_FIELDS * 4 + 8 + srclen + r->event_key_len + 8 + 4 + r->account_len +
 			      r->meter_len + 8 + 8 + r->currency_len + 1 + r->attributes_len + 8 + 1);
 	put16(b, USAGE_FIELDS);
 	field_i64(b, id);
@@ -354,7 +221,7 @@ int ingest_loader_usage(struct ingest_loader *l, const struct usage_record *r, s
 		rowbuf_numeric(b, r->cost);
 	else
 		field_null(b);
-	rb_reserve(b, 4 + r->currency_len + 4 + 1 + r->attributes_len + 12 + 5);
+	rowbuf_reserve(b, 4 + r->currency_len + 4 + 1 + r->attributes_len + 12 + 5);
 	if (r->currency)
 		field_bytes(b, r->currency, r->currency_len);
 	else
@@ -370,6 +237,8 @@ int ingest_loader_usage(struct ingest_loader *l, const struct usage_record *r, s
 	}
 	field_i64(b, l->run_id);
 	field_bool(b, r->billable);
+	if (l->partials)
+		partials_add(l->partials, r, id);
 	l->rows++;
 	if (b->len >= SEND_BYTES)
 		return send_out(l, e);
@@ -384,16 +253,16 @@ int ingest_loader_quarantine(struct ingest_loader *l, const struct usage_record 
 	size_t srclen = strlen(l->source), codelen = strlen(code);
 
 	b->len = 0;
-	rb_reserve(b, 2 + 4 + 8 + 4 + srclen + 4 + 8 + 4 + 4 + 4 + 1 + 4 + codelen);
+	rowbuf_reserve(b, 2 + 4 + 8 + 4 + srclen + 4 + 8 + 4 + 4 + 4 + 1 + 4 + codelen);
 	put16(b, QUARANTINE_FIELDS);
 	field_i64(b, l->run_id);
 	field_bytes(b, l->source, srclen);
 	field_i64(b, l->file_id);
 	field_text_escaped(b, l->file_name, strlen(l->file_name), NULL);
-	rb_reserve(b, 8);
+	rowbuf_reserve(b, 8);
 	field_i32(b, (int32_t)r->line_no);
 	field_text_escaped(b, r->raw, r->raw_len, &escaped);
-	rb_reserve(b, 4 + r->raw_len + 4 + 1 + 4 + codelen);
+	rowbuf_reserve(b, 4 + r->raw_len + 4 + 1 + 4 + codelen);
 	if (escaped)
 		field_bytes(b, r->raw, r->raw_len); /* bytea's binary form: the bytes */
 	else
@@ -404,7 +273,7 @@ int ingest_loader_quarantine(struct ingest_loader *l, const struct usage_record 
 	if (r->account && r->account_len) {
 		field_text_escaped(b, r->account, r->account_len, NULL);
 	} else {
-		rb_reserve(b, 4);
+		rowbuf_reserve(b, 4);
 		field_null(b);
 	}
 	if (fwrite(b->p, 1, b->len, l->spill) != b->len) {
@@ -426,7 +295,7 @@ static int load_quarantine(struct ingest_loader *l, struct err *e)
 			       fs_errno_text(errno, why, sizeof(why)));
 	}
 	if (db_copy_begin(l->db, e, SQL_ingest_quarantine_copy) ||
-	    db_copy_put(l->db, e, copy_header, sizeof(copy_header)))
+	    db_copy_put(l->db, e, copybin_header, sizeof(copybin_header)))
 		return -1;
 	static char buf[256 * 1024];
 	size_t n;
@@ -435,7 +304,7 @@ static int load_quarantine(struct ingest_loader *l, struct err *e)
 			return -1;
 	if (ferror(l->spill))
 		return err_set(e, ERR_IO, "could not read back the quarantine rows");
-	if (db_copy_put(l->db, e, copy_trailer, sizeof(copy_trailer)) || db_copy_end(l->db, e))
+	if (db_copy_put(l->db, e, copybin_trailer, sizeof(copybin_trailer)) || db_copy_end(l->db, e))
 		return -1;
 	l->quarantined = l->quarantine_rows;
 	return 0;

@@ -20,6 +20,7 @@
 #ifndef BILLRUN_INGEST_LOAD_H
 #define BILLRUN_INGEST_LOAD_H
 
+#include "copybin.h"
 #include "db.h"
 #include "reader.h"
 
@@ -28,14 +29,10 @@
 #include <stdio.h>
 
 struct err;
+struct partials;
 
 enum load_mode { LOAD_DIRECT, LOAD_STAGED };
 
-/* An append-only byte buffer for encoding rows. */
-struct rowbuf {
-	char *p;
-	size_t len, cap;
-};
 
 struct ingest_loader {
 	struct db *db;
@@ -55,6 +52,8 @@ struct ingest_loader {
 	FILE *spill;               /* quarantine rows, binary COPY data */
 	struct rowbuf qrow;
 	int64_t quarantine_rows;
+
+	struct partials *partials;  /* LOAD_DIRECT: each row is added to these (partials.h) */
 
 	/* Results, final after ingest_loader_finish. */
 	int64_t accepted, duplicates, quarantined;
@@ -85,8 +84,5 @@ int ingest_loader_quarantine(struct ingest_loader *l, const struct usage_record 
  * found it: read the file again with LOAD_STAGED), or -1 with e set.
  */
 int ingest_loader_finish(struct ingest_loader *l, struct err *e);
-
-/* Append d to b as a PostgreSQL binary numeric field (length included). Exact. */
-void rowbuf_numeric(struct rowbuf *b, struct dec d);
 
 #endif

@@ -98,6 +98,8 @@ struct usage_record {
 	const char *currency;         /* NULL when absent */
 	size_t currency_len;
 	int billable;                 /* 0: counted but not billed (unanswered calls) */
+	const char *category;         /* FOCUS ChargeCategory as in the file; NULL: absent (Usage) */
+	size_t category_len;
 	const char *attributes;       /* a JSON object, or NULL */
 	size_t attributes_len;
 };

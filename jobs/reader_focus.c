@@ -114,6 +114,10 @@ static void focus_record(struct reader *r, const struct csv_record *c, struct us
 	rec->meter = r->meter_buf.p;
 	rec->meter_len = r->meter_buf.len;
 
+	if (f->category >= 0 && !MISSING(f->category)) {
+		rec->category = v[f->category].p;
+		rec->category_len = v[f->category].len;
+	}
 	int usage_row = f->category < 0 || MISSING(f->category) ||
 			(v[f->category].len == 5 && strncasecmp(v[f->category].p, "Usage", 5) == 0);
 	const struct csv_field *q = &v[f->quantity];

@@ -33,3 +33,25 @@ SELECT count(*) FROM usage WHERE file_id = $1 AND NOT billable
 -- The file's partial sums computed from its usage rows (migration 023),
 -- in its own transaction: for files the loader could not sum itself.
 INSERT INTO usage_partials SELECT * FROM billrun_file_partials($1::bigint)
+
+-- name: ingest_partial_meters
+-- The meters' per-record rounding, for the loader's partial sums (jobs/partials.c).
+SELECT name, round_increment::text FROM meters
+
+-- name: ingest_partial_periods
+-- The billing periods of every account with a version that has begun,
+-- around the run's period ($1 .. $2, local dates): the loader puts each
+-- record in one of them (jobs/partials.c). Times as microseconds since
+-- 1970-01-01 UTC.
+SELECT a.external_id,
+       (extract(epoch FROM p.start_at) * 1000000)::bigint, (extract(epoch FROM p.end_at) * 1000000)::bigint
+FROM (SELECT DISTINCT external_id FROM accounts WHERE valid_from <= now()) a
+CROSS JOIN LATERAL billing_periods(a.external_id, ($1::date - 40)::timestamp AT TIME ZONE 'UTC',
+                                   ($2::date + 2)::timestamp AT TIME ZONE 'UTC') p
+ORDER BY a.external_id, p.start_at
+
+-- name: ingest_partials_copy
+COPY usage_partials (file_id, run_id, account_ext, meter, category, period_start, first_event, last_event, records,
+                     billable, max_usage_id, round_increment, quantity, quantity_rounded, rounded_max, latest_time,
+                     latest_usage_id, latest_rounded, cost, cost_records, currency_min, currency_max)
+FROM STDIN (FORMAT binary)

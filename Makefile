@@ -116,7 +116,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbillrun.a $(TEST_SUPPORT)
 	@echo '  TEST $@'
 	@$(CC) $(CFLAGS) -I tests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libbillrun.a $(TEST_SUPPORT)
+$(BUILD)/tests/%: tests/integration/%.c $(wildcard tests/integration/*.h tests/*.h) $(BUILD)/libbillrun.a $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	@echo '  TEST $@'
 	@$(CC) $(CFLAGS) -I tests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libbillrun.a $(LDFLAGS) $(LDLIBS) -lcmocka

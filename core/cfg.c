@@ -53,6 +53,7 @@ static const struct cfg_key keys[] = {
 	{ "ingest.time_max", CFG_STRING, OFF(ingest_time_max), "2100-01-01T00:00:00Z", 0, 0, 0 },
 	{ "ingest.max_field_length", CFG_INT, OFF(ingest_max_field), "4096", 16, 1048576, 0 },
 	{ "ingest.settle_time", CFG_DURATION, OFF(ingest_settle_ms), "5s", 0, 3600000, 0 },
+	{ "ingest.loaders", CFG_INT, OFF(ingest_loaders), "2", 1, 16, 0 },
 	{ "sources", CFG_LIST, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[]", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[].name", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },

@@ -12,6 +12,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "ingest_load.h"
+#include "ingest_workers.h"
 #include "partials.h"
 #include "log.h"
 #include "meters.h"
@@ -59,6 +60,7 @@ struct ingest {
 	int last_meter_found, last_meter_flags;
 	long long crash_after;
 	int64_t settle_ms;     /* ingest.settle_time */
+	int loaders;           /* ingest.loaders (1 with the crash hook) */
 	/* for the closing line */
 	int64_t files, skipped, records, accepted, quarantined, duplicates;
 	int left;              /* files left in the spool for the next run */
@@ -761,6 +763,58 @@ out:
 
 /* ---- the step ---- */
 
+/* The files the loader `which` of n reads: every n-th candidate. */
+struct share {
+	struct ingest *in;
+	struct spool_entry *cand;
+	struct source **cand_src;
+	int ncand;
+};
+
+static int read_share(void *arg, int which, int n, struct db *db, struct ingest_share *out, struct err *e)
+{
+	struct share *s = arg;
+	struct ingest *in = s->in;
+	int rc = 0;
+
+	in->db = db;
+	in->files = in->skipped = in->records = in->accepted = in->quarantined = in->duplicates = 0;
+	in->left = 0;
+	in->left_names.len = 0;
+	for (int i = which; i < s->ncand && rc == 0; i += n) {
+		struct spool_entry *c = &s->cand[i];
+		if (c->writer_pid) {
+			log_warn("ingest: '%s/%s' is open for writing by process %d: left for the next run", in->spool,
+				 c->name, c->writer_pid);
+			note_left(in, c->name);
+			continue;
+		}
+		int r = ingest_file(in, s->cand_src[i], c->name, &c->st, e);
+		if (r == INGEST_UNREADABLE) {
+			/* The others are ingested; the step fails at the end. */
+			log_error("ingest: %s; the file stays in the spool", e->message);
+			if (!out->unreadable++)
+				snprintf(out->first_unreadable, sizeof(out->first_unreadable), "%s", e->message);
+			err_clear(e);
+		} else if (r != INGEST_LEFT && r) {
+			rc = -1;
+		}
+	}
+	out->files += in->files;
+	out->skipped += in->skipped;
+	out->records += in->records;
+	out->accepted += in->accepted;
+	out->quarantined += in->quarantined;
+	out->duplicates += in->duplicates;
+	if (in->left) {
+		size_t used = strlen(out->left_names);
+		snprintf(out->left_names + used, sizeof(out->left_names) - used, "%s%s", used ? ", " : "",
+			 in->left_names.p);
+	}
+	out->left += in->left;
+	return rc;
+}
+
 static int ingest_run(struct job_ctx *ctx, struct err *e)
 {
 	struct ingest in;
@@ -775,6 +829,7 @@ static int ingest_run(struct job_ctx *ctx, struct err *e)
 	strset_init(&in.meters.names);
 	const char *crash = getenv(INGEST_CRASH_ENV);
 	in.crash_after = crash ? atoll(crash) : 0;
+	in.loaders = in.crash_after > 0 ? 1 : (int)ctx->cfg->ingest_loaders;
 
 	if (load_settings(&in, e))
 		goto out;
@@ -829,24 +884,41 @@ static int ingest_run(struct job_ctx *ctx, struct err *e)
 	if (unseen && ncand)
 		log_debug("ingest: the open files of %d processes could not be seen (other users': only root sees "
 			  "them); for those, ingest.settle_time alone tells a finished file", unseen);
-	for (int i = 0; i < ncand; i++) {
-		if (cand[i].writer_pid) {
-			log_warn("ingest: '%s/%s' is open for writing by process %d: left for the next run", in.spool,
-				 cand[i].name, cand[i].writer_pid);
-			note_left(&in, cand[i].name);
-			continue;
-		}
-		int r = ingest_file(&in, cand_src[i], cand[i].name, &cand[i].st, e);
-		if (r == INGEST_UNREADABLE) {
-			/* The others are ingested; the step fails at the end. */
-			log_error("ingest: %s; the file stays in the spool", e->message);
-			if (!unreadable++)
-				snprintf(first_unreadable, sizeof(first_unreadable), "%s", e->message);
-			err_clear(e);
-		} else if (r != INGEST_LEFT && r) {
-			goto out;
-		}
+	/* Files left before any was read (not settled) stay counted beside
+	 * what the loaders report. */
+	int left_before = in.left;
+	struct textbuf names_before = { 0 };
+	if (in.left_names.len)
+		textbuf_add(&names_before, in.left_names.p, in.left_names.len);
+	struct share share = { &in, cand, cand_src, ncand };
+	struct ingest_share total;
+	memset(&total, 0, sizeof(total));
+	int loaders = ncand < in.loaders ? ncand : in.loaders;
+	if (loaders > 1)
+		log_info("ingest: %d files, read by %d loaders in parallel", ncand, loaders);
+	int wrc = loaders > 1 ? ingest_workers_run(loaders, ctx->cfg, ctx->db, read_share, &share, &total, e)
+			      : read_share(&share, 0, 1, ctx->db, &total, e);
+	in.db = ctx->db;
+	in.files = total.files;
+	in.skipped = total.skipped;
+	in.records = total.records;
+	in.accepted = total.accepted;
+	in.quarantined = total.quarantined;
+	in.duplicates = total.duplicates;
+	in.left = left_before + total.left;
+	in.left_names.len = 0;
+	if (names_before.len)
+		textbuf_add(&in.left_names, names_before.p, names_before.len);
+	if (total.left_names[0]) {
+		if (in.left_names.len)
+			textbuf_add(&in.left_names, ", ", 2);
+		textbuf_add(&in.left_names, total.left_names, strlen(total.left_names));
 	}
+	textbuf_release(&names_before);
+	unreadable = total.unreadable;
+	snprintf(first_unreadable, sizeof(first_unreadable), "%s", total.first_unreadable);
+	if (wrc)
+		goto out;
 	if (unmatched)
 		log_info("ingest: %d files in '%s' match no source and were left there", unmatched, in.spool);
 	if (unreadable) {

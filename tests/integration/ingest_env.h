@@ -139,8 +139,9 @@ ENV_FN int run_ingest(const char *spool, const char *sources, const char *extra)
 		 "spool = { dir = \"%s\"; processed_dir = \"%s/processed\"; keep_in_place = %s; };\n"
 		 "ingest = { time_min = \"2020-01-01T00:00:00Z\"; time_max = \"2030-01-01T00:00:00Z\"; "
 		 "settle_time = \"%s\"; };\n"
-		 "sources = ( %s );\n%s\n",
-		 spool, spool, keep_in_place ? "true" : "false", settle_time, sources, extra ? extra : "");
+		 "sources = ( %s );\n%s\n"
+		 "database = { dsn = \"%s\"; };\n",
+		 spool, spool, keep_in_place ? "true" : "false", settle_time, sources, extra ? extra : "", dsn);
 	/* the config lives beside the spool, not in it */
 	char confdir[1024];
 	snprintf(confdir, sizeof(confdir), "%s.conf", spool);
@@ -180,6 +181,23 @@ ENV_FN int run_ingest(const char *spool, const char *sources, const char *extra)
 	if (rc && getenv("TEST_VERBOSE"))
 		log_err(&last_err);
 	cfg_release(&cfg);
+	return rc;
+}
+
+/* The log lines of one run_ingest, in buf. */
+ENV_FN int ingest_logged(const char *spool, const char *sources, char *buf, size_t size)
+{
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	log_setup(0, LOG_INFO);
+	log_set_stream(f);
+	int rc = run_ingest(spool, sources, NULL);
+	log_set_stream(NULL);
+	log_setup(0, getenv("TEST_VERBOSE") ? LOG_DEBUG : LOG_ERROR);
+	rewind(f);
+	size_t n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
 	return rc;
 }
 

@@ -206,23 +206,6 @@ static void test_files_that_are_not_data(void **state)
 
 /* ---- cut and unsettled files ---- */
 
-/* The log lines of one run_ingest, in buf. */
-static int ingest_logged(const char *spool, const char *sources, char *buf, size_t size)
-{
-	FILE *f = tmpfile();
-	assert_non_null(f);
-	log_setup(0, LOG_INFO);
-	log_set_stream(f);
-	int rc = run_ingest(spool, sources, NULL);
-	log_set_stream(NULL);
-	log_setup(0, getenv("TEST_VERBOSE") ? LOG_DEBUG : LOG_ERROR);
-	rewind(f);
-	size_t n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return rc;
-}
-
 #define CUT_SOURCE(name) "{ name = \"" name "\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; }"
 #define CUT_HEADER "event_id,account_id,meter,timestamp,quantity\n"
 #define CUT_WHOLE CUT_HEADER "k-1,acct-1,api_calls,2026-01-15T10:00:00Z,100\n" \
@@ -411,6 +394,45 @@ static void test_move_to_a_read_only_spool_is_named(void **state)
 
 /* ---- configuration, meters, privileges ---- */
 
+/* ---- two loaders ---- */
+
+/* The night's files are read by two loaders (ingest.loaders, default 2),
+ * each file in its own transaction: every file keeps its own
+ * conservation counts, and a record sent in two files that two loaders
+ * read at the same time is accepted once and counted a duplicate once. */
+static void test_two_loaders_read_the_nights_files(void **state)
+{
+	char spool[256], name[64], text[4096];
+	make_spool(spool, sizeof(spool));
+	for (int f = 0; f < 5; f++) {
+		int n = snprintf(text, sizeof(text), USAGE_HEADER);
+		for (int k = 0; k < 20; k++)
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "tl-%d-%d,acct-%d,api_calls,2026-01-15T%02d:00:00Z,%d,x\n",
+				      f, k, k % 3 + 1, k, k + 1);
+		/* files 0 and 1 (one for each loader) share one record */
+		if (f < 2)
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "tl-shared,acct-1,api_calls,2026-01-15T23:00:00Z,7,x\n");
+		snprintf(name, sizeof(name), "usage-tl-%d.csv", f);
+		put_file(spool, name, text);
+	}
+	char logbuf[8192];
+	if (ingest_logged(spool, "{ name = \"tl\"; format = \"usage-csv\"; pattern = \"usage-tl-*.csv\"; }", logbuf,
+			  sizeof(logbuf)))
+		fail_msg("ingest failed: %s (%s)", last_err.message, last_err.detail);
+	assert_non_null(strstr(logbuf, "5 files, read by 2 loaders in parallel"));
+	assert_non_null(strstr(logbuf, "5 files, 102 records read = 101 accepted + 0 quarantined + 1 duplicates"));
+	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE source = 'tl'"), 5);
+	assert_int_equal(q_int("SELECT count(*) FROM usage WHERE source = 'tl'"), 101);
+	assert_int_equal(q_int("SELECT sum(duplicates) FROM ingest_files WHERE source = 'tl'"), 1);
+	for (int f = 2; f < 5; f++) {
+		snprintf(name, sizeof(name), "usage-tl-%d.csv", f);
+		assert_file(name, 20, 20, 0, 0);
+	}
+	/* the partials of every file, whichever loader made them */
+	assert_int_equal(q_int("SELECT sum(p.records) FROM usage_partials p JOIN ingest_files f ON f.id = p.file_id "
+			       "WHERE f.source = 'tl'"), 101);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, skip_without_pg)
@@ -427,6 +449,7 @@ int main(void)
 		T(test_file_open_for_writing_is_not_taken),
 		T(test_file_younger_than_the_settle_time_is_not_taken),
 		T(test_move_to_a_read_only_spool_is_named),
+		T(test_two_loaders_read_the_nights_files),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -20,23 +20,6 @@ static long long q_int_p(const char *sql, const char *param)
 	return atoll(q1(sql, param));
 }
 
-/* Ingest with the log at INFO into logbuf. */
-static int ingest_logged(const char *spool, const char *sources)
-{
-	FILE *f = tmpfile();
-	assert_non_null(f);
-	log_set_stream(f);
-	log_setup(0, LOG_INFO);
-	int rc = run_ingest(spool, sources, NULL);
-	log_setup(0, getenv("TEST_VERBOSE") ? LOG_DEBUG : LOG_ERROR);
-	log_set_stream(stderr);
-	rewind(f);
-	size_t n = fread(logbuf, 1, sizeof(logbuf) - 1, f);
-	logbuf[n] = 0;
-	fclose(f);
-	return rc;
-}
-
 static long long file_id(const char *name)
 {
 	return q_int_p("SELECT id FROM ingest_files WHERE file_name = $1 ORDER BY id DESC LIMIT 1", name);
@@ -94,7 +77,8 @@ static void test_usage_csv_with_rounding_and_two_periods(void **state)
 		 "p1-10,p-kolkata,api_calls,2026-01-15T18:29:59.999999Z,5,x\n"
 		 "p1-11,p-kolkata,api_calls,2026-01-15T18:30:00Z,6,x\n"
 		 "p1-12,p-kolkata,api_calls,2026-01-15T18:30:00Z,7,x\n");
-	if (ingest_logged(spool, "{ name = \"p1\"; format = \"usage-csv\"; pattern = \"usage-p1*.csv\"; }"))
+	if (ingest_logged(spool, "{ name = \"p1\"; format = \"usage-csv\"; pattern = \"usage-p1*.csv\"; }", logbuf,
+			  sizeof(logbuf)))
 		fail_msg("ingest failed: %s", last_err.message);
 	assert_file("usage-p1.csv", 12, 12, 0, 0);
 	/* the loader's own partials, not the server's */
@@ -124,7 +108,7 @@ static void test_focus_categories_and_costs(void **state)
 		 "'%s' | awk '!seen[$0]++' > '%s/focus-p2.csv'",
 		 test_src("tests/fixtures/ingest/focus_mixed.csv"), spool);
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
-	if (ingest_logged(spool, "{ name = \"p2\"; format = \"focus\"; pattern = \"focus-p2*.csv\"; meter_prefix = \"cloud.\"; }"))
+	if (ingest_logged(spool, "{ name = \"p2\"; format = \"focus\"; pattern = \"focus-p2*.csv\"; meter_prefix = \"cloud.\"; }", logbuf, sizeof(logbuf)))
 		fail_msg("ingest failed: %s", last_err.message);
 	assert_null(strstr(logbuf, LEFT_TO_SERVER));
 	long long id = file_id("focus-p2.csv");
@@ -143,7 +127,7 @@ static void test_unanswered_calls(void **state)
 		 test_src("tests/fixtures/ingest/asterisk_master.csv"), spool);
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
 	if (ingest_logged(spool, "{ name = \"p3\"; format = \"asterisk-cdr\"; pattern = \"Master-p3*.csv\"; "
-				 "time_zone = \"Europe/Berlin\"; }"))
+				 "time_zone = \"Europe/Berlin\"; }", logbuf, sizeof(logbuf)))
 		fail_msg("ingest failed: %s", last_err.message);
 	assert_file("Master-p3.csv", 3, 3, 0, 0);
 	assert_null(strstr(logbuf, LEFT_TO_SERVER));
@@ -163,7 +147,7 @@ static void test_files_left_to_the_server(void **state)
 	put_file(spool, "usage-p4a.csv", USAGE_HEADER
 		 "p4-1,acct-2,voice_seconds,2026-01-15T10:00:00Z,61,x\n"
 		 "p4-2,acct-2,voice_seconds,2026-06-01T10:00:00Z,62,x\n");
-	if (ingest_logged(spool, "{ name = \"p4\"; format = \"usage-csv\"; pattern = \"usage-p4*.csv\"; }"))
+	if (ingest_logged(spool, "{ name = \"p4\"; format = \"usage-csv\"; pattern = \"usage-p4*.csv\"; }", logbuf, sizeof(logbuf)))
 		fail_msg("ingest failed: %s", last_err.message);
 	assert_non_null(strstr(logbuf, LEFT_TO_SERVER));
 	assert_non_null(strstr(logbuf, "outside the billing periods"));
@@ -175,7 +159,7 @@ static void test_files_left_to_the_server(void **state)
 	put_file(spool, "usage-p4b.csv", USAGE_HEADER
 		 "p4-1,acct-2,voice_seconds,2026-01-15T10:00:00Z,61,x\n"
 		 "p4-3,acct-2,voice_seconds,2026-01-15T11:00:00Z,1,x\n");
-	if (ingest_logged(spool, "{ name = \"p4\"; format = \"usage-csv\"; pattern = \"usage-p4*.csv\"; }"))
+	if (ingest_logged(spool, "{ name = \"p4\"; format = \"usage-csv\"; pattern = \"usage-p4*.csv\"; }", logbuf, sizeof(logbuf)))
 		fail_msg("ingest failed: %s", last_err.message);
 	assert_file("usage-p4b.csv", 2, 1, 0, 1);
 	assert_non_null(strstr(logbuf, "the server chose which of its rows were new"));
@@ -197,7 +181,7 @@ static void test_unknown_charge_category(void **state)
 		 "| awk '!seen[$0]++' > '%s/focus-p5.csv'",
 		 test_src("tests/fixtures/ingest/focus_mixed.csv"), spool);
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
-	if (ingest_logged(spool, "{ name = \"p5\"; format = \"focus\"; pattern = \"focus-p5*.csv\"; meter_prefix = \"cloud.\"; }"))
+	if (ingest_logged(spool, "{ name = \"p5\"; format = \"focus\"; pattern = \"focus-p5*.csv\"; meter_prefix = \"cloud.\"; }", logbuf, sizeof(logbuf)))
 		fail_msg("ingest failed: %s", last_err.message);
 	assert_non_null(strstr(logbuf, LEFT_TO_SERVER));
 	assert_non_null(strstr(logbuf, "a ChargeCategory that is none of"));

@@ -54,6 +54,8 @@ static const struct cfg_key keys[] = {
 	{ "ingest.max_field_length", CFG_INT, OFF(ingest_max_field), "4096", 16, 1048576, 0 },
 	{ "ingest.settle_time", CFG_DURATION, OFF(ingest_settle_ms), "5s", 0, 3600000, 0 },
 	{ "ingest.loaders", CFG_INT, OFF(ingest_loaders), "2", 1, 16, 0 },
+	{ "aggregate", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
+	{ "aggregate.source", CFG_STRING, OFF(aggregate_source), "partials", 0, 0, 0 },
 	{ "sources", CFG_LIST, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[]", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[].name", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
@@ -457,10 +459,12 @@ int cfg_load(struct config *cfg, const char *path, int must_exist, struct err *e
 	static const char *levels[] = { "debug", "info", "warn", "error", NULL };
 	static const char *modes[] = { "half_up", "half_even", "up", "down", "ceiling", "floor", NULL };
 	static const char *late[] = { "supplementary", "next_invoice", NULL };
+	static const char *sources[] = { "partials", "usage", NULL };
 	struct { const char *key, *value; const char **allowed; } words[] = {
 		{ "log.level", cfg->log_level, levels },
 		{ "money.rounding", cfg->money_rounding, modes },
 		{ "invoice.late_usage", cfg->invoice_late_usage, late },
+		{ "aggregate.source", cfg->aggregate_source, sources },
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		int found = 0;

@@ -23,10 +23,9 @@ static int check_trigger(struct job_ctx *ctx, struct err *e)
 		return -1;
 	if (n == 1)
 		return 0;
-	err_set(e, ERR_CONFIG, "table 'usage' has no 'usage_dirty' trigger: new usage would not be aggregated");
-	err_detail(e, "migration 005_rating.sql adds it when the usage table (004_ingest.sql) exists");
-	return err_hint(e, "run 'billrun db migrate'; if 005 was applied before 004, recreate the trigger as in "
-			   "005_rating.sql");
+	err_set(e, ERR_CONFIG, "table 'usage_partials' has no 'usage_dirty' trigger: new usage would not be aggregated");
+	err_detail(e, "migration 024_aggregate_partials.sql adds it");
+	return err_hint(e, "run 'billrun db migrate'");
 }
 
 static int aggregate_run(struct job_ctx *ctx, struct err *e)
@@ -73,15 +72,17 @@ static int aggregate_run(struct job_ctx *ctx, struct err *e)
 		snprintf(to, sizeof(to), "%s", PQgetvalue(res, 0, 1));
 	}
 	PQclear(res);
-	const char *sp[] = { run, ctx->period_end, *from ? from : "infinity", *to ? to : "-infinity" };
+	const char *source = ctx->cfg && ctx->cfg->aggregate_source ? ctx->cfg->aggregate_source : "partials";
+	const char *sp[] = { run, ctx->period_end, *from ? from : "infinity", *to ? to : "-infinity", source };
 	if (db_exec_script(ctx->db, e, SQL_aggregate_hash_on))
 		goto fail;
-	res = db_query(ctx->db, e, SQL_aggregate_store, 4, sp);
+	res = db_query(ctx->db, e, SQL_aggregate_store, 5, sp);
 	if (!res || db_exec_script(ctx->db, e, SQL_aggregate_hash_off))
 		goto fail;
 	long long snapshots = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	long long records = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	long long unmetered = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	long long from_usage = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	PQclear(res);
 	res = NULL;
 	if (unmetered)
@@ -102,8 +103,9 @@ static int aggregate_run(struct job_ctx *ctx, struct err *e)
 		if (db_exec(ctx->db, e, SQL_aggregate_dirty_consume, 0, NULL))
 			goto fail;
 	}
-	log_info("aggregate: %lld account periods recomputed from %lld usage records%s%s", snapshots, records,
-		 account ? " for account " : "", account ? account : "");
+	log_info("aggregate: %lld account periods recomputed from %lld usage records%s%s (%lld accounts from their "
+		 "usage rows, the others from partial sums)", snapshots, records, account ? " for account " : "",
+		 account ? account : "", from_usage);
 	return job_commit_done(ctx, e);
 fail:
 	PQclear(res);

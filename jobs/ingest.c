@@ -763,12 +763,14 @@ out:
 
 /* ---- the step ---- */
 
-/* The files the loader `which` of n reads: every n-th candidate. */
+/* The files each loader reads: those of the sources assigned to it
+ * (ingest_workers_assign). */
 struct share {
 	struct ingest *in;
 	struct spool_entry *cand;
 	struct source **cand_src;
 	int ncand;
+	int *loader_of;          /* per source (index into in->sources) */
 };
 
 static int read_share(void *arg, int which, int n, struct db *db, struct ingest_share *out, struct err *e)
@@ -781,7 +783,10 @@ static int read_share(void *arg, int which, int n, struct db *db, struct ingest_
 	in->files = in->skipped = in->records = in->accepted = in->quarantined = in->duplicates = 0;
 	in->left = 0;
 	in->left_names.len = 0;
-	for (int i = which; i < s->ncand && rc == 0; i += n) {
+	(void)n;
+	for (int i = 0; i < s->ncand && rc == 0; i++) {
+		if (s->loader_of[s->cand_src[i] - in->sources] != which)
+			continue;
 		struct spool_entry *c = &s->cand[i];
 		if (c->writer_pid) {
 			log_warn("ingest: '%s/%s' is open for writing by process %d: left for the next run", in->spool,
@@ -819,6 +824,7 @@ static int ingest_run(struct job_ctx *ctx, struct err *e)
 {
 	struct ingest in;
 	struct spool_entry *entries = NULL, *cand = NULL;
+	int *loader_of = NULL;
 	struct source **cand_src = NULL;
 	int count = 0, rc = -1;
 
@@ -890,12 +896,31 @@ static int ingest_run(struct job_ctx *ctx, struct err *e)
 	struct textbuf names_before = { 0 };
 	if (in.left_names.len)
 		textbuf_add(&names_before, in.left_names.p, in.left_names.len);
-	struct share share = { &in, cand, cand_src, ncand };
+	loader_of = calloc((size_t)in.nsources + 1, sizeof(*loader_of));
+	if (!loader_of) {
+		err_set(e, ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	struct share share = { &in, cand, cand_src, ncand, loader_of };
 	struct ingest_share total;
 	memset(&total, 0, sizeof(total));
-	int loaders = ncand < in.loaders ? ncand : in.loaders;
+	int loaders = 1;
+	{
+		int *src_of = calloc((size_t)ncand + 1, sizeof(*src_of));
+		int64_t *bytes = calloc((size_t)ncand + 1, sizeof(*bytes));
+		if (src_of && bytes) {
+			for (int i = 0; i < ncand; i++) {
+				src_of[i] = (int)(cand_src[i] - in.sources);
+				bytes[i] = (int64_t)cand[i].st.st_size;
+			}
+			loaders = ingest_workers_assign(in.nsources, src_of, bytes, ncand, in.loaders, loader_of);
+		}
+		free(src_of);
+		free(bytes);
+	}
 	if (loaders > 1)
-		log_info("ingest: %d files, read by %d loaders in parallel", ncand, loaders);
+		log_info("ingest: %d files of several sources, read by %d loaders in parallel (a source's files by "
+			 "one loader, in name order)", ncand, loaders);
 	int wrc = loaders > 1 ? ingest_workers_run(loaders, ctx->cfg, ctx->db, read_share, &share, &total, e)
 			      : read_share(&share, 0, 1, ctx->db, &total, e);
 	in.db = ctx->db;
@@ -939,6 +964,7 @@ static int ingest_run(struct job_ctx *ctx, struct err *e)
 	rc = 0;
 out:
 	db_rollback(in.db);
+	free(loader_of);
 	free(cand);
 	free(cand_src);
 	spool_free(entries, count);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -22,6 +23,42 @@ struct worker_report {
 	struct err err;
 	struct ingest_share share;
 };
+
+int ingest_workers_assign(int nsources, const int *src_of, const int64_t *bytes, int nfiles, int max,
+			  int *loader_of)
+{
+	int64_t load[MAX_WORKERS] = { 0 };
+	int used = 0;
+	int64_t *size = calloc((size_t)nsources + 1, sizeof(*size));
+
+	for (int k = 0; k < nsources; k++)
+		loader_of[k] = 0;
+	if (!size)
+		return 1;
+	if (max > MAX_WORKERS)
+		max = MAX_WORKERS;
+	for (int i = 0; i < nfiles; i++)
+		size[src_of[i]] += bytes[i] + 1; /* an empty file counts too */
+	for (;;) {
+		int big = -1;
+		for (int k = 0; k < nsources; k++)
+			if (size[k] > 0 && (big < 0 || size[k] > size[big]))
+				big = k;
+		if (big < 0)
+			break;
+		int to = 0;
+		for (int w = 1; w < max; w++)
+			if (load[w] < load[to])
+				to = w;
+		if (load[to] == 0)
+			used++;
+		loader_of[big] = to;
+		load[to] += size[big];
+		size[big] = 0;
+	}
+	free(size);
+	return used ? used : 1;
+}
 
 static void add_share(struct ingest_share *total, const struct ingest_share *s)
 {

@@ -1,8 +1,8 @@
 /*
  * ingest_workers.h - the files of one ingest step read by several loaders
  * at once (ingest.loaders, default 2): the step's process and loaders - 1
- * forked workers, each with its own database session, each taking every
- * n-th file. Every file is still its own transaction with its own
+ * forked workers, each with its own database session, each taking the
+ * files of its sources (ingest_workers_assign). Every file is still its own transaction with its own
  * conservation counts; only the order in which files commit changes.
  *
  * A worker is a fork of the step's process, in its process group (a
@@ -41,6 +41,20 @@ struct ingest_share {
  */
 typedef int (*ingest_share_fn)(void *arg, int which, int n, struct db *db, struct ingest_share *out,
 			       struct err *e);
+
+/*
+ * Which loader reads which source's files. Two files of one source are
+ * never read at the same time: a record sent in both must go to the
+ * earlier file, as one loader reading them in name order decides,
+ * whatever the timing; files of different sources cannot share a key
+ * ((source, event_key) is the key), so their loaders never wait for each
+ * other. Sources go to loaders largest first, each to the loader with the
+ * fewest bytes yet. src_of[i] and bytes[i] describe file i of nfiles;
+ * loader_of[k] (k < nsources) receives source k's loader (0 when it has no
+ * files). Returns how many loaders get files (at least 1, at most max).
+ */
+int ingest_workers_assign(int nsources, const int *src_of, const int64_t *bytes, int nfiles, int max,
+			  int *loader_of);
 
 /*
  * Run fn for loaders 0 .. n-1, loader 0 in this process with db, the

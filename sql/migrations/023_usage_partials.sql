@@ -62,12 +62,13 @@ CREATE TRIGGER usage_partials_no_truncate BEFORE TRUNCATE ON usage_partials
 -- the backfill of files ingested before this migration. Records are put in
 -- the billing period of their account that holds them (billing_periods);
 -- those of accounts without periods (not known) share one partial, with
--- period_start NULL.
-CREATE FUNCTION billrun_file_partials(p_file bigint) RETURNS SETOF usage_partials
+-- period_start NULL. p_after_id: only the rows after that usage id
+-- (billrun_partials_catch_up, 024).
+CREATE FUNCTION billrun_file_partials(p_file bigint, p_after_id bigint DEFAULT 0) RETURNS SETOF usage_partials
 LANGUAGE sql STABLE AS $$
   WITH spans AS (
     SELECT account_ext, min(event_time) AS first_event, max(event_time) AS last_event
-    FROM usage WHERE file_id = p_file GROUP BY account_ext
+    FROM usage WHERE file_id = p_file AND usage_id > p_after_id GROUP BY account_ext
   ), periods AS (
     SELECT s.account_ext, p.start_at, p.end_at
     FROM spans s
@@ -78,7 +79,7 @@ LANGUAGE sql STABLE AS $$
     FROM usage u
     LEFT JOIN periods p ON p.account_ext = u.account_ext AND u.event_time >= p.start_at AND u.event_time < p.end_at
     LEFT JOIN meters m ON m.name = u.meter
-    WHERE u.file_id = p_file
+    WHERE u.file_id = p_file AND u.usage_id > p_after_id
   )
   SELECT p_file, min(run_id), account_ext, meter, category, period_start, min(event_time), max(event_time),
          count(*), count(*) FILTER (WHERE billable), max(usage_id), min(inc),

@@ -4,7 +4,7 @@
 -- work queue rows that were read are removed.
 
 -- name: aggregate_trigger_present
-SELECT count(*) FROM pg_trigger WHERE tgname = 'usage_dirty' AND tgrelid = to_regclass('usage')
+SELECT count(*) FROM pg_trigger WHERE tgname = 'usage_dirty' AND tgrelid = to_regclass('usage_partials')
 
 -- name: aggregate_targets_create
 CREATE TEMPORARY TABLE agg_targets (
@@ -41,9 +41,9 @@ ON CONFLICT DO NOTHING
 -- name: aggregate_targets_close
 -- Periods that end within the run's period ($1 .. $2, local end date in
 -- (start, end]) and have a subscription, or usage near them: the run
--- closes them, unless another run already has. $3 = this run. (usage has
--- no index on accounts, by design: one scan of the time window finds the
--- accounts that used something.)
+-- closes them, unless another run already has. $3 = this run. The
+-- accounts that used something near them are found in the partial sums
+-- (023) of that time, not in usage.
 INSERT INTO agg_targets (account_ext, period_local_start, period_local_end, period_start, period_end, account_id,
                          time_zone, anchor_day, reason)
 SELECT a.external_id, p.local_start, p.local_end, p.start_at, p.end_at, p.account_id, p.time_zone,
@@ -55,9 +55,9 @@ WHERE p.local_end > $1::date AND p.local_end <= $2::date
   AND (EXISTS (SELECT 1 FROM subscriptions s
                WHERE s.account_ext = a.external_id AND s.valid_from < p.end_at
                  AND (s.valid_to IS NULL OR s.valid_to > p.start_at))
-       OR a.external_id IN (SELECT DISTINCT u.account_ext FROM usage u
-                            WHERE u.event_time >= ($1::date - 40)::timestamp AT TIME ZONE 'UTC'
-                              AND u.event_time < ($2::date + 2)::timestamp AT TIME ZONE 'UTC'))
+       OR a.external_id IN (SELECT DISTINCT p.account_ext FROM usage_partials p
+                            WHERE p.last_event >= ($1::date - 40)::timestamp AT TIME ZONE 'UTC'
+                              AND p.first_event < ($2::date + 2)::timestamp AT TIME ZONE 'UTC'))
   AND NOT EXISTS (SELECT 1 FROM agg_snapshots s
                   WHERE s.account_ext = a.external_id AND s.period_local_start = p.local_start
                     AND s.closed AND s.run_id <> $3)
@@ -110,16 +110,16 @@ SET LOCAL enable_sort = on
 
 -- name: aggregate_store
 -- One snapshot per target with every meter's value, queued for rating.
--- The usage of all targets is read in one scan of their time window
--- ($3 .. $4; usage has no index on accounts or times) and grouped by
--- account and meter before any join (grouping the records after joining
--- each to its target measured three times as slow, in isolation, with
--- 2,000,000 records). A
--- group wholly inside its account's one target (the common case) is that
--- target's; the records of accounts with several targets, or with records
--- outside their one target, are joined to the targets one by one in a
--- second scan, which runs only when there are such accounts (the EXISTS
--- is evaluated once, before it). The groups give everything: the
+-- The partial sums (023) of the targets' accounts overlapping the time
+-- window of all targets ($3 .. $4) are added up per account and meter. A
+-- group wholly inside its account's one target, rounded with the meter's
+-- current increment (the common case), is that target's; the usage rows
+-- of accounts with several targets, with partials outside their one
+-- target or rounded otherwise, are joined to the targets one by one in a
+-- scan of the window's usage (usage has no index on accounts or times),
+-- which runs only when there are such accounts (the EXISTS is evaluated
+-- once, before it). $5 = aggregate.source: 'usage' sends every account
+-- that way. The groups give everything: the
 -- snapshot's counts, and the meters' sum, count and max; unique_count and
 -- latest, which need each record's attribute or time, read their own
 -- meters' records again, and only when such a meter exists. Only
@@ -132,32 +132,35 @@ SET LOCAL enable_sort = on
 -- (away from zero) to a multiple of the meter's round_increment, before
 -- any aggregation. $1 = run, $2 = the run's period end (a period that ended by
 -- then is closed). Returns: snapshots, records aggregated, billable
--- records whose meter is not in table meters, and snapshots queued.
+-- records whose meter is not in table meters, snapshots queued, and the
+-- accounts whose targets were recomputed from usage rows.
 WITH one_target AS (
   SELECT account_ext, min(snapshot_id) AS snapshot_id, min(period_start) AS period_start,
          min(period_end) AS period_end
   FROM agg_targets GROUP BY account_ext HAVING count(*) = 1
 ), by_account AS (
-  SELECT u.account_ext, u.meter, m.name, m.aggregation, m.round_increment,
-         min(u.event_time) AS first_event, max(u.event_time) AS last_event,
-         count(*) AS n, count(*) FILTER (WHERE NOT u.billable) AS nb, max(u.usage_id) AS max_id,
-         count(*) FILTER (WHERE r.counted) AS records,
-         sum(u.quantity) FILTER (WHERE r.counted) AS quantity_raw,
-         sum(r.q) FILTER (WHERE r.counted) AS q_sum,
-         max(r.q) FILTER (WHERE r.counted) AS q_max
-  FROM usage u
-  LEFT JOIN meters m ON m.name = u.meter
-  CROSS JOIN LATERAL (SELECT billrun_round_up(u.quantity, m.round_increment) AS q,
-                             u.billable AND billrun_meter_counts(m.charge_categories, u.cost, u.attributes)
-                               AS counted) r
-  WHERE u.event_time >= $3::timestamptz AND u.event_time < $4::timestamptz
-  GROUP BY u.account_ext, u.meter, m.name, m.aggregation, m.round_increment
+  SELECT p.account_ext, p.meter, m.name, m.aggregation, m.round_increment,
+         min(p.first_event) AS first_event, max(p.last_event) AS last_event,
+         sum(p.records) AS n, sum(p.records - p.billable) AS nb, max(p.max_usage_id) AS max_id,
+         coalesce(sum(p.billable) FILTER (WHERE c.counted), 0) AS records,
+         sum(p.quantity) FILTER (WHERE c.counted AND p.billable > 0) AS quantity_raw,
+         sum(p.quantity_rounded) FILTER (WHERE c.counted AND p.billable > 0) AS q_sum,
+         max(p.rounded_max) FILTER (WHERE c.counted) AS q_max,
+         bool_and(m.name IS NULL OR p.round_increment IS NOT DISTINCT FROM m.round_increment) AS same_rounding
+  FROM usage_partials p
+  LEFT JOIN meters m ON m.name = p.meter
+  CROSS JOIN LATERAL (SELECT p.category = ANY (coalesce(m.charge_categories, '{Usage}')) AS counted) c
+  WHERE p.account_ext IN (SELECT account_ext FROM agg_targets)
+    AND p.last_event >= $3::timestamptz AND p.first_event < $4::timestamptz
+    AND $5::text = 'partials'
+  GROUP BY p.account_ext, p.meter, m.name, m.aggregation, m.round_increment
 ), unsettled AS (
   SELECT t.account_ext FROM agg_targets t
   WHERE NOT EXISTS (SELECT 1 FROM one_target o WHERE o.account_ext = t.account_ext)
+     OR $5::text = 'usage'
   UNION
   SELECT b.account_ext FROM by_account b JOIN one_target o ON o.account_ext = b.account_ext
-  WHERE b.first_event < o.period_start OR b.last_event >= o.period_end
+  WHERE b.first_event < o.period_start OR b.last_event >= o.period_end OR NOT b.same_rounding
 ), per_record AS (
   SELECT t.snapshot_id, u.meter, m.name, m.aggregation, m.round_increment,
          count(*) AS n, count(*) FILTER (WHERE NOT u.billable) AS nb, max(u.usage_id) AS max_id,
@@ -231,7 +234,8 @@ WITH one_target AS (
 SELECT (SELECT count(*) FROM snap),
        (SELECT coalesce(sum(records), 0) FROM vals),
        (SELECT coalesce(sum(records), 0) FROM grouped WHERE name IS NULL),
-       (SELECT count(*) FROM queued)
+       (SELECT count(*) FROM queued),
+       (SELECT count(*) FROM unsettled)
 
 -- name: aggregate_dirty_unknown
 -- Queued usage of accounts that are not known: left in the queue, reported.

@@ -397,40 +397,44 @@ static void test_move_to_a_read_only_spool_is_named(void **state)
 /* ---- two loaders ---- */
 
 /* The night's files are read by two loaders (ingest.loaders, default 2),
- * each file in its own transaction: every file keeps its own
- * conservation counts, and a record sent in two files that two loaders
- * read at the same time is accepted once and counted a duplicate once. */
+ * each file in its own transaction, each source's files by one loader in
+ * name order: every file keeps its own conservation counts, and a record
+ * sent in two files of a source goes to the earlier file, as one loader
+ * decides, whatever the timing. */
 static void test_two_loaders_read_the_nights_files(void **state)
 {
 	char spool[256], name[64], text[4096];
 	make_spool(spool, sizeof(spool));
-	for (int f = 0; f < 5; f++) {
+	for (int f = 0; f < 6; f++) {
+		const char *src = f % 2 ? "tm" : "tl";
 		int n = snprintf(text, sizeof(text), USAGE_HEADER);
 		for (int k = 0; k < 20; k++)
-			n += snprintf(text + n, sizeof(text) - (size_t)n, "tl-%d-%d,acct-%d,api_calls,2026-01-15T%02d:00:00Z,%d,x\n",
-				      f, k, k % 3 + 1, k, k + 1);
-		/* files 0 and 1 (one for each loader) share one record */
-		if (f < 2)
-			n += snprintf(text + n, sizeof(text) - (size_t)n, "tl-shared,acct-1,api_calls,2026-01-15T23:00:00Z,7,x\n");
-		snprintf(name, sizeof(name), "usage-tl-%d.csv", f);
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "%s-%d-%d,acct-%d,api_calls,2026-01-15T%02d:00:00Z,%d,x\n",
+				      src, f, k, k % 3 + 1, k, k + 1);
+		/* each source's last two files share one record */
+		if (f >= 2)
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "shared,acct-1,api_calls,2026-01-15T23:00:00Z,7,x\n");
+		snprintf(name, sizeof(name), "usage-%s-%d.csv", src, f);
 		put_file(spool, name, text);
 	}
 	char logbuf[8192];
-	if (ingest_logged(spool, "{ name = \"tl\"; format = \"usage-csv\"; pattern = \"usage-tl-*.csv\"; }", logbuf,
+	if (ingest_logged(spool, "{ name = \"tl\"; format = \"usage-csv\"; pattern = \"usage-tl-*.csv\"; }, "
+				 "{ name = \"tm\"; format = \"usage-csv\"; pattern = \"usage-tm-*.csv\"; }", logbuf,
 			  sizeof(logbuf)))
 		fail_msg("ingest failed: %s (%s)", last_err.message, last_err.detail);
-	assert_non_null(strstr(logbuf, "5 files, read by 2 loaders in parallel"));
-	assert_non_null(strstr(logbuf, "5 files, 102 records read = 101 accepted + 0 quarantined + 1 duplicates"));
-	assert_int_equal(q_int("SELECT count(*) FROM ingest_files WHERE source = 'tl'"), 5);
-	assert_int_equal(q_int("SELECT count(*) FROM usage WHERE source = 'tl'"), 101);
-	assert_int_equal(q_int("SELECT sum(duplicates) FROM ingest_files WHERE source = 'tl'"), 1);
-	for (int f = 2; f < 5; f++) {
-		snprintf(name, sizeof(name), "usage-tl-%d.csv", f);
-		assert_file(name, 20, 20, 0, 0);
-	}
+	assert_non_null(strstr(logbuf, "6 files of several sources, read by 2 loaders in parallel"));
+	assert_non_null(strstr(logbuf, "6 files, 124 records read = 122 accepted + 0 quarantined + 2 duplicates"));
+	assert_int_equal(q_int("SELECT count(*) FROM usage WHERE source IN ('tl', 'tm')"), 122);
+	/* the earlier file of each source has the shared record */
+	assert_string_equal(q1("SELECT string_agg(f.file_name, ',' ORDER BY f.file_name) FROM usage u "
+			       "JOIN ingest_files f ON f.id = u.file_id WHERE u.event_key = $1", "shared"),
+			    "usage-tl-2.csv,usage-tm-3.csv");
+	assert_file("usage-tl-4.csv", 21, 20, 0, 1);
+	assert_file("usage-tm-5.csv", 21, 20, 0, 1);
+	assert_file("usage-tl-0.csv", 20, 20, 0, 0);
 	/* the partials of every file, whichever loader made them */
 	assert_int_equal(q_int("SELECT sum(p.records) FROM usage_partials p JOIN ingest_files f ON f.id = p.file_id "
-			       "WHERE f.source = 'tl'"), 101);
+			       "WHERE f.source IN ('tl', 'tm')"), 122);
 }
 
 int main(void)

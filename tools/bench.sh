@@ -36,7 +36,6 @@ if [ -f tools/bench_ingest.sh ]; then
 		     END { if (k == 2 && p[1] > 0) {
 		             printf "    target: nightly at %d records at most 10.5x the time of %d: x%.1f: %s\n", n[2], n[1], p[2] / p[1], p[2] <= 10.5 * p[1] ? "reached" : "missed"
 		             printf "    target: peak RSS under 256 MB at %d records: %d MB: %s\n", n[2], r[2] / 1024, r[2] < 256 * 1024 ? "reached" : "missed" } }' "$out"
-	fi
 		# "bench_data N bare ingest nightly hand" per size: the ratios of the larger to the smaller
 		awk '/^bench_data / { n[++k] = $2; for (i = 3; i <= 6; i++) v[k, i] = $i }
 		     END { if (k == 2 && v[1, 5] > 0 && v[1, 6] > 0)

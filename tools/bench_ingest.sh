@@ -217,7 +217,8 @@ fi
 
 # target: reached/missed, printed, never failing the bench
 target() { # TEXT CONDITION(bc)
-	if [ "$(echo "$2" | bc -l)" = 1 ]; then echo "    target: $1: reached"; else echo "    target: $1: missed"; fi
+	if [ "$(echo "$2" | bc -l)" = 1 ]; then r=reached; else r=missed; fi
+	printf '    target: %s: %s\n' "$1" "$r"
 }
 echo "bench ingest: fsync on, wal_level $wal, $N usage-csv records over $A accounts, $size bytes ($(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '  bare psql \\copy (unlogged, no index): %8.3f s\n' "$bare"

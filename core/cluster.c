@@ -297,8 +297,16 @@ int cluster_start(const struct config *cfg, struct err *e)
 	}
 	snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);
 	snprintf(port, sizeof(port), "%lld", (long long)cfg->db_embedded_port);
-	/* Unix socket only: no TCP listener at all. */
-	snprintf(opts, sizeof(opts), "-c listen_addresses='' -k '%s' -p %s", sock, port);
+	/* Unix socket only: no TCP listener at all. fsync and synchronous_commit
+	 * keep their defaults (on): a committed load survives a crash. The
+	 * cluster has no standbys, so wal_level = minimal (max_wal_senders = 0):
+	 * a COPY into a table created or truncated in the same transaction then
+	 * skips the WAL and the table's file is synced at commit, so the load is
+	 * as durable and atomic and writes its rows once ("Populating a
+	 * Database" and "wal_level" in the PostgreSQL manual). A server with
+	 * standbys needs wal_level = replica; billrun works the same there. */
+	snprintf(opts, sizeof(opts),
+		 "-c listen_addresses='' -k '%s' -p %s -c wal_level=minimal -c max_wal_senders=0", sock, port);
 	char *argv[] = { prog, "-D", data, "-l", logf, "-w", "-t", "60", "-o", opts, "start", NULL };
 	log_info("starting the embedded PostgreSQL cluster (socket in '%s')", sock);
 	int rc = run_as(uid, gid, logf, argv);

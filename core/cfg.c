@@ -100,6 +100,7 @@ static const struct cfg_key keys[] = {
 	{ "reconcile.drift_min_nights", CFG_INT, OFF(reconcile_drift_min_nights), "7", 1, 366, 0 },
 	{ "reconcile.drift_sigmas", CFG_STRING, OFF(reconcile_drift_sigmas), "4", 0, 0, 0 },
 	{ "reconcile.drift_hold", CFG_BOOL, OFF(reconcile_drift_hold), "false", 0, 0, 0 },
+	{ "reconcile.source", CFG_STRING, OFF(reconcile_source), "partials", 0, 0, 0 },
 	{ "invoice", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "invoice.series", CFG_STRING, OFF(invoice_series), "INV-{YYYY}-{SEQ:6}", 0, 0, 0 },
 	{ "invoice.credit_note_series", CFG_STRING, OFF(invoice_credit_series), "CN-{YYYY}-{SEQ:6}", 0, 0, 0 },
@@ -465,6 +466,7 @@ int cfg_load(struct config *cfg, const char *path, int must_exist, struct err *e
 		{ "money.rounding", cfg->money_rounding, modes },
 		{ "invoice.late_usage", cfg->invoice_late_usage, late },
 		{ "aggregate.source", cfg->aggregate_source, sources },
+		{ "reconcile.source", cfg->reconcile_source, sources },
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		int found = 0;

@@ -46,6 +46,7 @@ struct config {
 	int64_t ingest_settle_ms;  /* a spool file is taken when unchanged this long */
 	int64_t ingest_loaders;    /* files read in parallel, each by its own session */
 	const char *aggregate_source;  /* "partials" (default) or "usage": what the aggregate step adds up */
+	const char *reconcile_source;  /* "partials" (default) or "usage": what the reconcile step recounts */
 
 	const char *money_rounding;
 	const char *metrics_dir;   /* "" = STATE_DIR/metrics; one billrun_DAG.prom per DAG */

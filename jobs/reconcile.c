@@ -126,11 +126,16 @@ static int run_checks(struct reconciler *R, struct err *e)
 
 	const char *ra[] = { R->run, account };
 	const char *r1[] = { R->run };
+	/* reconcile.source: the partial sums ingest stored (023), or the usage
+	 * rows, recounted independently of everything the steps stored. */
+	const char *source = ctx->cfg && ctx->cfg->reconcile_source ? ctx->cfg->reconcile_source : "partials";
+	int from_usage = strcmp(source, "usage") == 0;
+	const char *sp1[] = { source };
 	/* The two scans of usage hash (see reconcile_hash_on); the temporary
 	 * tables are analyzed as they are filled, for the joins after them. */
 	if (db_exec_script(db, e, SQL_reconcile_temp_tables) ||
 	    db_exec_script(db, e, SQL_reconcile_hash_on) ||
-	    db_exec(db, e, SQL_reconcile_usage_scan, 2, ra) ||
+	    db_exec(db, e, from_usage ? SQL_reconcile_usage_scan : SQL_reconcile_usage_scan_partials, 2, ra) ||
 	    db_exec_script(db, e, SQL_reconcile_after_scan) ||
 	    db_exec(db, e, SQL_reconcile_usage_periods, 0, NULL) ||
 	    db_exec(db, e, SQL_reconcile_file_accounts, 1, r1) ||
@@ -148,6 +153,8 @@ static int run_checks(struct reconciler *R, struct err *e)
 	    db_exec(db, e, SQL_reconcile_targets, 2, ra) ||
 	    db_exec(db, e, SQL_reconcile_targets_snapshot, 0, NULL) ||
 	    db_exec_script(db, e, SQL_reconcile_before_recount) ||
+	    db_exec(db, e, SQL_reconcile_straddling, 1, sp1) ||
+	    db_exec(db, e, SQL_reconcile_recount_partials, 0, NULL) ||
 	    db_exec(db, e, SQL_reconcile_recount, 0, NULL) ||
 	    db_exec_script(db, e, SQL_reconcile_after_recount))
 		return -1;

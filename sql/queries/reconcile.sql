@@ -57,6 +57,10 @@ CREATE TEMPORARY TABLE rec_counted (
   currency_min        text,
   currency_max        text
 ) ON COMMIT DROP;
+CREATE TEMPORARY TABLE rec_straddling (
+  account_ext         text NOT NULL,
+  period_local_start  date NOT NULL
+) ON COMMIT DROP;
 CREATE TEMPORARY TABLE rec_ratings ON COMMIT DROP AS SELECT * FROM ratings WITH NO DATA
 
 -- name: reconcile_hash_on
@@ -88,9 +92,22 @@ SET LOCAL enable_sort = off
 SET LOCAL enable_sort = on;
 ANALYZE rec_counted
 
+-- name: reconcile_usage_scan_partials
+-- What this run accepted, per file, account and meter, from the files'
+-- partial sums (023; reconcile.source = "partials"). Their currencies are
+-- the billable records' where the scan below takes every record's: only
+-- unanswered calls are not billable, and they carry no currency.
+INSERT INTO rec_usage
+SELECT p.file_id, p.account_ext, p.meter, sum(p.records), sum(p.billable), coalesce(sum(p.quantity), 0),
+       min(p.first_event), max(p.last_event), min(p.currency_min), max(p.currency_max)
+FROM usage_partials p
+WHERE p.file_id IN (SELECT f.id FROM ingest_files f WHERE f.run_id = $1)
+  AND ($2::text IS NULL OR p.account_ext = $2)
+GROUP BY 1, 2, 3
+
 -- name: reconcile_usage_scan
 -- What this run accepted: one scan of its files' usage (BRIN on file_id),
--- grouped by file, account and meter.
+-- grouped by file, account and meter (reconcile.source = "usage").
 INSERT INTO rec_usage
 SELECT u.file_id, u.account_ext, u.meter, count(*), count(*) FILTER (WHERE u.billable),
        coalesce(sum(u.quantity) FILTER (WHERE u.billable), 0), min(u.event_time), max(u.event_time),
@@ -225,9 +242,41 @@ SET snapshot_id = (SELECT s.id FROM agg_snapshots s
                    WHERE s.account_ext = t.account_ext AND s.period_local_start = t.period_local_start
                    ORDER BY s.id DESC LIMIT 1)
 
+-- name: reconcile_straddling
+-- Target periods that partial sums cannot recount: a partial of the
+-- account overlaps the period without lying inside it (its time zone or
+-- anchor day changed after the ingest). With reconcile.source = "usage"
+-- ($1), every target.
+INSERT INTO rec_straddling
+SELECT t.account_ext, t.period_local_start FROM rec_targets t
+WHERE $1::text = 'usage'
+   OR EXISTS (SELECT 1 FROM usage_partials p
+              WHERE p.account_ext = t.account_ext AND p.first_event < t.period_end
+                AND p.last_event >= t.period_start
+                AND (p.first_event < t.period_start OR p.last_event >= t.period_end))
+
+-- name: reconcile_recount_partials
+-- The target periods' usage, recounted from the partial sums (023) that
+-- lie inside them, for the targets not in rec_straddling. "metered": the
+-- billable records of the charge categories their meter counts.
+INSERT INTO rec_counted
+SELECT t.account_ext, t.period_local_start, p.meter, sum(p.records), sum(p.billable), coalesce(sum(p.quantity), 0),
+       coalesce(sum(p.billable) FILTER (WHERE c.metered), 0),
+       coalesce(sum(p.quantity) FILTER (WHERE c.metered), 0), coalesce(sum(p.cost), 0), sum(p.cost_records),
+       sum(p.billable) - sum(p.cost_records), min(p.currency_min), max(p.currency_max)
+FROM rec_targets t
+JOIN usage_partials p ON p.account_ext = t.account_ext AND p.first_event >= t.period_start
+                     AND p.last_event < t.period_end
+LEFT JOIN meters m ON m.name = p.meter
+CROSS JOIN LATERAL (SELECT p.category = ANY (coalesce(m.charge_categories, '{Usage}')) AS metered) c
+WHERE NOT EXISTS (SELECT 1 FROM rec_straddling x
+                  WHERE x.account_ext = t.account_ext AND x.period_local_start = t.period_local_start)
+GROUP BY 1, 2, 3
+
 -- name: reconcile_recount
--- All usage of the target periods, recounted independently of the
--- aggregate step: one scan of their time window, joined by account. Only
+-- All usage of the targets in rec_straddling, recounted independently of
+-- the aggregate step: one scan of their time window, joined by account;
+-- nothing is read when there are none (the EXISTS is evaluated once). Only
 -- FOCUS rows carry a cost and a currency (BillingCurrency). "metered":
 -- the billable records of the charge categories their meter counts
 -- (billrun_meter_counts, 017), what the meter's value is made of; the
@@ -243,13 +292,17 @@ FROM (SELECT t.account_ext, t.period_local_start, u.meter, count(*) AS records,
              sum(u.cost) FILTER (WHERE u.billable) AS cost, count(u.cost) FILTER (WHERE u.billable) AS cost_records,
              min(u.currency) FILTER (WHERE u.billable) AS currency_min,
              max(u.currency) FILTER (WHERE u.billable) AS currency_max
-      FROM rec_targets t
+      FROM (SELECT t.* FROM rec_targets t JOIN rec_straddling x
+              ON x.account_ext = t.account_ext AND x.period_local_start = t.period_local_start) t
       JOIN usage u ON u.account_ext = t.account_ext AND u.event_time >= t.period_start AND u.event_time < t.period_end
       LEFT JOIN meters m ON m.name = u.meter
       CROSS JOIN LATERAL (SELECT u.billable AND billrun_meter_counts(m.charge_categories, u.cost, u.attributes)
                                  AS metered) c
-      WHERE u.event_time >= (SELECT min(period_start) FROM rec_targets)
-        AND u.event_time < (SELECT max(period_end) FROM rec_targets)
+      WHERE EXISTS (SELECT 1 FROM rec_straddling)
+        AND u.event_time >= (SELECT min(t.period_start) FROM rec_targets t JOIN rec_straddling x
+                             ON x.account_ext = t.account_ext AND x.period_local_start = t.period_local_start)
+        AND u.event_time < (SELECT max(t.period_end) FROM rec_targets t JOIN rec_straddling x
+                            ON x.account_ext = t.account_ext AND x.period_local_start = t.period_local_start)
       GROUP BY 1, 2, 3) g
 
 -- name: reconcile_aggregate_checks

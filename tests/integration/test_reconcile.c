@@ -281,11 +281,12 @@ static void usage_not_aggregated_fails(void **state)
 	static const char *const before[] = { "ingest", "aggregate", "rate", NULL };
 	long long run = night_steps("2026-03-10", before);
 	/* A record of alpha's March that arrives after the aggregate step
-	 * (forged, from no file of this run): the snapshot no longer holds
-	 * all of the period's usage. */
+	 * (forged, from no file of this run, with its partial sums as ingest
+	 * writes them): the snapshot no longer holds all of the period's
+	 * usage. */
 	sql("SET ROLE billrun_app; INSERT INTO usage (source, event_key, file_id, line_no, run_id, account_ext, meter, "
 	    "event_time, quantity) VALUES ('usage', 'late-1', 0, 9, 0, 'alpha', 'calls', '2026-03-12T10:00:00Z', "
-	    "5); RESET ROLE");
+	    "5); SELECT billrun_partials_catch_up(); RESET ROLE");
 	run_job("reconcile", run);
 
 	assert_string_equal(q_text("SELECT verdict || ' ' || expected || ' ' || actual || ' ' || difference FROM "
@@ -633,6 +634,28 @@ static void bad_settings_are_config_errors(void **state)
 	assert_string_equal(s.quantity_absolute, "0.5");
 }
 
+/* A usage row written behind ingest's back, without partial sums: the
+ * recount from partials (the default) cannot see it; reconcile.source =
+ * "usage" recounts the rows themselves and finds the snapshot short. */
+static void usage_without_partials_is_found_by_the_usage_recount(void **state)
+{
+	NEED_PG();
+	spool_put("usage-ok.csv");
+	static const char *const before[] = { "ingest", "aggregate", "rate", NULL };
+	long long run = night_steps("2026-03-10", before);
+	sql("SET ROLE billrun_app; INSERT INTO usage (source, event_key, file_id, line_no, run_id, account_ext, meter, "
+	    "event_time, quantity) VALUES ('usage', 'late-2', 0, 9, 0, 'alpha', 'calls', '2026-03-12T10:00:00Z', "
+	    "5); RESET ROLE");
+	env_cfg.reconcile_source = "usage";
+	run_job("reconcile", run);
+	env_cfg.reconcile_source = "partials";
+	assert_string_equal(q_text("SELECT verdict || ' ' || expected || ' ' || actual FROM reconciliation_checks "
+				   "WHERE run_id = %lld AND check_name = 'aggregate_quantity' AND account_ext = 'alpha'",
+				   run),
+			    "fail 155 150");
+	assert_string_equal(verdict(run, "aggregate_records", "account_ext = 'beta'"), "pass");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +673,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(conservation_fails_when_stored_rows_are_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(accepted_equals_aggregated_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(usage_not_aggregated_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(usage_without_partials_is_found_by_the_usage_recount, setup, teardown),
 		cmocka_unit_test_setup_teardown(aggregated_equals_rated_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(aggregated_but_not_rated_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(rated_quantity_that_differs_fails, setup, teardown),

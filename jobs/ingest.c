@@ -805,18 +805,12 @@ static int read_share(void *arg, int which, int n, struct db *db, struct ingest_
 			rc = -1;
 		}
 	}
-	out->files += in->files;
-	out->skipped += in->skipped;
-	out->records += in->records;
-	out->accepted += in->accepted;
-	out->quarantined += in->quarantined;
-	out->duplicates += in->duplicates;
-	if (in->left) {
-		size_t used = strlen(out->left_names);
-		snprintf(out->left_names + used, sizeof(out->left_names) - used, "%s%s", used ? ", " : "",
-			 in->left_names.p);
-	}
-	out->left += in->left;
+	struct ingest_share mine = {
+		in->files, in->skipped, in->records, in->accepted, in->quarantined, in->duplicates, in->left, "", 0, "",
+	};
+	if (in->left)
+		snprintf(mine.left_names, sizeof(mine.left_names), "%s", in->left_names.p);
+	ingest_share_add(out, &mine);
 	return rc;
 }
 

@@ -60,7 +60,7 @@ int ingest_workers_assign(int nsources, const int *src_of, const int64_t *bytes,
 	return used ? used : 1;
 }
 
-static void add_share(struct ingest_share *total, const struct ingest_share *s)
+void ingest_share_add(struct ingest_share *total, const struct ingest_share *s)
 {
 	total->files += s->files;
 	total->skipped += s->skipped;
@@ -174,7 +174,7 @@ int ingest_workers_run(int n, const struct config *cfg, struct db *db, ingest_sh
 	}
 	if (rc == 0)
 		rc = fn(arg, 0, n, db, &own, e);
-	add_share(total, &own);
+	ingest_share_add(total, &own);
 	for (int k = 0; k < started; k++) {
 		static struct worker_report rep;
 		int got = read_all(fds[k], &rep, sizeof(rep)) == 0;
@@ -183,7 +183,7 @@ int ingest_workers_run(int n, const struct config *cfg, struct db *db, ingest_sh
 		while (waitpid(pids[k], &status, 0) < 0 && errno == EINTR)
 			;
 		if (got) {
-			add_share(total, &rep.share);
+			ingest_share_add(total, &rep.share);
 			if (rep.failed && rc == 0) {
 				*e = rep.err;
 				rc = -1;

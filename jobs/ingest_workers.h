@@ -34,6 +34,9 @@ struct ingest_share {
 	char first_unreadable[ERR_MSG_MAX];
 };
 
+/* Add share s (counts, names left, unreadable files) to *total. */
+void ingest_share_add(struct ingest_share *total, const struct ingest_share *s);
+
 /*
  * Read the files of loader `which` of `n` (0 is the calling process) with
  * session db, adding to *out. Returns 0, or -1 with e set (a fatal error:

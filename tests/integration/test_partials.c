@@ -96,18 +96,25 @@ static void test_usage_csv_with_rounding_and_two_periods(void **state)
 			    "1,2");
 }
 
+/* The mixed FOCUS fixture moved into the run's month as spool/name,
+ * without the line it holds twice (a duplicate is the server's to find),
+ * its first Credit spelt `credit`. */
+static void put_focus_in_january(const char *spool, const char *name, const char *credit)
+{
+	char cmd[2048], out[256];
+	snprintf(cmd, sizeof(cmd),
+		 "sed -e 's/2024-09-/2026-01-/g' -e 's/2024-10-01/2026-02-01/g' -e '0,/\"Credit\"/s//\"%s\"/' "
+		 "'%s' | awk '!seen[$0]++' > '%s/%s'",
+		 credit, test_src("tests/fixtures/ingest/focus_mixed.csv"), spool, name);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+}
+
 static void test_focus_categories_and_costs(void **state)
 {
-	char spool[256], cmd[2048], out[256];
+	char spool[256];
 	make_spool(spool, sizeof(spool));
-	/* The mixed FOCUS fixture moved into the run's month, without the
-	 * line it holds twice (a duplicate is the server's to find); one
-	 * Credit spelt in lower case. */
-	snprintf(cmd, sizeof(cmd),
-		 "sed -e 's/2024-09-/2026-01-/g' -e 's/2024-10-01/2026-02-01/g' -e '0,/\"Credit\"/s//\"credit\"/' "
-		 "'%s' | awk '!seen[$0]++' > '%s/focus-p2.csv'",
-		 test_src("tests/fixtures/ingest/focus_mixed.csv"), spool);
-	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	/* one Credit spelt in lower case */
+	put_focus_in_january(spool, "focus-p2.csv", "credit");
 	if (ingest_logged(spool, "{ name = \"p2\"; format = \"focus\"; pattern = \"focus-p2*.csv\"; meter_prefix = \"cloud.\"; }", logbuf, sizeof(logbuf)))
 		fail_msg("ingest failed: %s", last_err.message);
 	assert_null(strstr(logbuf, LEFT_TO_SERVER));
@@ -174,13 +181,9 @@ static void test_files_left_to_the_server(void **state)
 
 static void test_unknown_charge_category(void **state)
 {
-	char spool[256], cmd[2048], out[256];
+	char spool[256];
 	make_spool(spool, sizeof(spool));
-	snprintf(cmd, sizeof(cmd),
-		 "sed -e 's/2024-09-/2026-01-/g' -e 's/2024-10-01/2026-02-01/g' -e '0,/\"Credit\"/s//\"Refund\"/' '%s' "
-		 "| awk '!seen[$0]++' > '%s/focus-p5.csv'",
-		 test_src("tests/fixtures/ingest/focus_mixed.csv"), spool);
-	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	put_focus_in_january(spool, "focus-p5.csv", "Refund");
 	if (ingest_logged(spool, "{ name = \"p5\"; format = \"focus\"; pattern = \"focus-p5*.csv\"; meter_prefix = \"cloud.\"; }", logbuf, sizeof(logbuf)))
 		fail_msg("ingest failed: %s", last_err.message);
 	assert_non_null(strstr(logbuf, LEFT_TO_SERVER));

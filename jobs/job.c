@@ -4,6 +4,7 @@
 #include "job.h"
 #include "db.h"
 #include "err.h"
+#include "sqltext.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -47,10 +48,7 @@ int job_commit_done(struct job_ctx *ctx, struct err *e)
 	char run[32];
 	snprintf(run, sizeof(run), "%lld", (long long)ctx->run_id);
 	const char *params[] = { run, ctx->step };
-	if (db_exec(ctx->db, e,
-		    "UPDATE run_steps SET status = 'success', ended_at = clock_timestamp() "
-		    "WHERE run_id = $1 AND step = $2",
-		    2, params) ||
+	if (db_exec(ctx->db, e, SQL_job_commit_done, 2, params) ||
 	    db_commit(ctx->db, e)) {
 		db_rollback(ctx->db);
 		return -1;
@@ -65,11 +63,7 @@ int job_rename_after_commit(struct job_ctx *ctx, const char *tmp_path, const cha
 	char run[32];
 	snprintf(run, sizeof(run), "%lld", (long long)ctx->run_id);
 	const char *params[] = { run, ctx->step, tmp_path, final_path };
-	return db_exec(ctx->db, e,
-		       "UPDATE run_steps SET pending_renames = pending_renames || "
-		       "jsonb_build_array(jsonb_build_array($3::text, $4::text)) "
-		       "WHERE run_id = $1 AND step = $2",
-		       4, params);
+	return db_exec(ctx->db, e, SQL_job_pending_rename, 4, params);
 }
 
 /* noop: a step that does nothing and commits its done mark; for DAG tests

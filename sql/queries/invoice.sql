@@ -552,10 +552,3 @@ WITH lines AS (
   DELETE FROM invoice_draft_lines WHERE draft_id IN (SELECT id FROM inv_batch)
 )
 DELETE FROM invoice_drafts WHERE id IN (SELECT id FROM inv_batch)
-
--- ---------------------------------------------------------------------
--- Rendering: the documents of a run
-
--- name: invoice_run_documents
--- How many documents run $1 issued (invoices, credit notes).
-SELECT (SELECT count(*) FROM invoices WHERE run_id = $1), (SELECT count(*) FROM credit_notes WHERE run_id = $1)

@@ -49,10 +49,10 @@ SANFLAGS :=
 OPT := -O2
 endif
 
-CFLAGS += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation $(WFLAGS) \
+CFLAGS += -std=gnu11 -pthread $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation $(WFLAGS) \
 	-D_GNU_SOURCE -DBILLRUN_VERSION='"$(VERSION)"' \
 	-I core -I jobs -I reports -I cmd -I $(BUILD) $(PKG_CFLAGS) $(SANFLAGS)
-LDFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS) -pthread
 LDLIBS += $(PKG_LIBS) -lhpdf -lm
 
 MIGRATIONS := $(sort $(wildcard sql/migrations/*.sql))

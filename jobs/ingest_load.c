@@ -4,6 +4,7 @@
  * ingest_load.h). Rows are encoded with copybin.h.
  */
 #include "ingest_load.h"
+#include "copypipe.h"
 #include "err.h"
 #include "fs.h"
 #include "log.h"
@@ -94,13 +95,13 @@ static int copy_start(struct ingest_loader *l, struct err *e)
 	return 0;
 }
 
+/* Hand the encoded rows to the sending thread; l->out gets an empty
+ * buffer. */
 static int send_out(struct ingest_loader *l, struct err *e)
 {
 	if (!l->out.len)
 		return 0;
-	int rc = db_copy_put(l->db, e, l->out.p, l->out.len);
-	l->out.len = 0;
-	return rc;
+	return copypipe_put(l->pipe, &l->out, e);
 }
 
 /* End the open COPY; 1 when it failed on the deduplication key. */
@@ -110,6 +111,8 @@ static int copy_end(struct ingest_loader *l, struct err *e)
 	memcpy(l->out.p + l->out.len, copybin_trailer, sizeof(copybin_trailer));
 	l->out.len += sizeof(copybin_trailer);
 	int rc = send_out(l, e);
+	if (copypipe_drain(l->pipe, rc ? NULL : e))
+		rc = -1;
 	l->copy_open = 0;
 	if (rc == 0)
 		rc = db_copy_end(l->db, e);
@@ -137,7 +140,7 @@ int ingest_loader_begin(struct ingest_loader *l, struct db *db, enum load_mode m
 		return err_set(e, ERR_IO, "could not create a temporary file for quarantine rows in '%s': %s", P_tmpdir,
 			       fs_errno_text(errno, why, sizeof(why)));
 	}
-	if (reserve_blocks(l, e))
+	if (reserve_blocks(l, e) || copypipe_open(&l->pipe, db, e))
 		return -1;
 	if (mode == LOAD_DIRECT) {
 		if (db_exec(db, e, "SAVEPOINT ingest_file", 0, NULL))
@@ -151,6 +154,9 @@ int ingest_loader_begin(struct ingest_loader *l, struct db *db, enum load_mode m
 
 void ingest_loader_release(struct ingest_loader *l)
 {
+	/* The thread first: the connection is this thread's again after it. */
+	copypipe_close(l->pipe);
+	l->pipe = NULL;
 	if (l->copy_open && l->db) {
 		/* Given up half way (a read error): end the COPY as failed so
 		 * that the connection can roll back. */
@@ -160,7 +166,7 @@ void ingest_loader_release(struct ingest_loader *l)
 			PQclear(res);
 		l->copy_open = 0;
 	}
-	free(l->out.p);
+	rowbuf_release(&l->out);
 	free(l->qrow.p);
 	free(l->blocks);
 	if (l->spill)

@@ -12,6 +12,9 @@
  * tells how many were duplicates. One COPY (one statement, so statement
  * triggers on usage fire once) per file either way.
  *
+ * The rows are sent by a thread of the loader's (copypipe.h), so that
+ * parsing and encoding go on while the server takes in what it was sent.
+ *
  * Quarantine rows cannot travel while the usage COPY is open: they are
  * spilled to an anonymous temporary file and COPYed after it. Memory is a
  * few fixed buffers, never proportional to the file. Everything happens
@@ -28,6 +31,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct copypipe;
 struct err;
 struct partials;
 
@@ -40,7 +44,8 @@ struct ingest_loader {
 	const char *source, *file_name;
 	enum load_mode mode;
 
-	struct rowbuf out;         /* encoded usage rows not yet sent */
+	struct rowbuf out;         /* encoded usage rows not yet handed to pipe */
+	struct copypipe *pipe;     /* sends them, on a thread of its own (copypipe.h) */
 	int copy_open;
 	int64_t *blocks;           /* reserved usage id blocks (starts) */
 	size_t nblocks, next_block;

@@ -437,6 +437,59 @@ static void test_two_loaders_read_the_nights_files(void **state)
 			       "WHERE f.source IN ('tl', 'tm')"), 122);
 }
 
+/* A file of n records big1-1..big1-n (quantity = its number), the first
+ * keyed `first` instead when given. Several MB: the rows travel in many
+ * more pieces than the loader's sending thread queues (copypipe.h). */
+static void put_big_file(const char *spool, const char *name, const char *prefix, int n, const char *first)
+{
+	size_t cap = (size_t)n * 64 + 128, len = 0;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	len += (size_t)snprintf(text, cap, USAGE_HEADER);
+	for (int i = 1; i <= n; i++) {
+		if (i == 1 && first)
+			len += (size_t)snprintf(text + len, cap - len, "%s,acct-%d,api_calls,2026-01-15T10:00:00Z,%d,x\n",
+						first, 1 + i % 3, i);
+		else
+			len += (size_t)snprintf(text + len, cap - len, "%s-%d,acct-%d,api_calls,2026-01-15T10:00:00Z,%d,x\n",
+						prefix, i, 1 + i % 3, i);
+	}
+	put_file(spool, name, text);
+	free(text);
+}
+
+static void test_a_big_file_arrives_whole_and_in_order(void **state)
+{
+	char spool[256];
+	make_spool(spool, sizeof(spool));
+	put_big_file(spool, "usage-big.csv", "big1", 60000, NULL);
+	ingest_ok(spool, "{ name = \"big\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; }");
+	assert_file("usage-big.csv", 60000, 60000, 0, 0);
+	/* every quantity once: 1 + 2 + ... + 60000 */
+	assert_string_equal(q1("SELECT sum(quantity)::text FROM usage WHERE source = $1", "big"), "1800030000");
+	/* sent in file order: usage ids ascend with the line */
+	assert_int_equal(q_int("SELECT count(*) FROM (SELECT line_no, lag(line_no) OVER (ORDER BY usage_id) AS prev "
+			       "FROM usage WHERE source = 'big') x WHERE prev >= line_no"), 0);
+	assert_int_equal(q_int("SELECT count(DISTINCT line_no) FROM usage WHERE source = 'big'"), 60000);
+}
+
+static void test_a_duplicate_refused_early_in_a_big_file(void **state)
+{
+	/* The server refuses the COPY at the first row, while the loader
+	 * still has megabytes to send: the refusal still comes back, and
+	 * the staged pass counts the one duplicate. */
+	char spool[256];
+	make_spool(spool, sizeof(spool));
+	const char *src = "{ name = \"bigdup\"; format = \"usage-csv\"; pattern = \"usage-*.csv\"; }";
+	put_file(spool, "usage-a.csv", USAGE_HEADER "seen-1,acct-1,api_calls,2026-01-15T10:00:00Z,7,x\n");
+	ingest_ok(spool, src);
+	put_big_file(spool, "usage-b.csv", "big2", 60000, "seen-1");
+	ingest_ok(spool, src);
+	assert_file("usage-b.csv", 60000, 59999, 0, 1);
+	assert_string_equal(q1("SELECT sum(quantity)::text FROM usage WHERE source = $1", "bigdup"),
+			    "1800030006"); /* 7 + (2 + ... + 60000) */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, skip_without_pg)
@@ -454,6 +507,8 @@ int main(void)
 		T(test_file_younger_than_the_settle_time_is_not_taken),
 		T(test_move_to_a_read_only_spool_is_named),
 		T(test_two_loaders_read_the_nights_files),
+		T(test_a_big_file_arrives_whole_and_in_order),
+		T(test_a_duplicate_refused_early_in_a_big_file),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -89,21 +89,24 @@ void xbrl_iso4217_free(struct xbrl_iso4217 *set);
 /*
  * The checks XSD cannot make, on a parsed instance and its taxonomy:
  * every contextRef and unitRef resolves; numeric facts carry decimals and
- * a unit, non-numeric ones neither; each fact's context has the period
- * type its concept declares (instant or duration); durations do not end
- * before they start; monetary facts are in a unit of exactly one ISO 4217
- * currency, and every iso4217: measure is a current ISO 4217 code; no
- * concept is reported twice for one context and unit with different
- * values. Problems are appended to r. Returns the number of problems
+ * a unit (decimals, never precision as well), non-numeric ones neither;
+ * each fact's context has the period type its concept declares (instant
+ * or duration); durations end later than they start, compared as
+ * instants (a date alone as an end is the end of that day); monetary
+ * facts are in a unit of exactly one ISO 4217 currency, and every
+ * iso4217: measure is a current ISO 4217 code; no concept is reported
+ * twice with different values in s-equal contexts and u-equal units
+ * (numbers compared as decimals at the lower of their decimals). Problems are appended to r. Returns the number of problems
  * found here (0 = the instance passes).
  */
 int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso4217 *iso, struct xbrl_check *r);
 
 /*
- * Check an instance file: XSD validation against the taxonomy its
- * schemaRef names (resolved next to the instance; the XBRL 2.1 schemas
- * through the XML catalog, catalog_file or else $XML_CATALOG_FILES, never
- * the network), then xbrl_check_doc. Returns 0 when valid; -1 with e set:
+ * Check an instance file: XSD validation against the taxonomy built into
+ * billrun (the schemaRef must name XBRL_TAXONOMY_FILE, and a file of that
+ * name beside the instance must be the built-in taxonomy byte for byte;
+ * the XBRL 2.1 schemas through the XML catalog, catalog_file or else
+ * $XML_CATALOG_FILES, never the network), then xbrl_check_doc. Returns 0 when valid; -1 with e set:
  * ERR_INPUT "... is not a valid XBRL instance" (problems in r), ERR_IO or
  * ERR_CONFIG when a file or the schemas cannot be read.
  */

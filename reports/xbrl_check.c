@@ -4,6 +4,7 @@
  * XSD cannot express, read against the taxonomy's concept declarations.
  */
 #include "xbrl.h"
+#include "dec.h"
 #include "err.h"
 #include "hash.h"
 
@@ -126,12 +127,16 @@ struct context {
 	const xmlChar *id;
 	int instant, forever;
 	char start[32], end[32];
+	int64_t t_start, t_end;   /* as instants (see instant_of); valid when have_t */
+	int have_t;
+	char *entity;             /* scheme, identifier, segment and scenario, for s-equality */
 };
 
 struct unit {
 	const xmlChar *id;
 	int measures;           /* number of measures (a divide counts 2) */
 	char iso[8];            /* the iso4217 currency when it is one iso4217 measure */
+	char key[256];          /* its measures, resolved and sorted, for u-equality */
 };
 
 static int is(xmlNodePtr n, const char *ns, const char *name)
@@ -235,6 +240,106 @@ static void text_of(xmlNodePtr n, char *buf, size_t size)
 		buf[--len] = '\0';
 }
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* An xsd:date or xsd:dateTime period bound as microseconds since
+ * 1970-01-01T00:00:00Z (XBRL 2.1 4.7.2): a date alone is the start of
+ * that day, or for an end date or instant the end of it (midnight
+ * after). A time without a zone is taken as UTC. -1 when the text is
+ * not one of those forms (XSD validation reports it). */
+static int instant_of(const char *t, int is_end, int64_t *usec)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	long frac = 0;
+	int frac_digits = 0;
+	if (sscanf(t, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || mo < 1 || mo > 12 || d < 1 || d > 31)
+		return -1;
+	const char *p = t + 10;
+	int has_time = *p == 'T';
+	if (has_time) {
+		int k = 0;
+		if (sscanf(p, "T%2d:%2d:%2d%n", &h, &mi, &sec, &k) != 3 || k != 9)
+			return -1;
+		p += k;
+		if (*p == '.') {
+			p++;
+			while (*p >= '0' && *p <= '9') {
+				if (frac_digits < 6) {
+					frac = frac * 10 + (*p - '0');
+					frac_digits++;
+				}
+				p++;
+			}
+			while (frac_digits < 6) {
+				frac *= 10;
+				frac_digits++;
+			}
+		}
+	}
+	int64_t offset = 0;
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om, k = 0;
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5)
+			return -1;
+		offset = (*p == '-' ? -1 : 1) * (int64_t)(oh * 60 + om) * 60;
+		p += 6;
+	}
+	if (*p)
+		return -1;
+	int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + mi * 60 + sec - offset;
+	if (!has_time && is_end)
+		secs += 86400;
+	*usec = secs * 1000000 + frac;
+	return 0;
+}
+
+/* The entity and the segment/scenario of a context as one string: two
+ * contexts with equal strings are s-equal (XBRL 2.1 4.10), as far as
+ * their XML is written alike (the serialization is compared, with the
+ * whitespace between elements left out). */
+static char *entity_key(xmlNodePtr el)
+{
+	xmlBufferPtr buf = xmlBufferCreate();
+	if (!buf)
+		return NULL;
+	for (xmlNodePtr p = el->children; p; p = p->next) {
+		if (is(p, XBRLI_NS, "period") || p->type != XML_ELEMENT_NODE)
+			continue;
+		for (xmlNodePtr q = p->children; q; q = q->next) {
+			if (q->type != XML_ELEMENT_NODE)
+				continue;
+			if (is(q, XBRLI_NS, "identifier")) {
+				char text[512];
+				xmlChar *scheme = xmlGetNoNsProp(q, BAD_CAST "scheme");
+				text_of(q, text, sizeof(text));
+				xmlBufferCat(buf, BAD_CAST "id{");
+				xmlBufferCat(buf, scheme ? scheme : BAD_CAST "");
+				xmlBufferCat(buf, BAD_CAST "}");
+				xmlBufferCat(buf, BAD_CAST text);
+				xmlFree(scheme);
+			} else {
+				xmlNodeDump(buf, el->doc, q, 0, 0);
+			}
+		}
+		if (!is(p, XBRLI_NS, "entity"))
+			xmlNodeDump(buf, el->doc, p, 0, 0);
+	}
+	char *key = strdup((const char *)xmlBufferContent(buf));
+	xmlBufferFree(buf);
+	return key;
+}
+
 static void read_context(xmlNodePtr el, struct context *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -256,6 +361,26 @@ static void read_context(xmlNodePtr el, struct context *c)
 			}
 		}
 	}
+	c->entity = entity_key(el);
+	if (c->instant)
+		c->have_t = instant_of(c->end, 1, &c->t_end) == 0;
+	else if (!c->forever)
+		c->have_t = instant_of(c->start, 0, &c->t_start) == 0 && instant_of(c->end, 1, &c->t_end) == 0;
+}
+
+/* s-equal: same entity, segment, scenario and period. */
+static int context_equal(const struct context *a, const struct context *b)
+{
+	if (a == b)
+		return 1;
+	if (a->instant != b->instant || a->forever != b->forever || !a->entity || !b->entity ||
+	    strcmp(a->entity, b->entity) != 0)
+		return 0;
+	if (a->forever)
+		return 1;
+	if (!a->have_t || !b->have_t)
+		return strcmp(a->start, b->start) == 0 && strcmp(a->end, b->end) == 0;
+	return a->t_end == b->t_end && (a->instant || a->t_start == b->t_start);
 }
 
 static void read_unit(xmlDocPtr doc, xmlNodePtr el, const struct xbrl_iso4217 *iso, struct unit *u,
@@ -267,6 +392,8 @@ static void read_unit(xmlDocPtr doc, xmlNodePtr el, const struct xbrl_iso4217 *i
 	/* Measures directly under the unit, or under divide/unitNumerator|unitDenominator. */
 	xmlNodePtr stack[8];
 	int depth = 0;
+	char parts[16][96];
+	int nparts = 0;
 	stack[depth++] = el->children;
 	while (depth > 0) {
 		xmlNodePtr m = stack[--depth];
@@ -283,6 +410,10 @@ static void read_unit(xmlDocPtr doc, xmlNodePtr el, const struct xbrl_iso4217 *i
 			text_of(m, text, sizeof(text));
 			const xmlChar *ns;
 			const xmlChar *local = qname(doc, m, BAD_CAST text, &ns);
+			if (nparts < 16)
+				snprintf(parts[nparts++], sizeof(parts[0]), "%s{%s}%s",
+					 m->parent && is(m->parent, XBRLI_NS, "unitDenominator") ? "/" : "",
+					 ns ? (const char *)ns : "", local);
 			if (!ns || !xmlStrEqual(ns, BAD_CAST ISO4217_NS))
 				continue;
 			if (!xbrl_iso4217_has(iso, (const char *)local))
@@ -294,12 +425,122 @@ static void read_unit(xmlDocPtr doc, xmlNodePtr el, const struct xbrl_iso4217 *i
 	}
 	if (u->measures != 1)
 		u->iso[0] = '\0';
+	/* u-equal: the same measures in any order (XBRL 2.1 4.10) */
+	qsort(parts, (size_t)nparts, sizeof(parts[0]), by_code);
+	size_t at = 0;
+	for (int i = 0; i < nparts && at < sizeof(u->key); i++)
+		at += (size_t)snprintf(u->key + at, sizeof(u->key) - at, "%s ", parts[i]);
 }
 
-/* YYYY-MM-DD[...] compared as text: both are xsd:date or dateTime. */
-static int date_before(const char *a, const char *b)
+/* The decimals a numeric fact's value is good to: its decimals, or what
+ * its precision implies (XBRL 2.1 4.6.6: precision - the position of the
+ * first significant digit). *inf for INF or a zero value with a
+ * precision. -1 when it cannot be told (precision 0: nothing known). */
+static int fact_decimals(const xmlChar *decimals, const xmlChar *precision, struct dec v, int *inf, int *out)
 {
-	return strncmp(a, b, 10) < 0 || (strncmp(a, b, 10) == 0 && strcmp(a, b) < 0);
+	const xmlChar *a = decimals ? decimals : precision;
+	*inf = 0;
+	if (!a)
+		return -1;
+	char text[32];
+	snprintf(text, sizeof(text), "%s", (const char *)a);
+	char *t = text;
+	while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+		t++;
+	t[strcspn(t, " \t\r\n")] = '\0';
+	if (strcmp(t, "INF") == 0) {
+		*inf = 1;
+		return 0;
+	}
+	char *end;
+	long n = strtol(t, &end, 10);
+	if (*end || end == t || n < -1000 || n > 1000)
+		return -1;
+	if (decimals) {
+		*out = (int)n;
+		return 0;
+	}
+	if (n == 0)
+		return -1;
+	if (dec_is_zero(v)) {
+		*inf = 1;
+		return 0;
+	}
+	int digits = 0;
+	for (__int128 c = v.coef < 0 ? -v.coef : v.coef; c; c /= 10)
+		digits++;
+	*out = (int)n - digits + v.scale;
+	return 0;
+}
+
+/* v rounded half to even to d decimal places (d < 0: to 10^-d). */
+static int round_to(struct dec *out, struct dec v, int d)
+{
+	if (d >= DEC_MAX_SCALE || d >= v.scale) {
+		*out = v;
+		return 0;
+	}
+	if (d >= 0)
+		return dec_round(out, v, d, DEC_ROUND_HALF_EVEN);
+	if (-d > DEC_MAX_DIGITS)
+		return -1;
+	struct dec p = { 1, 0 };
+	for (int i = 0; i < -d; i++)
+		p.coef *= 10;
+	return dec_div(out, v, p, 0, DEC_ROUND_HALF_EVEN);
+}
+
+/* Whether two numeric duplicates agree: both values rounded to the lower
+ * of their decimals are equal (XBRL 2.1 4.10, v-equal; 299.24 and 299.240
+ * agree). 1 agree, 0 not, -1 when it cannot be told (then their text is
+ * compared). */
+static int numeric_agree(xmlNodePtr a, xmlNodePtr b)
+{
+	char ta[DEC_STR_MAX + 16], tb[DEC_STR_MAX + 16];
+	struct dec va, vb, ra, rb;
+	text_of(a, ta, sizeof(ta));
+	text_of(b, tb, sizeof(tb));
+	if (dec_parse_cstr(&va, ta) || dec_parse_cstr(&vb, tb))
+		return -1;
+	xmlChar *da = xmlGetNoNsProp(a, BAD_CAST "decimals"), *pa = xmlGetNoNsProp(a, BAD_CAST "precision");
+	xmlChar *db = xmlGetNoNsProp(b, BAD_CAST "decimals"), *pb = xmlGetNoNsProp(b, BAD_CAST "precision");
+	int ia, ib, na = 0, nb = 0;
+	int ok = fact_decimals(da, pa, va, &ia, &na) == 0 && fact_decimals(db, pb, vb, &ib, &nb) == 0;
+	xmlFree(da);
+	xmlFree(pa);
+	xmlFree(db);
+	xmlFree(pb);
+	if (!ok)
+		return -1;
+	if (ia && ib)
+		return dec_cmp(va, vb) == 0;
+	int d = ia ? nb : ib ? na : na < nb ? na : nb;
+	if (round_to(&ra, va, d) || round_to(&rb, vb, d))
+		return -1;
+	return dec_cmp(ra, rb) == 0;
+}
+
+/* A fact met so far, for the duplicate check. */
+struct seen_fact {
+	xmlNodePtr node;
+	const struct context *ctx;
+	const struct unit *unit;
+	xmlChar *unit_ref;      /* owned */
+	int nil;
+};
+
+/* Duplicates: the same concept in s-equal contexts with u-equal units. */
+static int same_item(const struct seen_fact *a, const struct seen_fact *b)
+{
+	if (!xmlStrEqual(a->node->name, b->node->name) || !xmlStrEqual(a->node->ns->href, b->node->ns->href))
+		return 0;
+	if (!a->ctx || !b->ctx || !context_equal(a->ctx, b->ctx))
+		return 0;
+	if (!a->unit_ref && !b->unit_ref)
+		return 1;
+	if (a->unit && b->unit)
+		return a->unit == b->unit || strcmp(a->unit->key, b->unit->key) == 0;
+	return a->unit_ref && b->unit_ref && xmlStrEqual(a->unit_ref, b->unit_ref);
 }
 
 int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso4217 *iso, struct xbrl_check *r)
@@ -330,15 +571,17 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 		if (is(n, XBRLI_NS, "context")) {
 			struct context *c = &contexts[ncontexts++];
 			read_context(n, c);
-			if (!c->instant && !c->forever && c->start[0] && c->end[0] && date_before(c->end, c->start))
-				problem(r, "line %ld: context '%s' ends (%s) before it starts (%s)", xmlGetLineNo(n), c->id,
-					c->end, c->start);
+			/* XBRL 2.1 4.7.2: the end must be later than the start (a date
+			 * alone as an end is the end of that day) */
+			if (!c->instant && !c->forever && c->have_t && c->t_end <= c->t_start)
+				problem(r, "line %ld: context '%s' ends (%s) %s it starts (%s)", xmlGetLineNo(n), c->id,
+					c->end, c->t_end < c->t_start ? "before" : "when", c->start);
 		} else if (is(n, XBRLI_NS, "unit")) {
 			read_unit(instance, n, iso, &units[nunits++], r);
 		}
 	}
 
-	xmlNodePtr *seen = calloc(xmlChildElementCount(root) + 1, sizeof(*seen));
+	struct seen_fact *seen = calloc(xmlChildElementCount(root) + 1, sizeof(*seen));
 	size_t nseen = 0;
 	for (xmlNodePtr n = root->children; n; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE || !n->ns || xmlStrEqual(n->ns->href, BAD_CAST XBRLI_NS) ||
@@ -385,7 +628,10 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 			else if (c->monetary && !unit->iso[0])
 				problem(r, "line %ld: monetary fact %s is in unit '%s', which is not one ISO 4217 currency",
 					line, n->name, unit->id);
-			if (!is_nil && !decimals)
+			if (!is_nil && decimals && precision)
+				problem(r, "line %ld: numeric fact %s carries both decimals and precision (XBRL 2.1 4.6.3: "
+					   "one of them)", line, n->name);
+			else if (!is_nil && !decimals)
 				problem(r, "line %ld: numeric fact %s has no decimals attribute", line, n->name);
 			if (is_nil && (decimals || precision))
 				problem(r, "line %ld: nil fact %s carries decimals or precision", line, n->name);
@@ -394,35 +640,44 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 				problem(r, "line %ld: non-numeric fact %s carries a unitRef, decimals or precision", line,
 					n->name);
 		}
-		/* One concept, context and unit: one value. */
-		xmlChar *value = xmlNodeGetContent(n);
-		for (size_t i = 0; i < nseen; i++) {
-			xmlNodePtr o = seen[i];
-			if (!xmlStrEqual(o->name, n->name) || !xmlStrEqual(o->ns->href, n->ns->href))
+		/* One concept in s-equal contexts and u-equal units: one value. */
+		struct seen_fact me = { n, ctx, unit, unit_ref, is_nil };
+		for (size_t i = 0; i < nseen && !is_nil; i++) {
+			const struct seen_fact *o = &seen[i];
+			if (o->nil || !same_item(o, &me))
 				continue;
-			xmlChar *oc = xmlGetNoNsProp(o, BAD_CAST "contextRef"), *ou = xmlGetNoNsProp(o, BAD_CAST "unitRef");
-			int same = xmlStrEqual(oc, ctx_ref) && ((!ou && !unit_ref) || xmlStrEqual(ou, unit_ref));
-			xmlFree(oc);
-			xmlFree(ou);
-			if (!same)
+			int agree = c->numeric ? numeric_agree(o->node, n) : -1;
+			if (agree < 0) {
+				char a[1024], b[1024];
+				text_of(o->node, a, sizeof(a));
+				text_of(n, b, sizeof(b));
+				agree = strcmp(a, b) == 0;
+			}
+			if (agree)
 				continue;
-			xmlChar *ov = xmlNodeGetContent(o);
-			if (!xmlStrEqual(ov, value))
+			if (xmlStrEqual(o->ctx->id, ctx->id))
 				problem(r, "line %ld: %s is reported twice for context '%s' with different values (line %ld)",
-					line, n->name, ctx_ref ? (const char *)ctx_ref : "", xmlGetLineNo(o));
-			xmlFree(ov);
+					line, n->name, ctx->id, xmlGetLineNo(o->node));
+			else
+				problem(r, "line %ld: %s is reported twice with different values, in contexts '%s' and '%s' "
+					   "(line %ld), which have the same entity and period", line, n->name, ctx->id,
+					o->ctx->id, xmlGetLineNo(o->node));
 		}
 		if (seen)
-			seen[nseen++] = n;
-		xmlFree(value);
+			seen[nseen++] = me;
+		else
+			xmlFree(unit_ref);
 		xmlFree(ctx_ref);
-		xmlFree(unit_ref);
 		xmlFree(decimals);
 		xmlFree(precision);
 		xmlFree(nil);
 	}
+	for (size_t i = 0; i < nseen; i++)
+		xmlFree(seen[i].unit_ref);
 	free(seen);
 out:
+	for (size_t i = 0; contexts && i < ncontexts; i++)
+		free(contexts[i].entity);
 	free(concepts);
 	free(contexts);
 	free(units);
@@ -510,17 +765,42 @@ int xbrl_validate_file(const char *path, const char *catalog_file, const char *i
 		err_set(e, ERR_INPUT, "'%s' is not a valid XBRL instance: it has no link:schemaRef to its taxonomy", path);
 		goto out;
 	}
+	/* The instance is checked against the taxonomy built into billrun,
+	 * never a file an editor could have changed: its schemaRef must name
+	 * billrun's taxonomy, and a copy beside the instance must be the
+	 * built-in one byte for byte. */
+	size_t builtin_len = 0;
+	const char *builtin = xbrl_taxonomy_text(&builtin_len);
+	const char *slash = strrchr((const char *)uri, '/');
+	const char *base = slash ? slash + 1 : (const char *)uri;
+	if (strcmp(base, XBRL_TAXONOMY_FILE) != 0) {
+		problem(r, "link:schemaRef names '%s', not billrun's taxonomy '%s'", (const char *)uri, XBRL_TAXONOMY_FILE);
+	} else if (access((const char *)uri, F_OK) == 0) {
+		char *side = NULL;
+		size_t side_len = 0;
+		struct err ignored;
+		if (hash_read_file((const char *)uri, &side, &side_len, &ignored)) {
+			problem(r, "the taxonomy '%s' beside the instance cannot be read", (const char *)uri);
+		} else if (side_len != builtin_len || memcmp(side, builtin, builtin_len) != 0) {
+			char have[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
+			hash_sha256_hex(side, side_len, have);
+			hash_sha256_hex(builtin, builtin_len, want);
+			problem(r, "the taxonomy '%s' beside the instance differs from the one built into billrun "
+				   "(SHA-256 %.12s, built in %.12s): it is not billrun's taxonomy",
+				(const char *)uri, have, want);
+		}
+		free(side);
+	}
 	struct xbrl_check load = { 0 };
 	xmlSetStructuredErrorFunc(&load, collect_error);
-	tax = xmlReadFile((const char *)uri, NULL, XML_PARSE_NONET);
-	pctx = tax ? xmlSchemaNewParserCtxt((const char *)uri) : NULL;
+	tax = xmlReadMemory(builtin, (int)builtin_len, XBRL_TAXONOMY_FILE, NULL, XML_PARSE_NONET);
+	pctx = tax ? xmlSchemaNewMemParserCtxt(builtin, (int)builtin_len) : NULL;
 	if (pctx)
 		xmlSchemaSetParserStructuredErrors(pctx, collect_error, &load);
 	schema = pctx ? xmlSchemaParse(pctx) : NULL;
 	xmlSetStructuredErrorFunc(r, collect_error);
 	if (!schema) {
-		err_set(e, tax ? ERR_CONFIG : ERR_IO, "could not load the taxonomy '%s'%s", (const char *)uri,
-			tax ? " or the XBRL 2.1 schemas it imports" : "");
+		err_set(e, ERR_CONFIG, "could not load billrun's taxonomy or the XBRL 2.1 schemas it imports");
 		if (load.nproblems)
 			err_detail(e, "%s", load.problems[0]);
 		err_hint(e, "the XBRL 2.1 schemas are read through an XML catalog, never the network: "

@@ -166,6 +166,10 @@ static void broken_fixtures_pass_xsd_and_fail_billrun_each_for_its_reason(void *
 		{ "monetary-in-pure.xbrl", "is in unit 'U_pure', which is not one ISO 4217 currency" },
 		{ "end-before-start.xbrl", "ends (2026-01-31) before it starts (2026-02-15)" },
 		{ "inconsistent-duplicate.xbrl", "reported twice" },
+		{ "precision-and-decimals.xbrl", "carries both decimals and precision" },
+		{ "start-equals-end.xbrl", "ends (2026-01-31T00:00:00) when it starts" },
+		{ "duplicate-in-equal-contexts.xbrl", "in contexts 'D2' and 'D'" },
+		{ "rounded-duplicate.xbrl", "reported twice" },
 	};
 	char catalog[512], cmd[2048];
 	snprintf(catalog, sizeof(catalog), "%s", test_src("../shared/xbrl/catalog.xml"));
@@ -187,6 +191,15 @@ static void broken_fixtures_pass_xsd_and_fail_billrun_each_for_its_reason(void *
 	snprintf(fixture, sizeof(fixture), "%s", test_src("tests/fixtures/xbrl/valid.xbrl"));
 	const char *ok[] = { "xbrl", "validate", "--catalog", catalog, fixture, NULL };
 	assert_int_equal(test_billrun(out, sizeof(out), ok), 0);
+	/* valid as XBRL 2.1 has it: a date-time start with a date end, and
+	 * one value written 299.24 and 299.240 */
+	static const char *const valid[] = { "mixed-period-forms.xbrl", "consistent-duplicate.xbrl" };
+	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+		snprintf(fixture, sizeof(fixture), "%s%s", test_src("tests/fixtures/xbrl/"), valid[i]);
+		const char *args[] = { "xbrl", "validate", "--catalog", catalog, fixture, NULL };
+		if (test_billrun(out, sizeof(out), args) != 0)
+			fail_msg("billrun xbrl validate %s:\n%s", valid[i], out);
+	}
 	snprintf(fixture, sizeof(fixture), "%s", test_src("tests/fixtures/xbrl/not-schema-valid.xbrl"));
 	const char *bad[] = { "xbrl", "validate", "--catalog", catalog, fixture, NULL };
 	assert_int_equal(test_billrun(out, sizeof(out), bad), 65);

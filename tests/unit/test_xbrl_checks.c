@@ -114,6 +114,80 @@ static void one_concept_context_and_unit_with_two_values(void **state)
 	expect_one_problem("inconsistent-duplicate.xbrl", "AuditLogEntries is reported twice");
 }
 
+static void a_numeric_fact_with_both_precision_and_decimals(void **state)
+{
+	expect_one_problem("precision-and-decimals.xbrl", "RecordsIngested carries both decimals and precision");
+}
+
+static void a_duration_that_ends_when_it_starts(void **state)
+{
+	expect_one_problem("start-equals-end.xbrl",
+			   "context 'D' ends (2026-01-31T00:00:00) when it starts (2026-01-31T00:00:00)");
+}
+
+static void a_date_time_start_with_a_date_end_is_a_valid_period(void **state)
+{
+	/* 10:00 on the 31st to the end of the 31st */
+	assert_int_equal(check_fixture("mixed-period-forms.xbrl"), 0);
+}
+
+static void two_values_in_contexts_that_differ_only_in_their_ids(void **state)
+{
+	expect_one_problem("duplicate-in-equal-contexts.xbrl",
+			   "InvoiceCount is reported twice with different values, in contexts 'D2' and 'D'");
+}
+
+static void duplicates_are_compared_as_numbers_at_their_decimals(void **state)
+{
+	/* 299.24 and 299.240 are one value */
+	assert_int_equal(check_fixture("consistent-duplicate.xbrl"), 0);
+	/* 299.24 and 299.250 (decimals 2 and 3) differ at 2 decimals */
+	expect_one_problem("rounded-duplicate.xbrl", "RatedAmount is reported twice for context 'D' with different values");
+}
+
+/* The taxonomy is billrun's own: a copy beside the instance that differs
+ * from it is refused; none, or the same bytes, is fine. */
+static void the_taxonomy_is_the_one_built_in(void **state)
+{
+	const char *catalog = test_src("../shared/xbrl/catalog.xml");
+	char dir[] = "/tmp/billrun-xbrl-taxonomy-XXXXXX", inst[128], xsd[128], cmd[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(inst, sizeof(inst), "%s/report.xbrl", dir);
+	snprintf(xsd, sizeof(xsd), "%s/" XBRL_TAXONOMY_FILE, dir);
+	snprintf(cmd, sizeof(cmd), "sed 's|../../../reports/taxonomy/billrun-2026.xsd|billrun-2026.xsd|' '%s' > '%s'",
+		 test_src("tests/fixtures/xbrl/valid.xbrl"), inst);
+	assert_int_equal(system(cmd), 0);
+	struct err e;
+	err_clear(&e);
+	if (xbrl_validate_file(inst, catalog, NULL, &r, &e))
+		fail_msg("without a taxonomy beside it: %s", e.message);
+	size_t len;
+	const char *text = xbrl_taxonomy_text(&len);
+	FILE *f = fopen(xsd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+	if (xbrl_validate_file(inst, catalog, NULL, &r, &e))
+		fail_msg("with the same taxonomy beside it: %s", e.message);
+	/* one comment more: no longer billrun's taxonomy */
+	f = fopen(xsd, "a");
+	assert_non_null(f);
+	fputs("<!-- edited -->\n", f);
+	fclose(f);
+	err_clear(&e);
+	assert_int_equal(xbrl_validate_file(inst, catalog, NULL, &r, &e), -1);
+	assert_int_equal(e.kind, ERR_INPUT);
+	assert_non_null(strstr(e.message, "differs from the one built into billrun"));
+	/* a schemaRef to another taxonomy */
+	snprintf(cmd, sizeof(cmd), "sed -i 's|\"billrun-2026.xsd\"|\"other.xsd\"|' '%s'", inst);
+	assert_int_equal(system(cmd), 0);
+	err_clear(&e);
+	assert_int_equal(xbrl_validate_file(inst, catalog, NULL, &r, &e), -1);
+	assert_non_null(strstr(e.message, "not billrun's taxonomy 'billrun-2026.xsd'"));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void iso_codes_come_from_debian_iso_codes(void **state)
 {
 	assert_true(xbrl_iso4217_has(iso, "EUR"));
@@ -219,6 +293,12 @@ int main(void)
 		cmocka_unit_test(a_monetary_fact_in_a_unit_that_is_not_a_currency),
 		cmocka_unit_test(a_duration_that_ends_before_it_starts),
 		cmocka_unit_test(one_concept_context_and_unit_with_two_values),
+		cmocka_unit_test(a_numeric_fact_with_both_precision_and_decimals),
+		cmocka_unit_test(a_duration_that_ends_when_it_starts),
+		cmocka_unit_test(a_date_time_start_with_a_date_end_is_a_valid_period),
+		cmocka_unit_test(two_values_in_contexts_that_differ_only_in_their_ids),
+		cmocka_unit_test(duplicates_are_compared_as_numbers_at_their_decimals),
+		cmocka_unit_test(the_taxonomy_is_the_one_built_in),
 		cmocka_unit_test(iso_codes_come_from_debian_iso_codes),
 		cmocka_unit_test(the_fact_table_and_the_taxonomy_agree),
 		cmocka_unit_test(an_unknown_concept_is_refused_by_the_writer),

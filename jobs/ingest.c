@@ -601,6 +601,9 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 		 "%.1f s (%.0f records/s)", name, (long long)fs->records, (long long)loader->accepted,
 		 (long long)loader->quarantined, (long long)loader->duplicates, cr.status, secs,
 		 secs > 0 ? (double)fs->records / secs : 0.0);
+	if (pass.header_problem[0])
+		log_warn("ingest: file '%s' refused for its header: %s; its %lld records are quarantined as bad_header, "
+			 "none is billed", name, pass.header_problem, (long long)loader->quarantined);
 	move_processed(in, name, sha);
 	rc = 0;
 out:

@@ -87,6 +87,63 @@ static int print_documents(struct db *db, const char *const *params, struct err 
 	return 0;
 }
 
+/* Warnings listed one by one; the rest are counted. */
+#define STATUS_WARNINGS 50
+
+/*
+ * The run's warnings (migration 025): files refused for their header,
+ * control-file mismatches, holds, drift findings; one line each, naming
+ * the file or the account, or JSON lines {"warning": KIND, ...}.
+ */
+static int print_warnings(struct db *db, const char *id, int json, struct err *e)
+{
+	char limit[16];
+	snprintf(limit, sizeof(limit), "%d", STATUS_WARNINGS);
+	const char *lp[] = { id, limit }, *cp[] = { id };
+	PGresult *counts = db_query(db, e, SQL_warnings_counts, 1, cp);
+	if (!counts)
+		return -1;
+	long long total = 0;
+	for (int i = 0; i < PQntuples(counts); i++)
+		total += strtoll(PQgetvalue(counts, i, 1), NULL, 10);
+	PQclear(counts);
+	PGresult *res = db_query(db, e, SQL_warnings_list, 2, lp);
+	if (!res)
+		return -1;
+	if (json) {
+		static const char *const names[] = { "warning", "file", "account", "period_start", "reason", "detail" };
+		print_table(res, names, 1, stdout);
+		PQclear(res);
+		return 0;
+	}
+	if (total == 0) {
+		printf("\nwarnings: none\n");
+		PQclear(res);
+		return 0;
+	}
+	printf("\nwarnings: %lld (they do not fail the run; 'billrun quarantine list --run %s' lists its holds)\n",
+	       total, id);
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *kind = PQgetvalue(res, i, 0), *file = PQgetvalue(res, i, 1);
+		const char *account = PQgetvalue(res, i, 2), *period = PQgetvalue(res, i, 3);
+		const char *reason = PQgetvalue(res, i, 4), *detail = PQgetvalue(res, i, 5);
+		if (strcmp(kind, "bad_header") == 0)
+			printf("  file '%s' refused for its header: %s\n", file, detail);
+		else if (strcmp(kind, "control_mismatch") == 0)
+			printf("  file '%s' does not match its control file: %s\n", file, detail);
+		else if (strcmp(kind, "control_invalid") == 0)
+			printf("  file '%s' has a control file that could not be read: %s\n", file, detail);
+		else if (strcmp(kind, "hold") == 0)
+			printf("  account '%s' held for the period from %s: %s: %s\n", account, period, reason, detail);
+		else
+			printf("  account '%s' %s warning: %s\n", account, kind, detail);
+	}
+	if (total > PQntuples(res))
+		printf("  ... and %lld more\n", total - PQntuples(res));
+	PQclear(res);
+	return 0;
+}
+
 static int status_main(struct cli *cli, int argc, char **argv, struct err *e)
 {
 	static const struct option opts[] = { { "attempts", no_argument, NULL, 'a' }, { 0 } };
@@ -179,6 +236,8 @@ static int status_main(struct cli *cli, int argc, char **argv, struct err *e)
 						     "signal", "message", "host", "pid" };
 	print_table(steps, attempts ? attempt_names : step_names, json, stdout);
 	PQclear(steps);
+	if (print_warnings(db, id, json, e))
+		goto out;
 	rc = 0;
 out:
 	db_free(db);
@@ -194,6 +253,14 @@ const struct command cmd_status = {
 	"signal, host, pid). --json prints JSON lines. A run that issued invoices\n"
 	"or credit notes whose PDF and JSON are not written yet says \"N issued\n"
 	"invoices without documents\" until an invoice step writes them.\n"
+	"\n"
+	"Then the run's warnings, the problems it found that did not fail it (its\n"
+	"exit status stays 0), one line each: a file refused for its header, a\n"
+	"file that does not match its control file (or whose control file could\n"
+	"not be read), an account period held back from invoicing with its\n"
+	"reason, a drift finding; \"warnings: none\" when there are none. With\n"
+	"--json, one line {\"warning\": KIND, \"file\", \"account\",\n"
+	"\"period_start\", \"reason\", \"detail\"} each.\n"
 };
 
 static int history_main(struct cli *cli, int argc, char **argv, struct err *e)

@@ -84,9 +84,23 @@ int metrics_render(struct db *db, int64_t run_id, FILE *f, struct err *e)
 				PQgetvalue(sla, i, 1));
 		PQclear(sla);
 	}
+	/* The run's warnings (migration 025), counted from the rows that
+	 * hold them: every kind, 0 included, so an alert rule sees a series. */
+	PGresult *warn = sla ? db_query(db, e, SQL_warnings_counts, 1, params) : NULL;
+	if (warn) {
+		fprintf(f, "# HELP billrun_run_warnings Problems the DAG's last run found that did not fail it, by kind: "
+			   "files refused for their header (bad_header), files that do not match their control file "
+			   "(control_mismatch) or whose control file could not be read (control_invalid), account "
+			   "periods held back from invoicing (hold), drift findings (drift).\n"
+			   "# TYPE billrun_run_warnings gauge\n");
+		for (int i = 0; i < PQntuples(warn); i++)
+			fprintf(f, "billrun_run_warnings{dag=\"%s\",kind=\"%s\"} %s\n", dag, PQgetvalue(warn, i, 0),
+				PQgetvalue(warn, i, 1));
+		PQclear(warn);
+	}
 	PQclear(run);
 	PQclear(steps);
-	return sla ? 0 : -1;
+	return warn ? 0 : -1;
 }
 
 int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, struct err *e)

@@ -15,7 +15,10 @@ struct db;
 struct err;
 
 /* Write the metrics of run run_id (its steps' durations, attempts and
- * status; the run's status and duration). Returns 0, or -1 with e set. */
+ * status; the run's status and duration; the DAG's SLA events; the run's
+ * warnings by kind, billrun_run_warnings, read from the rows that hold
+ * them through billrun_run_warnings() of migration 025). Returns 0, or
+ * -1 with e set. */
 int metrics_write_run(const struct config *cfg, struct db *db, int64_t run_id, struct err *e);
 
 /* The same text to f (the archive puts a run's metrics into its bag).

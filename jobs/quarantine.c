@@ -22,6 +22,10 @@
 /* Columns of quarantine_report_cursor, as written (the last one, the
  * sort key, is not). */
 #define REPORT_COLUMNS 12
+
+/* Holds told one by one in the log (jobs/reconcile.c tells as many of
+ * its findings). */
+#define HOLDS_LOGGED 20
 static const char *const report_header[REPORT_COLUMNS] = {
 	"item", "id", "run_id", "account", "period_start", "reason", "description", "detail", "file", "line",
 	"created_at", "this_run",
@@ -144,6 +148,30 @@ static int quarantine_body(struct job_ctx *ctx, void *arg, struct err *e)
 	return job_rename_after_commit(ctx, Q->tmp, Q->final, e);
 }
 
+/* One WARN line per hold of the run, naming the account (the first
+ * HOLDS_LOGGED; the report and `billrun quarantine list` have them all).
+ * After the commit: a failure to read them back is only a WARN. */
+static void log_holds(struct job_ctx *ctx, const struct quarantiner *Q)
+{
+	char limit[16];
+	snprintf(limit, sizeof(limit), "%d", HOLDS_LOGGED);
+	const char *p[] = { Q->run, limit };
+	struct err e;
+	err_clear(&e);
+	PGresult *res = db_query(ctx->db, &e, SQL_quarantine_run_holds, 2, p);
+	if (!res) {
+		log_warn("quarantine: could not list the run's holds: %s", e.message);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		log_warn("quarantine: account '%s' held for the period from %s: %s: %s", PQgetvalue(res, i, 0),
+			 PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+	if (Q->run_holds > PQntuples(res))
+		log_warn("quarantine: ... and %lld more holds (billrun quarantine list --run %s)",
+			 Q->run_holds - PQntuples(res), Q->run);
+	PQclear(res);
+}
+
 static int quarantine_run(struct job_ctx *ctx, struct err *e)
 {
 	struct quarantiner Q;
@@ -156,6 +184,8 @@ static int quarantine_run(struct job_ctx *ctx, struct err *e)
 		unlink(Q.tmp);
 		return err_prefix(e, "quarantine: ");
 	}
+	if (Q.run_holds)
+		log_holds(ctx, &Q);
 	if (Q.run_holds)
 		log_warn("quarantine: run %s holds %lld account periods back from invoicing (%lld still held): "
 			 "%lld for bad records, %lld for held ratings, %lld for usage with no price, %lld for failed "

@@ -242,6 +242,32 @@ int header_take(struct csv_header *h, const char *name)
 	return -1;
 }
 
+char header_delimiter_guess(const struct csv_header *h)
+{
+	size_t semicolons = 0, tabs = 0;
+	for (size_t k = 0; k < h->n; k++)
+		for (const char *p = h->names[k]; *p; p++) {
+			semicolons += *p == ';';
+			tabs += *p == '\t';
+		}
+	if (semicolons == 0 && tabs == 0)
+		return 0;
+	return semicolons >= tabs ? ';' : '\t';
+}
+
+void header_missing(struct reader *r, const struct csv_header *h, const char *name)
+{
+	if (r->problem[0])
+		return;
+	char guess = header_delimiter_guess(h);
+	if (guess)
+		snprintf(r->problem, sizeof(r->problem),
+			 "the header has no column '%.64s': it looks like a %s-delimited file, and %s files are "
+			 "','-delimited", name, guess == ';' ? "';'" : "tab", r->format->name);
+	else
+		snprintf(r->problem, sizeof(r->problem), "the header has no column '%.64s'", name);
+}
+
 void header_release(struct csv_header *h)
 {
 	for (size_t k = 0; k < h->n; k++)

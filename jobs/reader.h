@@ -179,6 +179,19 @@ int header_read(struct reader *r, struct csv_header *h, char *problem, size_t si
 /* The index of column name (ASCII case-insensitive), marked used; -1. */
 int header_take(struct csv_header *h, const char *name);
 
+/*
+ * Note in r->problem (unless a problem is noted already) that the header
+ * h has no column name. A header whose names hold ';' or tab characters
+ * gets the likely cause appended: "it looks like a ';'-delimited file"
+ * (or "tab-delimited"), since the readers split on ',' only. Never fails.
+ */
+void header_missing(struct reader *r, const struct csv_header *h, const char *name);
+
+/* The delimiter a header that was split on ',' was most likely written
+ * with: ';' or '\t' when its names hold more of that than of the other,
+ * else 0. */
+char header_delimiter_guess(const struct csv_header *h);
+
 void header_release(struct csv_header *h);
 
 /* Is a field missing: empty, or (when null_word) the bare word NULL? */

@@ -55,8 +55,8 @@ static int focus_start(struct reader *r, struct err *e)
 		if (!want[i].name)
 			continue;
 		*want[i].index = header_take(&f->h, want[i].name);
-		if (*want[i].index < 0 && want[i].required && !r->problem[0])
-			snprintf(r->problem, sizeof(r->problem), "the header has no column '%s'", want[i].name);
+		if (*want[i].index < 0 && want[i].required)
+			header_missing(r, &f->h, want[i].name);
 	}
 	/* The meter column and the category stay attributes too: the slug
 	 * loses the original name, and chargeback reports group by them. */

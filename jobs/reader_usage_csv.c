@@ -39,8 +39,8 @@ static int usage_csv_start(struct reader *r, struct err *e)
 		if (!want[i].name)
 			continue;
 		*want[i].index = header_take(&u->h, want[i].name);
-		if (*want[i].index < 0 && !r->problem[0])
-			snprintf(r->problem, sizeof(r->problem), "the header has no column '%s'", want[i].name);
+		if (*want[i].index < 0)
+			header_missing(r, &u->h, want[i].name);
 	}
 	return 0;
 }

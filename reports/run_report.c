@@ -27,6 +27,9 @@
 #define TL_BAR_H 16
 #define TL_BOTTOM 30
 
+/* Warnings listed one by one in the page; the rest are counted. */
+#define REPORT_WARNINGS 200
+
 enum marker_kind { MARK_DEADLINE, MARK_PREDICTED, MARK_NOW };
 
 /* A vertical line on the timeline: across every row (row -1) or one. */
@@ -40,9 +43,9 @@ struct marker {
 };
 
 struct report {
-	PGresult *run, *steps, *attempts, *deadlines, *events, *counts, *amounts;
+	PGresult *run, *steps, *attempts, *deadlines, *events, *counts, *amounts, *warnings, *warning_counts;
 	int has_deadlines, has_events;
-	char sla_error[ERR_MSG_MAX], counts_error[ERR_MSG_MAX], amounts_error[ERR_MSG_MAX];
+	char sla_error[ERR_MSG_MAX], counts_error[ERR_MSG_MAX], amounts_error[ERR_MSG_MAX], warnings_error[ERR_MSG_MAX];
 	int64_t started, ended, now;   /* ended = 0 while running */
 	int64_t t0, t1;                /* the timeline's span */
 	struct marker markers[64];
@@ -124,7 +127,8 @@ static void status_pill(FILE *f, const char *status)
 
 static void report_release(struct report *r)
 {
-	PGresult **all[] = { &r->run, &r->steps, &r->attempts, &r->deadlines, &r->events, &r->counts, &r->amounts };
+	PGresult **all[] = { &r->run,    &r->steps,   &r->attempts, &r->deadlines,     &r->events,
+			     &r->counts, &r->amounts, &r->warnings, &r->warning_counts };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		PQclear(*all[i]);
 		*all[i] = NULL;
@@ -176,6 +180,17 @@ static int report_load(struct report *r, struct db *db, int64_t run_id, struct e
 		r->events = optional_query(db, SQL_report_sla_events, id, r->sla_error, sizeof(r->sla_error));
 	r->counts = optional_query(db, SQL_report_counts, id, r->counts_error, sizeof(r->counts_error));
 	r->amounts = optional_query(db, SQL_report_amounts, id, r->amounts_error, sizeof(r->amounts_error));
+	r->warning_counts = optional_query(db, SQL_warnings_counts, id, r->warnings_error, sizeof(r->warnings_error));
+	if (r->warning_counts) {
+		char limit[16];
+		snprintf(limit, sizeof(limit), "%d", REPORT_WARNINGS);
+		const char *wp[] = { id, limit };
+		struct err we;
+		err_clear(&we);
+		r->warnings = db_query(db, &we, SQL_warnings_list, 2, wp);
+		if (!r->warnings)
+			snprintf(r->warnings_error, sizeof(r->warnings_error), "%s", we.message);
+	}
 	return 0;
 }
 
@@ -695,6 +710,53 @@ static void sla_tables(FILE *f, const struct report *r)
 	}
 }
 
+/* The problems the run found that did not fail it (migration 025):
+ * files refused for their header, control-file mismatches, holds, drift. */
+static void warnings_table(FILE *f, const struct report *r)
+{
+	fputs("<h2>Warnings</h2>\n", f);
+	if (!r->warnings) {
+		fputs("<p class=\"warn\">could not read the run's warnings: ", f);
+		html(f, r->warnings_error);
+		fputs("</p>\n", f);
+		return;
+	}
+	long long total = 0;
+	fputs("<p>", f);
+	for (int i = 0; i < PQntuples(r->warning_counts); i++) {
+		long long n = cell_i64(r->warning_counts, i, 1);
+		total += n;
+		fprintf(f, "%s<code>%s</code> %lld", i ? " &middot; " : "", cell(r->warning_counts, i, 0), n);
+	}
+	fputs("</p>\n", f);
+	if (total == 0) {
+		fputs("<p>None: no file was refused for its header or differs from its control file, no account was "
+		      "held, nothing drifted.</p>\n", f);
+		return;
+	}
+	fputs("<p class=\"note\">They do not fail the run (its exit status stays 0); held account periods are "
+	      "not invoiced until released (<code>billrun quarantine list</code>).</p>\n", f);
+	fputs("<table><thead><tr><th>kind</th><th>file or account</th><th>period</th><th>reason</th>"
+	      "<th>detail</th></tr></thead><tbody>\n", f);
+	for (int i = 0; i < PQntuples(r->warnings); i++) {
+		const char *file = cell(r->warnings, i, 1);
+		fputs("<tr><td class=\"warn\">", f);
+		html(f, cell(r->warnings, i, 0));
+		fputs(*file ? "</td><td>file <code>" : "</td><td>account <code>", f);
+		html(f, *file ? file : cell(r->warnings, i, 2));
+		fputs("</code></td><td>", f);
+		html(f, cell(r->warnings, i, 3));
+		fputs("</td><td><code>", f);
+		html(f, cell(r->warnings, i, 4));
+		fputs("</code></td><td class=\"msg\">", f);
+		html(f, cell(r->warnings, i, 5));
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</tbody></table>\n", f);
+	if (total > PQntuples(r->warnings))
+		fprintf(f, "<p class=\"note\">... and %lld more.</p>\n", total - PQntuples(r->warnings));
+}
+
 static void produced_tables(FILE *f, const struct report *r)
 {
 	int ncounts = r->counts ? PQntuples(r->counts) : 0, namounts = r->amounts ? PQntuples(r->amounts) : 0;
@@ -804,6 +866,7 @@ int run_report_render(struct db *db, int64_t run_id, FILE *f, struct err *e)
 	fputs("</h1>\n", f);
 	fprintf(f, "<p class=\"sub\">billrun run report; times in %s.</p>\n", zone);
 	facts(f, &r);
+	warnings_table(f, &r);
 	fputs("<h2>Timeline</h2>\n", f);
 	if (PQntuples(r.steps) > 0)
 		draw_timeline(f, &r);

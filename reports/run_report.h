@@ -7,12 +7,15 @@
  * as a bar from its start to its end (retries as separate bars, the wait
  * between them dashed), the SLA deadlines of the run and of its steps and
  * the predicted finish of any predicted miss drawn across it; tables of
- * the steps, the attempts and the SLA events; and what the run produced:
- * rows per table and totals per currency, for the tables that exist.
+ * the steps, the attempts and the SLA events; the run's warnings (files
+ * refused for their header, control-file mismatches, holds, drift
+ * findings: billrun_run_warnings() of migration 025), counted by kind and
+ * listed (the first 200); and what the run produced: rows per table and
+ * totals per currency, for the tables that exist.
  *
  * It reads only: runs, run_steps and step_attempts; sla_deadlines and
  * sla_events when they exist (migration 006; without them no deadline is
- * drawn); and, for counts and amounts, every readable table with an index
+ * drawn); billrun_run_warnings() (025); and, for counts and amounts, every readable table with an index
  * led by a run_id column (and a currency and a numeric total for amounts).
  * A section whose tables cannot be read says so in the page instead of
  * failing the report. Times are shown in the local time zone of the

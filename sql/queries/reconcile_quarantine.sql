@@ -89,6 +89,15 @@ SELECT (SELECT count(*) FROM account_holds WHERE run_id = $1),
        (SELECT count(*) FROM quarantine_records WHERE run_id = $1),
        (SELECT count(*) FROM reconciliation_checks WHERE run_id = $1 AND verdict = 'warn')
 
+-- name: quarantine_run_holds
+-- For the step's WARN lines: the first $2 holds of this run (the reconcile
+-- step's and this step's), one line each naming the account.
+SELECT h.account_ext, h.period_start::text, h.reason, h.detail
+FROM account_holds h
+WHERE h.run_id = $1
+ORDER BY h.id
+LIMIT $2::integer
+
 -- name: quarantine_report_cursor
 -- The report: every hold in force (this run's and earlier ones), this
 -- run's quarantined records (where they are, why; not their raw text,

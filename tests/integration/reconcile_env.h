@@ -327,7 +327,7 @@ static long long night_steps(const char *day, const char *const *steps)
 
 static const char *const all_steps[] = { "ingest", "aggregate", "rate", "reconcile", "quarantine", NULL };
 
-static long long night(const char *day)
+static __attribute__((unused)) long long night(const char *day)
 {
 	return night_steps(day, all_steps);
 }
@@ -346,6 +346,24 @@ static __attribute__((unused)) const char *holds_of(const char *account)
 	return q_text("SELECT coalesce(string_agg(DISTINCT reason, ','), 'none') FROM account_holds_open "
 		      "WHERE account_ext = '%s'",
 		      account);
+}
+
+/* Forge `n` reconciled nights before 2026-03-10 on which account used
+ * `base` + (night mod 3) calls. */
+static __attribute__((unused)) void drift_history(const char *account, int n, int base)
+{
+	for (int i = n; i >= 1; i--) {
+		char day[16], end[16];
+		snprintf(day, sizeof(day), "%s", q_text("SELECT ('2026-03-10'::date - %d)::text", i));
+		snprintf(end, sizeof(end), "%s", q_text("SELECT ('2026-03-10'::date - %d)::text", i - 1));
+		long long run = new_run("nightly", "day", day, end);
+		sql("INSERT INTO reconcile_runs (run_id, dag, period_kind, period_start, files, checks, failed, warned, "
+		    "skipped, holds) VALUES (%lld, 'nightly', 'day', '%s', 1, 0, 0, 0, 0, 0)",
+		    run, day);
+		sql("INSERT INTO reconcile_run_totals (run_id, account_ext, meter, records, quantity) "
+		    "VALUES (%lld, '%s', 'calls', 2, %d)",
+		    run, account, base + i % 3);
+	}
 }
 
 #endif

@@ -126,7 +126,8 @@ static void a_wrong_delimiter_is_a_bad_header(void **state)
 	counts("usage-semicolon.csv", 1, 0, 1, 0);
 	assert_string_equal(reason("usage-semicolon.csv", 2), "bad_header");
 	assert_string_equal(q_text("SELECT header_problem FROM ingest_files WHERE file_name = 'usage-semicolon.csv'"),
-			    "the header has no column 'event_id'");
+			    "the header has no column 'event_id': it looks like a ';'-delimited file, and usage-csv files "
+			    "are ','-delimited");
 }
 
 static void a_byte_order_mark_and_crlf_line_ends_are_read(void **state)

@@ -461,24 +461,6 @@ static void focus_check_can_be_switched_off(void **state)
 
 /* ---- drift ---- */
 
-/* Forge `n` reconciled nights before 2026-03-10 on which account used
- * `base` + (night mod 3) calls. */
-static void drift_history(const char *account, int n, int base)
-{
-	for (int i = n; i >= 1; i--) {
-		char day[16], end[16];
-		snprintf(day, sizeof(day), "%s", q_text("SELECT ('2026-03-10'::date - %d)::text", i));
-		snprintf(end, sizeof(end), "%s", q_text("SELECT ('2026-03-10'::date - %d)::text", i - 1));
-		long long run = new_run("nightly", "day", day, end);
-		sql("INSERT INTO reconcile_runs (run_id, dag, period_kind, period_start, files, checks, failed, warned, "
-		    "skipped, holds) VALUES (%lld, 'nightly', 'day', '%s', 1, 0, 0, 0, 0, 0)",
-		    run, day);
-		sql("INSERT INTO reconcile_run_totals (run_id, account_ext, meter, records, quantity) "
-		    "VALUES (%lld, '%s', 'calls', 2, %d)",
-		    run, account, base + i % 3);
-	}
-}
-
 static void quantity_inside_the_band_is_not_flagged(void **state)
 {
 	NEED_PG();

@@ -277,6 +277,50 @@ static void test_usage_csv_bad_header(void **state)
 	assert_non_null(strstr(r[0].message, "twice"));
 }
 
+/* A file written with another delimiter is one column to a ',' reader:
+ * the message says what it most likely is. */
+static void test_usage_csv_header_of_another_delimiter_is_named(void **state)
+{
+	struct reader_settings s = settings("usage-csv");
+	struct rec r[3];
+	int n = read_text(&s, "event_id;account_id;meter;timestamp;quantity\na;b;c;2026-01-15T10:00:00Z;1\n", r, 3);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].reason, REASON_BAD_HEADER);
+	assert_non_null(strstr(r[0].message, "the header has no column 'event_id'"));
+	assert_non_null(strstr(r[0].message, "it looks like a ';'-delimited file"));
+	assert_null(strstr(r[0].message, "tab"));
+
+	n = read_text(&s, "event_id\taccount_id\tmeter\ttimestamp\tquantity\na\tb\tc\td\t1\n", r, 3);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].reason, REASON_BAD_HEADER);
+	assert_non_null(strstr(r[0].message, "it looks like a tab-delimited file"));
+
+	/* A ',' header that only lacks a column is not blamed on its delimiter. */
+	n = read_text(&s, "event_id,account_id,meter,timestamp,amount\na,b,c,d,1\n", r, 3);
+	assert_int_equal(r[0].reason, REASON_BAD_HEADER);
+	assert_null(strstr(r[0].message, "delimited"));
+
+	struct csv_header h = { 0 };
+	char *names[] = { "a;b\tc;d", "e" };
+	h.names = names;
+	h.n = 2;
+	assert_int_equal(header_delimiter_guess(&h), ';');
+	names[0] = "a\tb\tc;d";
+	assert_int_equal(header_delimiter_guess(&h), '\t');
+	names[0] = "plain";
+	assert_int_equal(header_delimiter_guess(&h), 0);
+}
+
+static void test_focus_header_of_another_delimiter_is_named(void **state)
+{
+	struct reader_settings s = settings("focus");
+	struct rec r[2];
+	int n = read_text(&s, "BilledCost;BillingCurrency;ChargePeriodStart\n1;EUR;2026-01-01\n", r, 2);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].reason, REASON_BAD_HEADER);
+	assert_non_null(strstr(r[0].message, "it looks like a ';'-delimited file, and focus files are ','-delimited"));
+}
+
 /* ---- FOCUS ---- */
 
 static const char focus_header[] =
@@ -642,6 +686,8 @@ int main(void)
 		cmocka_unit_test(test_usage_csv_columns_renamed_and_fixed_meter),
 		cmocka_unit_test(test_usage_csv_bad_records),
 		cmocka_unit_test(test_usage_csv_bad_header),
+		cmocka_unit_test(test_usage_csv_header_of_another_delimiter_is_named),
+		cmocka_unit_test(test_focus_header_of_another_delimiter_is_named),
 		cmocka_unit_test(test_focus_good),
 		cmocka_unit_test(test_focus_key_column_and_fixed_meter),
 		cmocka_unit_test(test_focus_category_attribute_name),

@@ -203,13 +203,7 @@ static int status_main(struct cli *cli, int argc, char **argv, struct err *e)
 						     "rerun_account", "output_dir", "started_at", "ended_at",
 						     "invoices_without_documents", "credit_notes_without_documents" };
 		PQclear(run);
-		run = db_query(db, e,
-			       "SELECT id, dag, period_kind, period_start, period_end, status, host, pid, "
-			       "coalesce(rule_version::text, ''), coalesce(rerun_of::text, ''), coalesce(rerun_from, ''), "
-			       "coalesce(rerun_account, ''), output_dir, started_at, coalesce(ended_at::text, ''), "
-			       "m.invoices, m.credit_notes "
-			       "FROM runs CROSS JOIN billrun_documents_without_files(runs.id) m WHERE id = $1",
-			       1, params);
+		run = db_query(db, e, SQL_store_run_status_json, 1, params);
 		if (!run)
 			goto out;
 		print_table(run, names, 1, stdout);

@@ -222,3 +222,12 @@ FROM (VALUES ('miss'), ('predicted_miss')) AS k(kind)
 SELECT s.step, s.status, s.attempts,
        coalesce(round(extract(epoch FROM (s.ended_at - s.started_at))::numeric, 3)::text, '0')
 FROM run_steps s WHERE s.run_id = $1 ORDER BY s.step
+
+-- name: store_run_status_json
+-- `billrun status --json`: one run with how many of its documents have no
+-- files yet.
+SELECT id, dag, period_kind, period_start, period_end, status, host, pid,
+       coalesce(rule_version::text, ''), coalesce(rerun_of::text, ''), coalesce(rerun_from, ''),
+       coalesce(rerun_account, ''), output_dir, started_at, coalesce(ended_at::text, ''),
+       m.invoices, m.credit_notes
+FROM runs CROSS JOIN billrun_documents_without_files(runs.id) m WHERE id = $1

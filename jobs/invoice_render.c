@@ -214,7 +214,7 @@ static int chunk_init(struct render_chunk *c, int kind, const struct invoice_doc
 }
 
 /* Note a drawn chunk's files in the session (inv_files): the literals of
- * the JSON files' SHA-256 and sizes, and the PDFs'. */
+ * the JSON files' SHA-256 and sizes, the PDFs' and the FOCUS exports'. */
 static int chunk_stage(struct invoice_render *r, const struct render_chunk *c, struct err *e)
 {
 	char *lit[6] = { NULL };

@@ -8,7 +8,9 @@
 #include "cli.h"
 #include "cluster.h"
 #include "db.h"
+#include "focus_csv.h"
 #include "invoice.h"
+#include "invoice_focus.h"
 #include "invoice_json.h"
 #include "invoice_pdf.h"
 #include "sqltext.h"
@@ -22,15 +24,16 @@
 #define V(res, row, c) PQgetvalue((res), (row), (c))
 
 static const char usage_text[] =
-	"usage: billrun invoice show [--json] [--pdf FILE] NUMBER\n"
+	"usage: billrun invoice show [--json | --focus] [--pdf FILE] NUMBER\n"
 	"       billrun invoice trace NUMBER [LINE]\n"
 	"       billrun invoice list [--account ID] [--run RUN] [--period DATE] [--limit N] [--drafts]\n"
 	"\n"
 	"show    print an issued invoice or credit note: its header, lines,\n"
 	"        totals, the documents that refer to it (credit notes,\n"
 	"        supplementary invoices, the invoice replacing it), and where\n"
-	"        its PDF and JSON files are. --json prints the JSON form;\n"
-	"        --pdf FILE draws the PDF again into FILE (a copy to send).\n"
+	"        its PDF, JSON and FOCUS files are. --json prints the JSON form,\n"
+	"        --focus the FOCUS 1.1 export (CSV); --pdf FILE draws the PDF\n"
+	"        again into FILE (a copy to send).\n"
 	"trace   list the usage records behind a usage line (all usage lines\n"
 	"        without LINE): time in the account's zone, quantity, and the\n"
 	"        file and line each record was read from. For a supplementary\n"
@@ -75,10 +78,25 @@ static void print_doc(const struct invoice_doc *d)
 		printf("  pdf           %s%s\n", files, access(files, R_OK) == 0 ? "" : " (not there)");
 		snprintf(files, sizeof(files), "%s/invoices/%s.json", d->output_dir, d->number);
 		printf("  json          %s%s\n", files, access(files, R_OK) == 0 ? "" : " (not there)");
+		snprintf(files, sizeof(files), "%s/invoices/%s.focus.csv", d->output_dir, d->number);
+		printf("  focus         %s%s\n", files, access(files, R_OK) == 0 ? "" : " (not there)");
 	}
 }
 
-static int show(struct db *db, int json, const char *pdf, const char *number, struct err *e)
+/* The FOCUS export of the document of set, to stdout. */
+static int print_focus(struct db *db, const struct invoice_doc_set *set, struct err *e)
+{
+	struct invoice_focus_set f;
+	int rc = invoice_focus_load(db, set, &f, e);
+	if (rc == 0) {
+		struct focus_rows rows = { f.values + (size_t)f.first[0] * (size_t)focus_ncolumns, f.count[0] };
+		focus_csv_print(&rows, stdout);
+	}
+	invoice_focus_release(&f);
+	return rc;
+}
+
+static int show(struct db *db, int json, int focus, const char *pdf, const char *number, struct err *e)
 {
 	struct invoice_doc_set set;
 	int found = invoice_docs_load_number(db, number, &set, e);
@@ -90,11 +108,13 @@ static int show(struct db *db, int json, const char *pdf, const char *number, st
 		}
 		return -1;
 	}
-	if (json || pdf) {
+	if (json || focus || pdf) {
 		int rc = 0;
 		if (json)
 			invoice_json_print(&set.docs[0], stdout);
-		if (pdf && (rc = invoice_pdf_write(&set.docs[0], pdf, NULL, e)) == 0 && !json)
+		else if (focus)
+			rc = print_focus(db, &set, e);
+		if (pdf && rc == 0 && (rc = invoice_pdf_write(&set.docs[0], pdf, NULL, e)) == 0 && !json && !focus)
 			printf("%s written to %s\n", set.docs[0].number, pdf);
 		if (pdf)
 			invoice_pdf_cleanup();
@@ -238,17 +258,17 @@ static int invoice_cmd(struct cli *cli, int argc, char **argv, struct err *e)
 		{ "json", no_argument, NULL, 'j' },     { "account", required_argument, NULL, 'a' },
 		{ "run", required_argument, NULL, 'r' }, { "period", required_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'n' }, { "drafts", no_argument, NULL, 'd' },
-		{ "pdf", required_argument, NULL, 'f' },
+		{ "pdf", required_argument, NULL, 'f' }, { "focus", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *account = NULL, *run = NULL, *period = NULL, *limit = "50", *pdf = NULL;
-	int json = 0, drafts = 0, c;
+	int json = 0, focus = 0, drafts = 0, c;
 
 	if (argc < 2)
 		return cli_usage_error(e, "invoice", "'invoice' needs show, trace or list");
 	const char *sub = argv[1];
 	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "ja:r:p:n:df:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc - 1, argv + 1, "ja:r:p:n:df:F", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'a': account = optarg; break;
@@ -257,6 +277,7 @@ static int invoice_cmd(struct cli *cli, int argc, char **argv, struct err *e)
 		case 'n': limit = optarg; break;
 		case 'd': drafts = 1; break;
 		case 'f': pdf = optarg; break;
+		case 'F': focus = 1; break;
 		default: return cli_usage_error(e, "invoice", "bad option");
 		}
 	}
@@ -265,6 +286,8 @@ static int invoice_cmd(struct cli *cli, int argc, char **argv, struct err *e)
 	if (strcmp(sub, "show") == 0) {
 		if (nargs != 1)
 			return cli_usage_error(e, "invoice", "'invoice show' needs one document number");
+		if (json && focus)
+			return cli_usage_error(e, "invoice", "'invoice show' prints --json or --focus, not both");
 	} else if (strcmp(sub, "trace") == 0) {
 		if (nargs < 1 || nargs > 2)
 			return cli_usage_error(e, "invoice", "'invoice trace' needs a document number and optionally a line");
@@ -289,7 +312,7 @@ static int invoice_cmd(struct cli *cli, int argc, char **argv, struct err *e)
 		return -1;
 	int rc;
 	if (strcmp(sub, "show") == 0)
-		rc = show(db, json, pdf, args[0], e);
+		rc = show(db, json, focus, pdf, args[0], e);
 	else if (strcmp(sub, "trace") == 0)
 		rc = trace(db, args[0], nargs == 2 ? args[1] : NULL, e);
 	else

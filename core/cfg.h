@@ -86,6 +86,7 @@ struct config {
 	int64_t invoice_batch_size;         /* drafts issued per transaction */
 	int64_t invoice_render_workers;     /* processes rendering PDFs; 0 = one per CPU */
 	int invoice_pdf;                    /* write the PDF form */
+	int invoice_focus;                  /* write the FOCUS 1.1 export */
 	const char *invoice_seller_name, *invoice_seller_vat_id, *invoice_seller_email, *invoice_seller_payment;
 };
 

@@ -58,9 +58,10 @@ enum { ARCHIVE_DOC_NUMBER, ARCHIVE_DOC_REL, ARCHIVE_DOC_PATH, ARCHIVE_DOC_SHA256
 /*
  * The document files run run_id issued, which its archive must hold, one
  * row each, in path order (byte order): the document's number, its path
- * in the bag relative to data/ ("output/invoices/NUMBER.pdf"), its file
- * on disk, and its SHA-256 ("" when none was recorded). pdf is
- * invoice.pdf. No rows without the invoice schema. The one place that
+ * in the bag relative to data/ ("output/invoices/NUMBER.pdf"; the JSON,
+ * and the PDF and the FOCUS export NUMBER.focus.csv where recorded), its
+ * file on disk, and its SHA-256 ("" when none was recorded). pdf is
+ * invoice.pdf (asked of documents without recorded files). No rows without the invoice schema. The one place that
  * decides (sql/queries/archive.sql, archive_expected_documents). The
  * caller PQclears the result; NULL with e set.
  */

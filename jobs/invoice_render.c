@@ -10,6 +10,7 @@
 #include "db.h"
 #include "err.h"
 #include "invoice.h"
+#include "invoice_focus.h"
 #include "invoice_json.h"
 #include "invoice_pdf.h"
 #include "job.h"
@@ -42,7 +43,7 @@ struct render_result {
 	int failed;
 	struct err err;
 	struct {
-		struct outfile_sum json, pdf;
+		struct outfile_sum json, pdf, focus;
 	} files[];
 };
 
@@ -60,7 +61,7 @@ struct render_chunk {
 
 struct invoice_render {
 	struct job_ctx *ctx;
-	int max, pdf;
+	int max, pdf, focus;
 	char run[24];
 	char *runs;               /* the runs looked at, an array literal */
 	char dir[4200];           /* where files are written */
@@ -123,14 +124,17 @@ static void remove_document(const struct invoice_render *r, const char *number)
 	unlink(path);
 	tmp_path(r, number, "pdf", path, sizeof(path));
 	unlink(path);
+	tmp_path(r, number, "focus.csv", path, sizeof(path));
+	unlink(path);
 }
 
 /* ---- drawing (in a worker) ---- */
 
-/* Write every document of set; stop at the first failure, which res
- * keeps (the file it was writing is removed by the writer). */
+/* Write every document of set (focus: its FOCUS rows); stop at the
+ * first failure, which res keeps (the file it was writing is removed by
+ * the writer). */
 static void render_set(const struct invoice_render *r, const struct invoice_doc_set *set,
-		       struct render_result *res)
+		       const struct invoice_focus_set *focus, struct render_result *res)
 {
 	char path[4600];
 	for (int i = 0; i < set->n; i++) {
@@ -141,6 +145,11 @@ static void render_set(const struct invoice_render *r, const struct invoice_doc_
 		if (r->pdf) {
 			tmp_path(r, d->number, "pdf", path, sizeof(path));
 			if (invoice_pdf_write(d, path, &res->files[i].pdf, &res->err))
+				goto fail;
+		}
+		if (r->focus) {
+			tmp_path(r, d->number, "focus.csv", path, sizeof(path));
+			if (invoice_focus_write(focus, i, path, &res->files[i].focus, &res->err))
 				goto fail;
 		}
 	}
@@ -205,18 +214,18 @@ static int chunk_init(struct render_chunk *c, int kind, const struct invoice_doc
 }
 
 /* Note a drawn chunk's files in the session (inv_files): the literals of
- * the JSON files' SHA-256 and sizes, and the PDFs'. */
+ * the JSON files' SHA-256 and sizes, the PDFs' and the FOCUS exports'. */
 static int chunk_stage(struct invoice_render *r, const struct render_chunk *c, struct err *e)
 {
-	char *lit[4] = { NULL };
-	size_t len[4];
-	FILE *f[4] = { NULL };
+	char *lit[6] = { NULL };
+	size_t len[6];
+	FILE *f[6] = { NULL };
 	int bad = 0, rc = -1;
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 6; k++) {
 		f[k] = open_memstream(&lit[k], &len[k]);
 		bad |= !f[k];
 	}
-	for (int k = 0; !bad && k < 4; k++)
+	for (int k = 0; !bad && k < 6; k++)
 		fputc('{', f[k]);
 	for (int i = 0; !bad && i < c->n; i++) {
 		const char *sep = i ? "," : "";
@@ -229,19 +238,27 @@ static int chunk_stage(struct invoice_render *r, const struct render_chunk *c, s
 			fprintf(f[2], "%sNULL", sep);
 			fprintf(f[3], "%sNULL", sep);
 		}
+		if (r->focus) {
+			fprintf(f[4], "%s%s", sep, c->res->files[i].focus.sha256);
+			fprintf(f[5], "%s%lld", sep, c->res->files[i].focus.bytes);
+		} else {
+			fprintf(f[4], "%sNULL", sep);
+			fprintf(f[5], "%sNULL", sep);
+		}
 	}
-	for (int k = 0; !bad && k < 4; k++)
+	for (int k = 0; !bad && k < 6; k++)
 		fputc('}', f[k]);
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 6; k++)
 		if (f[k] && fclose(f[k]) != 0)
 			bad = 1;
 	if (bad) {
 		err_set(e, ERR_INTERNAL, "out of memory");
 	} else {
-		const char *p[] = { kinds[c->kind], c->ids, c->numbers, c->runs, lit[0], lit[1], lit[2], lit[3] };
-		rc = db_exec(r->ctx->db, e, SQL_invoice_render_stage, 8, p);
+		const char *p[] = { kinds[c->kind], c->ids, c->numbers, c->runs, lit[0], lit[1], lit[2], lit[3],
+				    lit[4], lit[5] };
+		rc = db_exec(r->ctx->db, e, SQL_invoice_render_stage, 10, p);
 	}
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 6; k++)
 		free(lit[k]);
 	return rc;
 }
@@ -293,7 +310,8 @@ static void reap_one(struct invoice_render *r, int stage)
 
 /* Draw chunk c of set: in a worker, or here when no process can be
  * started. */
-static void chunk_start(struct invoice_render *r, struct render_chunk *c, const struct invoice_doc_set *set)
+static void chunk_start(struct invoice_render *r, struct render_chunk *c, const struct invoice_doc_set *set,
+			const struct invoice_focus_set *focus)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -311,7 +329,7 @@ static void chunk_start(struct invoice_render *r, struct render_chunk *c, const 
 		 * (jobs/INVOICES.md). */
 		mallopt(M_TRIM_THRESHOLD, 32 << 20);
 		err_clear(&c->res->err);
-		render_set(r, set, c->res);
+		render_set(r, set, focus, c->res);
 		if (c->res->failed)
 			log_err(&c->res->err);
 		_exit(c->res->failed ? 1 : 0);
@@ -319,7 +337,7 @@ static void chunk_start(struct invoice_render *r, struct render_chunk *c, const 
 	if (pid < 0) {
 		log_warn("invoice: could not start a rendering process: %s", strerror(errno));
 		err_clear(&c->res->err);
-		render_set(r, set, c->res);
+		render_set(r, set, focus, c->res);
 		chunk_done(r, c, 0, 1);
 		return;
 	}
@@ -329,7 +347,7 @@ static void chunk_start(struct invoice_render *r, struct render_chunk *c, const 
 
 /* ---- the interface ---- */
 
-int invoice_render_start(struct job_ctx *ctx, int workers, int pdf, struct invoice_render **out,
+int invoice_render_start(struct job_ctx *ctx, int workers, int pdf, int focus, struct invoice_render **out,
 			 struct err *e)
 {
 	struct invoice_render *r = calloc(1, sizeof(*r));
@@ -339,6 +357,7 @@ int invoice_render_start(struct job_ctx *ctx, int workers, int pdf, struct invoi
 	r->ctx = ctx;
 	r->max = workers < 1 ? 1 : workers > MAX_WORKERS ? MAX_WORKERS : workers;
 	r->pdf = pdf;
+	r->focus = focus;
 	snprintf(r->run, sizeof(r->run), "%lld", (long long)ctx->run_id);
 	snprintf(r->final, sizeof(r->final), "%s/invoices", ctx->output_dir);
 	snprintf(r->dir, sizeof(r->dir), "%s/.invoices.tmp", ctx->output_dir);
@@ -376,6 +395,7 @@ int invoice_render_more(struct invoice_render *r, struct err *e)
 	for (int k = 0; k < 2; k++) {
 		for (;;) {
 			struct invoice_doc_set set;
+			struct invoice_focus_set focus = { 0 };
 			struct render_chunk c;
 			int n = invoice_docs_load_unwritten(r->ctx->db, r->runs, kinds[k], r->after[k], RENDER_CHUNK,
 							    &set, e);
@@ -387,15 +407,18 @@ int invoice_render_more(struct invoice_render *r, struct err *e)
 			}
 			while (r->nbusy >= r->max && !r->failed)
 				reap_one(r, 1);
-			if (r->failed || chunk_init(&c, k, &set, e)) {
+			if (r->failed || (r->focus && invoice_focus_load(r->ctx->db, &set, &focus, e)) ||
+			    chunk_init(&c, k, &set, e)) {
+				invoice_focus_release(&focus);
 				invoice_docs_release(&set);
 				if (r->failed)
 					*e = r->err;
 				return -1;
 			}
-			chunk_start(r, &c, &set);
+			chunk_start(r, &c, &set, &focus);
 			r->after[k] = invoice_docs_last_id(&set);
 			r->handed += n;
+			invoice_focus_release(&focus);
 			invoice_docs_release(&set);
 			if (r->failed) {
 				*e = r->err;

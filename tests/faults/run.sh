@@ -350,6 +350,8 @@ outputs() {
 		# jump after a server crash, as sequences do).
 		*.pdf) pdftotext -layout "$f" - | sed -E 's/issued [0-9T:-]+Z/issued _/; s/(Run +|billrun run )[0-9]+/\1_/' \
 			>"$norm/$(basename "$f").txt" ;;
+		# The FOCUS export holds no ids or times of its own: as written.
+		*.focus.csv) cp "$f" "$norm/$(basename "$f")" ;;
 		esac
 	done <"$work/$1/documents.txt"
 }

@@ -1,10 +1,11 @@
 /*
  * invoice_env.h - the environment of the invoice tests (included by
- * test_invoice.c and test_invoice_files.c): a fresh database per test
- * with every migration and the rate card's meters, the config (the shared
- * DAGs, the seller, extra invoice settings and DAGs, `env_top` at the top
- * level), billrun run as a command, n accounts with a rated March made
- * directly, and checks of the numbering.
+ * test_invoice.c, test_invoice_files.c and test_focus_export.c): a fresh
+ * database per test with every migration and the rate card's meters, the
+ * config (the shared DAGs, the seller, extra invoice settings and DAGs,
+ * `env_top` at the top level), billrun run as a command, n accounts with a
+ * rated March made directly, the fixtures of tests/fixtures/invoice and
+ * usage hung on a made-up ingested file, and checks of the numbering.
  */
 #ifndef BILLRUN_INVOICE_ENV_H
 #define BILLRUN_INVOICE_ENV_H
@@ -227,6 +228,44 @@ ENV_FN void rated_accounts(int n)
 	    "l.rate, l.base, l.j, 'standard' FROM ratings r CROSS JOIN (VALUES (1, 'recurring', 'basic', 'fee', 10.00, "
 	    "NULL::numeric, NULL::numeric, NULL), (2, 'tax', NULL, NULL, 1.90, 0.19, 10.00, 'DE')) "
 	    "AS l(no, kind, plan, charge, amount, rate, base, j) WHERE r.account_ext LIKE 'p%%'");
+}
+
+/* The fixtures of tests/fixtures/invoice (accounts, plans, FX), loaded
+ * with the billrun commands. */
+ENV_FN void load_fixtures(void)
+{
+	static const char *const kinds[] = { "accounts", "subscriptions", "fx" };
+	for (int i = 0; i < 3; i++) {
+		char rel[128];
+		snprintf(rel, sizeof(rel), "tests/fixtures/invoice/%s.csv", kinds[i]);
+		must(kinds[i], "import", test_src(rel));
+	}
+}
+
+/* A run and an ingested file to hang usage on, as ingest would leave them;
+ * returns the file's id. */
+ENV_FN long long usage_file(const char *name)
+{
+	static int n;
+	if (q_int("SELECT count(*) FROM runs WHERE dag = 'ingest_test'") == 0)
+		sql("INSERT INTO runs (dag, period_kind, period_start, period_end, status, host, pid) "
+		    "VALUES ('ingest_test', 'day', '2026-03-01', '2026-03-02', 'success', 'test', 1)");
+	sql("INSERT INTO ingest_files (run_id, source, format, file_name, sha256, size_bytes, records_read, accepted, "
+	    "quarantined, duplicates, started_at) SELECT max(id), 'usage', 'usage-csv', '%s', "
+	    "encode(sha256('%s%d'::bytea), 'hex'), 0, 0, 0, 0, 0, now() FROM runs WHERE dag = 'ingest_test'",
+	    name, name, ++n);
+	return q_int("SELECT max(id) FROM ingest_files");
+}
+
+ENV_FN void usage(long long file, int line, const char *account, const char *meter, const char *at,
+		  const char *quantity, const char *attributes)
+{
+	sql("INSERT INTO usage (source, event_key, file_id, line_no, run_id, account_ext, meter, event_time, quantity, "
+	    "attributes) SELECT 'usage', 'k%lld-%d', %lld, %d, max(id), '%s', '%s', '%s', %s, %s FROM runs "
+	    "WHERE dag = 'ingest_test'",
+	    file, line, file, line, account, meter, at, quantity, attributes ? attributes : "NULL");
+	/* as ingest would, the record's partial sums (023) */
+	sql("SELECT billrun_partials_catch_up()");
 }
 
 /* Whether the issuers' numbers are gapless, unique, start at 1, end at the

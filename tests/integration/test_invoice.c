@@ -15,42 +15,6 @@
  */
 #include "invoice_env.h"
 
-static void load_fixtures(void)
-{
-	static const char *const kinds[] = { "accounts", "subscriptions", "fx" };
-	for (int i = 0; i < 3; i++) {
-		char rel[128];
-		snprintf(rel, sizeof(rel), "tests/fixtures/invoice/%s.csv", kinds[i]);
-		must(kinds[i], "import", test_src(rel));
-	}
-}
-
-/* A run and an ingested file to hang usage on, as ingest would leave them;
- * returns the file's id. */
-static long long usage_file(const char *name)
-{
-	static int n;
-	if (q_int("SELECT count(*) FROM runs WHERE dag = 'ingest_test'") == 0)
-		sql("INSERT INTO runs (dag, period_kind, period_start, period_end, status, host, pid) "
-		    "VALUES ('ingest_test', 'day', '2026-03-01', '2026-03-02', 'success', 'test', 1)");
-	sql("INSERT INTO ingest_files (run_id, source, format, file_name, sha256, size_bytes, records_read, accepted, "
-	    "quarantined, duplicates, started_at) SELECT max(id), 'usage', 'usage-csv', '%s', "
-	    "encode(sha256('%s%d'::bytea), 'hex'), 0, 0, 0, 0, 0, now() FROM runs WHERE dag = 'ingest_test'",
-	    name, name, ++n);
-	return q_int("SELECT max(id) FROM ingest_files");
-}
-
-static void usage(long long file, int line, const char *account, const char *meter, const char *at,
-		  const char *quantity, const char *attributes)
-{
-	sql("INSERT INTO usage (source, event_key, file_id, line_no, run_id, account_ext, meter, event_time, quantity, "
-	    "attributes) SELECT 'usage', 'k%lld-%d', %lld, %d, max(id), '%s', '%s', '%s', %s, %s FROM runs "
-	    "WHERE dag = 'ingest_test'",
-	    file, line, file, line, account, meter, at, quantity, attributes ? attributes : "NULL");
-	/* as ingest would, the record's partial sums (023) */
-	sql("SELECT billrun_partials_catch_up()");
-}
-
 /* acme's March (rating test figures): base 49.00, voice 0.58, storage
  * 20.04, users 8.00, minimum 71.38, tax 28.31: total 177.31. */
 static void acme_usage(long long f)

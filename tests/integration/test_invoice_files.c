@@ -38,8 +38,8 @@ static int teardown_files(void **state)
 
 /*
  * ACCOUNTS accounts with a rated March; the output folder on a tmpfs too
- * small for their documents (about 8 kB each: a page for the JSON, one
- * for the PDF); the close (the invoice step alone, ten invoices a
+ * small for their documents (about 12 kB each: a page for the JSON, one
+ * for the PDF, one for the FOCUS export); the close (the invoice step alone, ten invoices a
  * transaction) fails while drawing. Returns the failed run.
  */
 static long long close_on_a_full_disk(void)
@@ -112,13 +112,14 @@ static void every_invoice_has_its_files_once(long long failed, long long writer)
 			       "AND f.document_id = i.id WHERE i.run_id = %lld AND f.run_id = %lld",
 			       failed, writer),
 			 q_int("SELECT count(*) FROM invoices WHERE run_id = %lld", failed));
-	/* One JSON and one PDF per invoice in all the output, no other file
+	/* One JSON, one PDF and one FOCUS export per invoice in all the
+	 * output, no other file
 	 * of documents (nothing cut, nothing temporary, nothing twice). */
 	snprintf(cmd, sizeof(cmd), "find '%s/out' -path '*invoices*' -type f | sed 's#.*/##' | sort | uniq | wc -l; "
 		 "find '%s/out' -path '*invoices*' -type f | wc -l; find '%s/out' -name '*.tmp' | wc -l",
 		 full, full, full);
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
-	snprintf(path, sizeof(path), "%d\n%d\n0\n", 2 * ACCOUNTS, 2 * ACCOUNTS);
+	snprintf(path, sizeof(path), "%d\n%d\n0\n", 3 * ACCOUNTS, 3 * ACCOUNTS);
 	assert_string_equal(out, path);
 	/* Each file is what was recorded of it. */
 	snprintf(cmd, sizeof(cmd), "cd '%s' && sha256sum invoices/*", run_dir(writer));
@@ -237,7 +238,7 @@ static void a_document_written_by_two_steps_at_once_is_kept_once(void **state)
 	snprintf(cmd, sizeof(cmd), "ls '%s/invoices' | grep -c '^%s\\.' ; ls '%s/invoices' | wc -l", run_dir(writer),
 		 number, run_dir(writer));
 	test_sh(out, sizeof(out), cmd);
-	snprintf(cmd, sizeof(cmd), "0\n%d\n", 2 * (ACCOUNTS - 1));
+	snprintf(cmd, sizeof(cmd), "0\n%d\n", 3 * (ACCOUNTS - 1));
 	assert_string_equal(out, cmd);
 }
 

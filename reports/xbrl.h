@@ -103,10 +103,12 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 
 /*
  * Check an instance file: XSD validation against the taxonomy built into
- * billrun (the schemaRef must name XBRL_TAXONOMY_FILE, and a file of that
- * name beside the instance must be the built-in taxonomy byte for byte;
- * the XBRL 2.1 schemas through the XML catalog, catalog_file or else
- * $XML_CATALOG_FILES, never the network), then xbrl_check_doc. Returns 0 when valid; -1 with e set:
+ * billrun (every schemaRef must name XBRL_TAXONOMY_FILE; the file of that
+ * name in the instance's folder, and any local file a schemaRef names,
+ * must be the built-in taxonomy byte for byte when they exist; the XBRL
+ * 2.1 schemas through the XML catalog, catalog_file or else
+ * $XML_CATALOG_FILES, never the network), then xbrl_check_doc. Returns 0
+ * when valid; -1 with e set:
  * ERR_INPUT "... is not a valid XBRL instance" (problems in r), ERR_IO or
  * ERR_CONFIG when a file or the schemas cannot be read.
  */

@@ -716,29 +716,115 @@ static void setup_offline(const char *catalog_file)
 		xmlLoadCatalog(catalog_file);
 }
 
-/* The href of the instance's link:schemaRef, resolved against the
- * instance's location (a new string), or NULL. */
-static xmlChar *taxonomy_uri(xmlDocPtr doc, const char *path)
+/* The folder of the instance at path, with its trailing slash ("" for
+ * a file in the current folder), into buf. */
+static void instance_folder(const char *path, char *buf, size_t size)
 {
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) + 1 : 0;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, path, len);
+	buf[len] = '\0';
+}
+
+/* A taxonomy file an instance brings along (file, as found) must be the
+ * taxonomy built into billrun byte for byte; none is fine. checked holds
+ * the files compared so far (realpath), so that one file named twice is
+ * reported once. */
+static void check_taxonomy_copy(const char *file, const char *builtin, size_t builtin_len, char checked[][4096],
+				int *nchecked, struct xbrl_check *r)
+{
+	if (access(file, F_OK) != 0)
+		return;
+	char real[4096];
+	if (!realpath(file, real))
+		snprintf(real, sizeof(real), "%s", file);
+	for (int i = 0; i < *nchecked; i++)
+		if (strcmp(checked[i], real) == 0)
+			return;
+	if (*nchecked < 4)
+		snprintf(checked[(*nchecked)++], sizeof(checked[0]), "%s", real);
+	char *side = NULL;
+	size_t side_len = 0;
+	struct err why;
+	err_clear(&why);
+	if (hash_read_file(file, &side, &side_len, &why)) {
+		problem(r, "the taxonomy '%s' beside the instance cannot be read: %s", file, why.message);
+	} else if (side_len != builtin_len || memcmp(side, builtin, builtin_len) != 0) {
+		char have[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
+		hash_sha256_hex(side, side_len, have);
+		hash_sha256_hex(builtin, builtin_len, want);
+		problem(r,
+			"the taxonomy '%s' beside the instance differs from the one built into billrun "
+			"(SHA-256 %.12s, built in %.12s): it is not billrun's taxonomy",
+			file, have, want);
+	}
+	free(side);
+}
+
+/*
+ * The instance is checked against the taxonomy built into billrun, never
+ * a file an editor could have changed. So each link:schemaRef must name
+ * billrun's taxonomy (by its file name: relative, as billrun writes it,
+ * or a URL), and the taxonomy files it brings along must be the built-in
+ * one byte for byte: the file of that name in the instance's folder (the
+ * xbrl step writes one there for other tools), and any local file a
+ * schemaRef names. The folder is taken from path as a string: a URI
+ * built from it would not survive a space in the name. Returns the number
+ * of schemaRefs (0: none, which the caller refuses).
+ */
+static int check_schema_refs(xmlDocPtr doc, const char *path, const char *builtin, size_t builtin_len,
+			     struct xbrl_check *r)
+{
+	char folder[4096], file[8192], checked[4][4096];
+	int nchecked = 0, nrefs = 0;
+	instance_folder(path, folder, sizeof(folder));
+	snprintf(file, sizeof(file), "%s%s", folder, XBRL_TAXONOMY_FILE);
+	check_taxonomy_copy(file, builtin, builtin_len, checked, &nchecked, r);
+
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	for (xmlNodePtr n = root ? root->children : NULL; n; n = n->next) {
 		if (!is(n, LINK_NS, "schemaRef"))
 			continue;
+		nrefs++;
 		xmlChar *href = xmlGetNsProp(n, BAD_CAST "href", BAD_CAST XLINK_NS);
-		if (!href)
-			return NULL;
-		xmlChar *uri = xmlBuildURI(href, BAD_CAST path);
+		char *local = href ? xmlURIUnescapeString((const char *)href, 0, NULL) : NULL;
+		if (!local) {
+			problem(r, "line %ld: link:schemaRef has no xlink:href", xmlGetLineNo(n));
+			xmlFree(href);
+			continue;
+		}
+		local[strcspn(local, "#?")] = '\0';
+		const char *slash = strrchr(local, '/');
+		const char *base = slash ? slash + 1 : local;
+		/* a URL's scheme: letters, digits, + - . then ':' (RFC 3986 3.1) */
+		size_t scheme = strspn(local, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+		int is_url = scheme > 0 && local[scheme] == ':';
+		if (strcmp(base, XBRL_TAXONOMY_FILE) != 0) {
+			problem(r, "line %ld: link:schemaRef names '%s', not billrun's taxonomy '%s'", xmlGetLineNo(n),
+				(const char *)href, XBRL_TAXONOMY_FILE);
+		} else if (!is_url || strncmp(local, "file:", 5) == 0) {
+			const char *name = local;
+			if (is_url) /* file:///x or file:/x */
+				for (name += 5; name[0] == '/' && name[1] == '/'; name++)
+					;
+			if (name[0] == '/')
+				snprintf(file, sizeof(file), "%s", name);
+			else
+				snprintf(file, sizeof(file), "%s%s", folder, name);
+			check_taxonomy_copy(file, builtin, builtin_len, checked, &nchecked, r);
+		}
+		xmlFree(local);
 		xmlFree(href);
-		return uri;
 	}
-	return NULL;
+	return nrefs;
 }
 
 int xbrl_validate_file(const char *path, const char *catalog_file, const char *iso_path, struct xbrl_check *r,
 		       struct err *e)
 {
 	xmlDocPtr doc = NULL, tax = NULL;
-	xmlChar *uri = NULL;
 	xmlSchemaParserCtxtPtr pctx = NULL;
 	xmlSchemaPtr schema = NULL;
 	xmlSchemaValidCtxtPtr vctx = NULL;
@@ -760,36 +846,11 @@ int xbrl_validate_file(const char *path, const char *catalog_file, const char *i
 			err_detail(e, "%s", r->problems[0]);
 		goto out;
 	}
-	uri = taxonomy_uri(doc, path);
-	if (!uri) {
-		err_set(e, ERR_INPUT, "'%s' is not a valid XBRL instance: it has no link:schemaRef to its taxonomy", path);
-		goto out;
-	}
-	/* The instance is checked against the taxonomy built into billrun,
-	 * never a file an editor could have changed: its schemaRef must name
-	 * billrun's taxonomy, and a copy beside the instance must be the
-	 * built-in one byte for byte. */
 	size_t builtin_len = 0;
 	const char *builtin = xbrl_taxonomy_text(&builtin_len);
-	const char *slash = strrchr((const char *)uri, '/');
-	const char *base = slash ? slash + 1 : (const char *)uri;
-	if (strcmp(base, XBRL_TAXONOMY_FILE) != 0) {
-		problem(r, "link:schemaRef names '%s', not billrun's taxonomy '%s'", (const char *)uri, XBRL_TAXONOMY_FILE);
-	} else if (access((const char *)uri, F_OK) == 0) {
-		char *side = NULL;
-		size_t side_len = 0;
-		struct err ignored;
-		if (hash_read_file((const char *)uri, &side, &side_len, &ignored)) {
-			problem(r, "the taxonomy '%s' beside the instance cannot be read", (const char *)uri);
-		} else if (side_len != builtin_len || memcmp(side, builtin, builtin_len) != 0) {
-			char have[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
-			hash_sha256_hex(side, side_len, have);
-			hash_sha256_hex(builtin, builtin_len, want);
-			problem(r, "the taxonomy '%s' beside the instance differs from the one built into billrun "
-				   "(SHA-256 %.12s, built in %.12s): it is not billrun's taxonomy",
-				(const char *)uri, have, want);
-		}
-		free(side);
+	if (check_schema_refs(doc, path, builtin, builtin_len, r) == 0) {
+		err_set(e, ERR_INPUT, "'%s' is not a valid XBRL instance: it has no link:schemaRef to its taxonomy", path);
+		goto out;
 	}
 	struct xbrl_check load = { 0 };
 	xmlSetStructuredErrorFunc(&load, collect_error);
@@ -832,7 +893,6 @@ out:
 	xmlSchemaFreeParserCtxt(pctx);
 	xmlFreeDoc(tax);
 	xmlFreeDoc(doc);
-	xmlFree(uri);
 	xbrl_iso4217_free(iso);
 	return rc;
 }

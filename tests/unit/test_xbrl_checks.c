@@ -66,6 +66,16 @@ static void expect_one_problem(const char *fixture, const char *needle)
 		fail_msg("%s: '%s' does not mention '%s'", fixture, r.problems[0], needle);
 }
 
+/* One of the problems r holds mentions needle. */
+static void expect_problem(const char *needle)
+{
+	for (int i = 0; i < r.nproblems && i < XBRL_MAX_PROBLEMS; i++)
+		if (strstr(r.problems[i], needle))
+			return;
+	fail_msg("no problem mentions '%s' (%d problems; first: %s)", needle, r.nproblems,
+		 r.nproblems ? r.problems[0] : "none");
+}
+
 static void the_valid_fixture_passes_every_check(void **state)
 {
 	assert_int_equal(check_fixture("valid.xbrl"), 0);
@@ -183,9 +193,67 @@ static void the_taxonomy_is_the_one_built_in(void **state)
 	assert_int_equal(system(cmd), 0);
 	err_clear(&e);
 	assert_int_equal(xbrl_validate_file(inst, catalog, NULL, &r, &e), -1);
-	assert_non_null(strstr(e.message, "not billrun's taxonomy 'billrun-2026.xsd'"));
+	expect_problem("not billrun's taxonomy 'billrun-2026.xsd'");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* Validate valid.xbrl copied into a new folder named like dir_template
+ * (mkdtemp), its schemaRef's href replaced by href (a sed replacement),
+ * with the built-in taxonomy beside it as billrun-2026.xsd, edited by one
+ * comment when edited. Returns xbrl_validate_file's result; r and e hold
+ * what it found. The folder is removed. */
+static int validate_beside(const char *dir_template, const char *href, int edited, struct err *e)
+{
+	char dir[128], inst[192], xsd[192], cmd[1024];
+	snprintf(dir, sizeof(dir), "%s", dir_template);
+	assert_non_null(mkdtemp(dir));
+	snprintf(inst, sizeof(inst), "%s/report.xbrl", dir);
+	snprintf(xsd, sizeof(xsd), "%s/" XBRL_TAXONOMY_FILE, dir);
+	snprintf(cmd, sizeof(cmd), "sed 's|\"../../../reports/taxonomy/billrun-2026.xsd\"|%s|' '%s' > '%s'", href,
+		 test_src("tests/fixtures/xbrl/valid.xbrl"), inst);
+	assert_int_equal(system(cmd), 0);
+	size_t len;
+	const char *text = xbrl_taxonomy_text(&len);
+	FILE *f = fopen(xsd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	if (edited)
+		fputs("<!-- edited -->\n", f);
+	assert_int_equal(fclose(f), 0);
+	err_clear(e);
+	int rc = xbrl_validate_file(inst, test_src("../shared/xbrl/catalog.xml"), NULL, &r, e);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	return rc;
+}
+
+/* The copy beside the instance is the file of the taxonomy's name in the
+ * instance's folder, whatever the folder is called and however the
+ * schemaRef names the taxonomy; every schemaRef must name billrun's. */
+static void a_differing_taxonomy_beside_the_instance_is_found_wherever_it_lies(void **state)
+{
+	struct err e;
+	/* a folder with a space in its name (no URI can be built from it) */
+	if (validate_beside("/tmp/billrun xbrl-XXXXXX", "\"billrun-2026.xsd\"", 0, &e))
+		fail_msg("the same taxonomy in a folder with a space: %s", e.message);
+	assert_int_equal(validate_beside("/tmp/billrun xbrl-XXXXXX", "\"billrun-2026.xsd\"", 1, &e), -1);
+	assert_int_equal(e.kind, ERR_INPUT);
+	expect_problem("billrun-2026.xsd' beside the instance differs from the one built into billrun");
+	/* the schemaRef names the taxonomy by its URL: the copy beside it is
+	 * still what other tools may read */
+	const char *url = "\"http://www.billrun.org/xbrl/2026/billrun-2026.xsd\"";
+	if (validate_beside("/tmp/billrun-xbrl-XXXXXX", url, 0, &e))
+		fail_msg("a schemaRef by URL, the same taxonomy beside it: %s", e.message);
+	assert_int_equal(validate_beside("/tmp/billrun-xbrl-XXXXXX", url, 1, &e), -1);
+	expect_problem("beside the instance differs from the one built into billrun");
+	/* by a file: URL */
+	assert_int_equal(validate_beside("/tmp/billrun-xbrl-XXXXXX", "\"file:billrun-2026.xsd\"", 1, &e), -1);
+	expect_problem("beside the instance differs from the one built into billrun");
+	/* a second schemaRef, to another taxonomy */
+	const char *two = "\"billrun-2026.xsd\"/><link:schemaRef xlink:type=\"simple\" xlink:href=\"extra.xsd\"";
+	assert_int_equal(validate_beside("/tmp/billrun-xbrl-XXXXXX", two, 0, &e), -1);
+	expect_problem("link:schemaRef names 'extra.xsd', not billrun's taxonomy 'billrun-2026.xsd'");
 }
 
 static void iso_codes_come_from_debian_iso_codes(void **state)
@@ -299,6 +367,7 @@ int main(void)
 		cmocka_unit_test(two_values_in_contexts_that_differ_only_in_their_ids),
 		cmocka_unit_test(duplicates_are_compared_as_numbers_at_their_decimals),
 		cmocka_unit_test(the_taxonomy_is_the_one_built_in),
+		cmocka_unit_test(a_differing_taxonomy_beside_the_instance_is_found_wherever_it_lies),
 		cmocka_unit_test(iso_codes_come_from_debian_iso_codes),
 		cmocka_unit_test(the_fact_table_and_the_taxonomy_agree),
 		cmocka_unit_test(an_unknown_concept_is_refused_by_the_writer),

@@ -95,9 +95,11 @@ void xbrl_iso4217_free(struct xbrl_iso4217 *set);
  * instants (a date alone as an end is the end of that day); monetary
  * facts are in a unit of exactly one ISO 4217 currency, and every
  * iso4217: measure is a current ISO 4217 code; no concept is reported
- * twice with different values in s-equal contexts and u-equal units
- * (numbers compared as decimals at the lower of their decimals). Problems are appended to r. Returns the number of problems
- * found here (0 = the instance passes).
+ * twice with different values in s-equal contexts (entity, segment,
+ * scenario and period; XML compared by namespace, not prefix) and u-equal
+ * units (numbers compared as decimals at the lower of their decimals).
+ * Problems are appended to r. Returns the number of problems found here
+ * (0 = the instance passes).
  */
 int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso4217 *iso, struct xbrl_check *r);
 

@@ -304,21 +304,71 @@ static int instant_of(const char *t, int is_end, int64_t *usec)
 	return 0;
 }
 
-/* The entity and the segment/scenario of a context as one string: two
- * contexts with equal strings are s-equal (XBRL 2.1 4.10), as far as
- * their XML is written alike (the serialization is compared, with the
- * whitespace between elements left out). */
+/* Append to buf a form of the XML under n (its children, then its
+ * following siblings) in which names are resolved to their namespaces:
+ * elements as <{ns}local {ns}attr="value"...>...</>, attributes sorted,
+ * text trimmed, whitespace-only text, comments and processing
+ * instructions left out. Two trees written with different prefixes or
+ * indentation give the same string (x-equality, XBRL 2.1 4.10, as far as
+ * values compare as trimmed text). */
+static void xml_key(xmlBufferPtr buf, xmlNodePtr n)
+{
+	for (; n; n = n->next) {
+		if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+			const char *t = (const char *)n->content;
+			size_t start = strspn(t, " \t\r\n"), len = strlen(t);
+			while (len > start && strchr(" \t\r\n", t[len - 1]))
+				len--;
+			if (len > start) {
+				xmlBufferCat(buf, BAD_CAST "\"");
+				xmlBufferAdd(buf, BAD_CAST t + start, (int)(len - start));
+				xmlBufferCat(buf, BAD_CAST "\"");
+			}
+			continue;
+		}
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		xmlBufferCat(buf, BAD_CAST "<{");
+		xmlBufferCat(buf, n->ns ? n->ns->href : BAD_CAST "");
+		xmlBufferCat(buf, BAD_CAST "}");
+		xmlBufferCat(buf, n->name);
+		char attrs[16][256];
+		size_t nattrs = 0;
+		for (xmlAttrPtr a = n->properties; a && nattrs < 16; a = a->next) {
+			xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
+			snprintf(attrs[nattrs++], sizeof(attrs[0]), "{%s}%s=\"%s\"", a->ns ? (const char *)a->ns->href : "",
+				 (const char *)a->name, v ? (const char *)v : "");
+			xmlFree(v);
+		}
+		qsort(attrs, nattrs, sizeof(attrs[0]), by_code);
+		for (size_t i = 0; i < nattrs; i++) {
+			xmlBufferCat(buf, BAD_CAST " ");
+			xmlBufferCat(buf, BAD_CAST attrs[i]);
+		}
+		xmlBufferCat(buf, BAD_CAST ">");
+		xml_key(buf, n->children);
+		xmlBufferCat(buf, BAD_CAST "</>");
+	}
+}
+
+/* The entity (scheme and identifier), its segment and the context's
+ * scenario as one string: two contexts with equal strings are s-equal
+ * but for their periods (XBRL 2.1 4.10). NULL when out of memory. */
 static char *entity_key(xmlNodePtr el)
 {
 	xmlBufferPtr buf = xmlBufferCreate();
 	if (!buf)
 		return NULL;
 	for (xmlNodePtr p = el->children; p; p = p->next) {
-		if (is(p, XBRLI_NS, "period") || p->type != XML_ELEMENT_NODE)
+		if (is(p, XBRLI_NS, "scenario")) {
+			xmlBufferCat(buf, BAD_CAST " scenario[");
+			xml_key(buf, p->children);
+			xmlBufferCat(buf, BAD_CAST "]");
+			continue;
+		}
+		if (!is(p, XBRLI_NS, "entity"))
 			continue;
 		for (xmlNodePtr q = p->children; q; q = q->next) {
-			if (q->type != XML_ELEMENT_NODE)
-				continue;
 			if (is(q, XBRLI_NS, "identifier")) {
 				char text[512];
 				xmlChar *scheme = xmlGetNoNsProp(q, BAD_CAST "scheme");
@@ -328,12 +378,12 @@ static char *entity_key(xmlNodePtr el)
 				xmlBufferCat(buf, BAD_CAST "}");
 				xmlBufferCat(buf, BAD_CAST text);
 				xmlFree(scheme);
-			} else {
-				xmlNodeDump(buf, el->doc, q, 0, 0);
+			} else if (is(q, XBRLI_NS, "segment")) {
+				xmlBufferCat(buf, BAD_CAST " segment[");
+				xml_key(buf, q->children);
+				xmlBufferCat(buf, BAD_CAST "]");
 			}
 		}
-		if (!is(p, XBRLI_NS, "entity"))
-			xmlNodeDump(buf, el->doc, p, 0, 0);
 	}
 	char *key = strdup((const char *)xmlBufferContent(buf));
 	xmlBufferFree(buf);
@@ -660,7 +710,7 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 					line, n->name, ctx->id, xmlGetLineNo(o->node));
 			else
 				problem(r, "line %ld: %s is reported twice with different values, in contexts '%s' and '%s' "
-					   "(line %ld), which have the same entity and period", line, n->name, ctx->id,
+					   "(line %ld), which have the same entity, segment, scenario and period", line, n->name, ctx->id,
 					o->ctx->id, xmlGetLineNo(o->node));
 		}
 		if (seen)

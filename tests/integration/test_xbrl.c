@@ -182,6 +182,7 @@ static void broken_fixtures_pass_xsd_and_fail_billrun_each_for_its_reason(void *
 		{ "precision-and-decimals.xbrl", "carries both decimals and precision" },
 		{ "start-equals-end.xbrl", "ends (2026-01-31T00:00:00) when it starts" },
 		{ "duplicate-in-equal-contexts.xbrl", "in contexts 'D2' and 'D'" },
+		{ "duplicate-in-equal-segments.xbrl", "InvoiceCount is reported twice with different values, in contexts 'R2' and 'R'" },
 		{ "rounded-duplicate.xbrl", "reported twice" },
 	};
 	char catalog[512], cmd[2048];

@@ -147,6 +147,13 @@ static void two_values_in_contexts_that_differ_only_in_their_ids(void **state)
 			   "InvoiceCount is reported twice with different values, in contexts 'D2' and 'D'");
 }
 
+static void two_values_in_contexts_whose_segments_differ_only_in_prefixes_and_spaces(void **state)
+{
+	/* R and R2 are s-equal; R3 (another region) and D (no segment) are not */
+	expect_one_problem("duplicate-in-equal-segments.xbrl",
+			   "InvoiceCount is reported twice with different values, in contexts 'R2' and 'R' (line 46)");
+}
+
 static void duplicates_are_compared_as_numbers_at_their_decimals(void **state)
 {
 	/* 299.24 and 299.240 are one value */
@@ -365,6 +372,7 @@ int main(void)
 		cmocka_unit_test(a_duration_that_ends_when_it_starts),
 		cmocka_unit_test(a_date_time_start_with_a_date_end_is_a_valid_period),
 		cmocka_unit_test(two_values_in_contexts_that_differ_only_in_their_ids),
+		cmocka_unit_test(two_values_in_contexts_whose_segments_differ_only_in_prefixes_and_spaces),
 		cmocka_unit_test(duplicates_are_compared_as_numbers_at_their_decimals),
 		cmocka_unit_test(the_taxonomy_is_the_one_built_in),
 		cmocka_unit_test(a_differing_taxonomy_beside_the_instance_is_found_wherever_it_lies),

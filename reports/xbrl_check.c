@@ -540,17 +540,47 @@ static int round_to(struct dec *out, struct dec v, int d)
 	return dec_div(out, v, p, 0, DEC_ROUND_HALF_EVEN);
 }
 
+/* The text of a fact, whitespace around it trimmed, whole (a new string,
+ * xmlFree it; NULL out of memory). */
+static xmlChar *value_of(xmlNodePtr n)
+{
+	xmlChar *t = xmlNodeGetContent(n);
+	if (!t)
+		return NULL;
+	char *p = (char *)t;
+	size_t start = strspn(p, " \t\r\n"), len = strlen(p);
+	while (len > start && strchr(" \t\r\n", p[len - 1]))
+		len--;
+	memmove(p, p + start, len - start);
+	p[len - start] = '\0';
+	return t;
+}
+
+/* A number's text with the fractional zeros at its end left out but one
+ * (they do not change its value, but past DEC_MAX_SCALE dec_parse refuses
+ * them): "299.2400" is parsed as 299.24. -1 when it is not a decimal. */
+static int parse_number(const xmlChar *text, struct dec *v)
+{
+	const char *t = (const char *)text;
+	size_t len = strlen(t);
+	if (strchr(t, '.') && !strpbrk(t, "eE"))
+		while (len > 2 && t[len - 1] == '0' && t[len - 2] != '.')
+			len--;
+	return dec_parse(v, t, len);
+}
+
 /* Whether two numeric duplicates agree: both values rounded to the lower
  * of their decimals are equal (XBRL 2.1 4.10, v-equal; 299.24 and 299.240
  * agree). 1 agree, 0 not, -1 when it cannot be told (then their text is
  * compared). */
 static int numeric_agree(xmlNodePtr a, xmlNodePtr b)
 {
-	char ta[DEC_STR_MAX + 16], tb[DEC_STR_MAX + 16];
 	struct dec va, vb, ra, rb;
-	text_of(a, ta, sizeof(ta));
-	text_of(b, tb, sizeof(tb));
-	if (dec_parse_cstr(&va, ta) || dec_parse_cstr(&vb, tb))
+	xmlChar *ta = value_of(a), *tb = value_of(b);
+	int parsed = ta && tb && parse_number(ta, &va) == 0 && parse_number(tb, &vb) == 0;
+	xmlFree(ta);
+	xmlFree(tb);
+	if (!parsed)
 		return -1;
 	xmlChar *da = xmlGetNoNsProp(a, BAD_CAST "decimals"), *pa = xmlGetNoNsProp(a, BAD_CAST "precision");
 	xmlChar *db = xmlGetNoNsProp(b, BAD_CAST "decimals"), *pb = xmlGetNoNsProp(b, BAD_CAST "precision");
@@ -697,11 +727,11 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 			if (o->nil || !same_item(o, &me))
 				continue;
 			int agree = c->numeric ? numeric_agree(o->node, n) : -1;
-			if (agree < 0) {
-				char a[1024], b[1024];
-				text_of(o->node, a, sizeof(a));
-				text_of(n, b, sizeof(b));
-				agree = strcmp(a, b) == 0;
+			if (agree < 0) { /* text, or a number past what struct dec holds: as written */
+				xmlChar *a = value_of(o->node), *b = value_of(n);
+				agree = xmlStrEqual(a, b);
+				xmlFree(a);
+				xmlFree(b);
 			}
 			if (agree)
 				continue;

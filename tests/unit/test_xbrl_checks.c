@@ -18,6 +18,7 @@
 #include <libxml/parser.h>
 
 #include "err.h"
+#include "hash.h"
 #include "support.h"
 #include "xbrl.h"
 
@@ -158,8 +159,68 @@ static void duplicates_are_compared_as_numbers_at_their_decimals(void **state)
 {
 	/* 299.24 and 299.240 are one value */
 	assert_int_equal(check_fixture("consistent-duplicate.xbrl"), 0);
-	/* 299.24 and 299.250 (decimals 2 and 3) differ at 2 decimals */
+	/* 299.24 and 299.25, decimals 2: two values */
 	expect_one_problem("rounded-duplicate.xbrl", "RatedAmount is reported twice for context 'D' with different values");
+}
+
+/* valid.xbrl with its nil RunIdentifier fact replaced by facts (XML
+ * text), checked with xbrl_check_doc; returns the number of problems. */
+static int check_valid_with(const char *facts)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct err e;
+	if (hash_read_file(test_src("tests/fixtures/xbrl/valid.xbrl"), &text, &len, &e))
+		fail_msg("%s", e.message);
+	const char *nil = "<billrun:RunIdentifier contextRef=\"D\" xsi:nil=\"true\"/>";
+	char *at = strstr(text, nil);
+	assert_non_null(at);
+	size_t size = len + strlen(facts) + 1;
+	char *doc_text = malloc(size);
+	assert_non_null(doc_text);
+	snprintf(doc_text, size, "%.*s%s%s", (int)(at - text), text, facts, at + strlen(nil));
+	xmlDocPtr doc = xmlReadMemory(doc_text, (int)strlen(doc_text), "valid-with.xbrl", NULL, XML_PARSE_NONET);
+	assert_non_null(doc);
+	memset(&r, 0, sizeof(r));
+	int n = xbrl_check_doc(doc, taxonomy, iso, &r);
+	xmlFreeDoc(doc);
+	free(doc_text);
+	free(text);
+	return n;
+}
+
+/* Values are compared whole: two long texts that differ only past the
+ * first kilobyte are two values; a number written with more fractional
+ * zeros than struct dec holds is still the number. */
+static void duplicates_are_compared_whole(void **state)
+{
+	char facts[8192], tail[2100];
+	memset(tail, 'x', 2000);
+	tail[2000] = '\0';
+	snprintf(facts, sizeof(facts),
+		 "<billrun:RunIdentifier contextRef=\"D\">month_end/%sA</billrun:RunIdentifier>"
+		 "<billrun:RunIdentifier contextRef=\"D\">month_end/%sB</billrun:RunIdentifier>",
+		 tail, tail);
+	assert_int_equal(check_valid_with(facts), 1);
+	assert_non_null(strstr(r.problems[0], "RunIdentifier is reported twice for context 'D' with different values"));
+	snprintf(facts, sizeof(facts),
+		 "<billrun:RunIdentifier contextRef=\"D\">month_end/%sA</billrun:RunIdentifier>"
+		 "<billrun:RunIdentifier contextRef=\"D\">month_end/%sA</billrun:RunIdentifier>",
+		 tail, tail);
+	assert_int_equal(check_valid_with(facts), 0);
+	/* 100.50 beside 100.5 and sixty zeros: one value; beside 100.51 not */
+	snprintf(facts, sizeof(facts),
+		 "<billrun:RatedAmount contextRef=\"D\" unitRef=\"U_EUR\" decimals=\"INF\">100.5%060d</billrun:RatedAmount>"
+		 "<billrun:RunIdentifier contextRef=\"D\" xsi:nil=\"true\"/>",
+		 0);
+	if (check_valid_with(facts) != 0)
+		fail_msg("100.50 and 100.5000...: %s", r.problems[0]);
+	snprintf(facts, sizeof(facts),
+		 "<billrun:RatedAmount contextRef=\"D\" unitRef=\"U_EUR\" decimals=\"INF\">100.51%059d</billrun:RatedAmount>"
+		 "<billrun:RunIdentifier contextRef=\"D\" xsi:nil=\"true\"/>",
+		 0);
+	assert_int_equal(check_valid_with(facts), 1);
+	assert_non_null(strstr(r.problems[0], "RatedAmount is reported twice for context 'D' with different values"));
 }
 
 /* The taxonomy is billrun's own: a copy beside the instance that differs
@@ -374,6 +435,7 @@ int main(void)
 		cmocka_unit_test(two_values_in_contexts_that_differ_only_in_their_ids),
 		cmocka_unit_test(two_values_in_contexts_whose_segments_differ_only_in_prefixes_and_spaces),
 		cmocka_unit_test(duplicates_are_compared_as_numbers_at_their_decimals),
+		cmocka_unit_test(duplicates_are_compared_whole),
 		cmocka_unit_test(the_taxonomy_is_the_one_built_in),
 		cmocka_unit_test(a_differing_taxonomy_beside_the_instance_is_found_wherever_it_lies),
 		cmocka_unit_test(iso_codes_come_from_debian_iso_codes),

@@ -163,22 +163,22 @@ static void duplicates_are_compared_as_numbers_at_their_decimals(void **state)
 	expect_one_problem("rounded-duplicate.xbrl", "RatedAmount is reported twice for context 'D' with different values");
 }
 
-/* valid.xbrl with its nil RunIdentifier fact replaced by facts (XML
- * text), checked with xbrl_check_doc; returns the number of problems. */
-static int check_valid_with(const char *facts)
+/* valid.xbrl with the text from replaced by to, checked with
+ * xbrl_check_doc; returns the number of problems (in r). */
+static int check_valid_replacing(const char *from, const char *to)
 {
 	char *text = NULL;
 	size_t len = 0;
 	struct err e;
 	if (hash_read_file(test_src("tests/fixtures/xbrl/valid.xbrl"), &text, &len, &e))
 		fail_msg("%s", e.message);
-	const char *nil = "<billrun:RunIdentifier contextRef=\"D\" xsi:nil=\"true\"/>";
-	char *at = strstr(text, nil);
-	assert_non_null(at);
-	size_t size = len + strlen(facts) + 1;
+	char *at = strstr(text, from);
+	if (!at)
+		fail_msg("valid.xbrl has no '%s'", from);
+	size_t size = len + strlen(to) + 1;
 	char *doc_text = malloc(size);
 	assert_non_null(doc_text);
-	snprintf(doc_text, size, "%.*s%s%s", (int)(at - text), text, facts, at + strlen(nil));
+	snprintf(doc_text, size, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
 	xmlDocPtr doc = xmlReadMemory(doc_text, (int)strlen(doc_text), "valid-with.xbrl", NULL, XML_PARSE_NONET);
 	assert_non_null(doc);
 	memset(&r, 0, sizeof(r));
@@ -187,6 +187,97 @@ static int check_valid_with(const char *facts)
 	free(doc_text);
 	free(text);
 	return n;
+}
+
+/* valid.xbrl with its nil RunIdentifier fact replaced by facts (XML text). */
+static int check_valid_with(const char *facts)
+{
+	return check_valid_replacing("<billrun:RunIdentifier contextRef=\"D\" xsi:nil=\"true\"/>", facts);
+}
+
+/* valid.xbrl with context D's period from start to end: the number of problems. */
+static int check_period(const char *start, const char *end)
+{
+	char to[256];
+	snprintf(to, sizeof(to), "<xbrli:startDate>%s</xbrli:startDate><xbrli:endDate>%s</xbrli:endDate>", start, end);
+	return check_valid_replacing("<xbrli:startDate>2026-01-01</xbrli:startDate><xbrli:endDate>2026-01-31</xbrli:endDate>",
+				     to);
+}
+
+/* XBRL 2.1 4.7.2: a period's bounds are instants; a date alone as the
+ * end is the end of that day (midnight after), as the start its start. */
+static void period_bounds_are_compared_as_instants(void **state)
+{
+	static const struct {
+		const char *start, *end, *problem; /* NULL: valid */
+	} cases[] = {
+		{ "2026-01-31", "2026-01-31", NULL },                       /* one whole day */
+		{ "2026-02-01", "2026-01-31", "ends (2026-01-31) when it starts (2026-02-01)" },
+		{ "2026-01-31T23:59:59", "2026-01-31", NULL },              /* the last second of the day */
+		{ "2026-02-01T00:00:00", "2026-01-31", "when it starts" }, /* midnight after the 31st */
+		{ "2026-02-01T00:00:01", "2026-01-31", "ends (2026-01-31) before it starts" },
+		{ "2026-01-31", "2026-01-31T00:00:00", "when it starts" },
+		{ "2026-01-31", "2026-01-31T00:00:00.5", NULL },
+		{ "2026-01-31T10:00:00+02:00", "2026-01-31T08:30:00Z", NULL }, /* 08:00Z to 08:30Z */
+		{ "2026-01-31T10:00:00+02:00", "2026-01-31T09:00:00+01:00", "when it starts" },
+		{ "2026-01-31T10:00:00", "2026-01-31T09:59:59", "before it starts" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = check_period(cases[i].start, cases[i].end);
+		if (!cases[i].problem && n != 0)
+			fail_msg("%s to %s: %s", cases[i].start, cases[i].end, r.problems[0]);
+		if (cases[i].problem && (n != 1 || !strstr(r.problems[0], cases[i].problem)))
+			fail_msg("%s to %s: %d problems (%s), expected '%s'", cases[i].start, cases[i].end, n,
+				 n ? r.problems[0] : "none", cases[i].problem);
+	}
+}
+
+/* Instants too: the date 2026-01-31 is 2026-02-01T00:00:00, so contexts
+ * at those are s-equal and one concept in both has one value. */
+static void an_instant_date_is_the_end_of_that_day(void **state)
+{
+	const char *context = "<xbrli:context id=\"I2\"><xbrli:entity><xbrli:identifier "
+			      "scheme=\"http://www.billrun.org/entity\">billrun</xbrli:identifier></xbrli:entity>"
+			      "<xbrli:period><xbrli:instant>%s</xbrli:instant></xbrli:period></xbrli:context>"
+			      "<billrun:AuditLogEntries contextRef=\"I2\" unitRef=\"U_pure\" decimals=\"0\">43"
+			      "</billrun:AuditLogEntries>";
+	char facts[1024];
+	snprintf(facts, sizeof(facts), context, "2026-02-01T00:00:00Z");
+	assert_int_equal(check_valid_with(facts), 1);
+	assert_non_null(strstr(r.problems[0], "AuditLogEntries is reported twice with different values, in contexts "
+					      "'I2' and 'I'"));
+	snprintf(facts, sizeof(facts), context, "2026-01-31T23:59:59Z");
+	if (check_valid_with(facts) != 0)
+		fail_msg("an instant a second earlier: %s", r.problems[0]);
+}
+
+/* XBRL 2.1 4.6.3: a numeric fact has decimals or precision, not both (and
+ * billrun's facts decimals); a nil one neither. Named by the concept. */
+static void decimals_and_precision_one_of_them_nil_none(void **state)
+{
+	static const struct {
+		const char *fact, *problem;
+	} cases[] = {
+		{ "<billrun:InvoiceCount contextRef=\"D\" unitRef=\"U_pure\" decimals=\"0\" precision=\"1\">3"
+		  "</billrun:InvoiceCount>", "numeric fact InvoiceCount carries both decimals and precision" },
+		{ "<billrun:InvoiceCount contextRef=\"D\" unitRef=\"U_pure\" precision=\"1\">3</billrun:InvoiceCount>",
+		  "numeric fact InvoiceCount has no decimals attribute" },
+		{ "<billrun:InvoiceCount contextRef=\"D\" unitRef=\"U_pure\" decimals=\"0\" precision=\"1\" "
+		  "xsi:nil=\"true\"/>", "nil fact InvoiceCount carries decimals or precision" },
+		{ "<billrun:InvoiceCount contextRef=\"D\" unitRef=\"U_pure\" precision=\"1\" xsi:nil=\"true\"/>",
+		  "nil fact InvoiceCount carries decimals or precision" },
+	};
+	const char *fact = "<billrun:InvoiceCount contextRef=\"D\" unitRef=\"U_pure\" decimals=\"0\">3</billrun:InvoiceCount>";
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = check_valid_replacing(fact, cases[i].fact);
+		if (n != 1 || !strstr(r.problems[0], cases[i].problem))
+			fail_msg("%s: %d problems (%s), expected '%s'", cases[i].fact, n, n ? r.problems[0] : "none",
+				 cases[i].problem);
+	}
+	/* a nil fact with neither is fine */
+	assert_int_equal(check_valid_replacing(fact, "<billrun:InvoiceCount contextRef=\"D\" unitRef=\"U_pure\" "
+						     "xsi:nil=\"true\"/>"),
+			 0);
 }
 
 /* Values are compared whole: two long texts that differ only past the
@@ -430,8 +521,11 @@ int main(void)
 		cmocka_unit_test(a_duration_that_ends_before_it_starts),
 		cmocka_unit_test(one_concept_context_and_unit_with_two_values),
 		cmocka_unit_test(a_numeric_fact_with_both_precision_and_decimals),
+		cmocka_unit_test(decimals_and_precision_one_of_them_nil_none),
 		cmocka_unit_test(a_duration_that_ends_when_it_starts),
 		cmocka_unit_test(a_date_time_start_with_a_date_end_is_a_valid_period),
+		cmocka_unit_test(period_bounds_are_compared_as_instants),
+		cmocka_unit_test(an_instant_date_is_the_end_of_that_day),
 		cmocka_unit_test(two_values_in_contexts_that_differ_only_in_their_ids),
 		cmocka_unit_test(two_values_in_contexts_whose_segments_differ_only_in_prefixes_and_spaces),
 		cmocka_unit_test(duplicates_are_compared_as_numbers_at_their_decimals),

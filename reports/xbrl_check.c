@@ -1,35 +1,22 @@
 /*
- * xbrl_check.c - checking an XBRL 2.1 instance (see xbrl.h): XSD
- * validation with libxml2, offline through an XML catalog, and the rules
- * XSD cannot express, read against the taxonomy's concept declarations.
+ * xbrl_check.c - the rules of XBRL 2.1 that XSD cannot express, on a
+ * parsed instance, read against the taxonomy's concept declarations
+ * (xbrl_check_doc), and the ISO 4217 codes they use. Reading and
+ * XSD-validating a file is xbrl_validate.c.
  */
 #include "xbrl.h"
+#include "xbrl_int.h"
 #include "dec.h"
 #include "err.h"
 #include "hash.h"
 
-#include <libxml/catalog.h>
 #include <libxml/parser.h>
-#include <libxml/uri.h>
-#include <libxml/xmlIO.h>
-#include <libxml/xmlschemas.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define XBRLI_NS "http://www.xbrl.org/2003/instance"
-#define LINK_NS "http://www.xbrl.org/2003/linkbase"
-#define XLINK_NS "http://www.w3.org/1999/xlink"
-#define ISO4217_NS "http://www.xbrl.org/2003/iso4217"
-#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
-#define XSD_NS "http://www.w3.org/2001/XMLSchema"
-
-static void problem(struct xbrl_check *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(struct xbrl_check *r, const char *fmt, ...)
+void xbrl_problem(struct xbrl_check *r, const char *fmt, ...)
 {
 	va_list ap;
 	if (r->nproblems < XBRL_MAX_PROBLEMS) {
@@ -139,12 +126,6 @@ struct unit {
 	char key[256];          /* its measures, resolved and sorted, for u-equality */
 };
 
-static int is(xmlNodePtr n, const char *ns, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && n->ns && xmlStrEqual(n->ns->href, BAD_CAST ns) &&
-	       xmlStrEqual(n->name, BAD_CAST name);
-}
-
 /* XBRL 2.1 numeric item types (section 5.1.1.3), by local name. */
 static int numeric_type(const xmlChar *local)
 {
@@ -183,7 +164,7 @@ static struct concept *read_concepts(xmlDocPtr tax, size_t *count, const xmlChar
 	xmlAttrPtr tn = root ? xmlHasProp(root, BAD_CAST "targetNamespace") : NULL;
 	*target = tn && tn->children ? tn->children->content : NULL;
 	for (xmlNodePtr el = root ? root->children : NULL; el; el = el->next) {
-		if (!is(el, XSD_NS, "element"))
+		if (!xbrl_is(el, XSD_NS, "element"))
 			continue;
 		xmlAttrPtr name = xmlHasProp(el, BAD_CAST "name");
 		if (!name || !name->children)
@@ -360,16 +341,16 @@ static char *entity_key(xmlNodePtr el)
 	if (!buf)
 		return NULL;
 	for (xmlNodePtr p = el->children; p; p = p->next) {
-		if (is(p, XBRLI_NS, "scenario")) {
+		if (xbrl_is(p, XBRLI_NS, "scenario")) {
 			xmlBufferCat(buf, BAD_CAST " scenario[");
 			xml_key(buf, p->children);
 			xmlBufferCat(buf, BAD_CAST "]");
 			continue;
 		}
-		if (!is(p, XBRLI_NS, "entity"))
+		if (!xbrl_is(p, XBRLI_NS, "entity"))
 			continue;
 		for (xmlNodePtr q = p->children; q; q = q->next) {
-			if (is(q, XBRLI_NS, "identifier")) {
+			if (xbrl_is(q, XBRLI_NS, "identifier")) {
 				char text[512];
 				xmlChar *scheme = xmlGetNoNsProp(q, BAD_CAST "scheme");
 				text_of(q, text, sizeof(text));
@@ -378,7 +359,7 @@ static char *entity_key(xmlNodePtr el)
 				xmlBufferCat(buf, BAD_CAST "}");
 				xmlBufferCat(buf, BAD_CAST text);
 				xmlFree(scheme);
-			} else if (is(q, XBRLI_NS, "segment")) {
+			} else if (xbrl_is(q, XBRLI_NS, "segment")) {
 				xmlBufferCat(buf, BAD_CAST " segment[");
 				xml_key(buf, q->children);
 				xmlBufferCat(buf, BAD_CAST "]");
@@ -396,17 +377,17 @@ static void read_context(xmlNodePtr el, struct context *c)
 	xmlAttrPtr id = xmlHasProp(el, BAD_CAST "id");
 	c->id = id && id->children ? id->children->content : BAD_CAST "";
 	for (xmlNodePtr p = el->children; p; p = p->next) {
-		if (!is(p, XBRLI_NS, "period"))
+		if (!xbrl_is(p, XBRLI_NS, "period"))
 			continue;
 		for (xmlNodePtr q = p->children; q; q = q->next) {
-			if (is(q, XBRLI_NS, "instant")) {
+			if (xbrl_is(q, XBRLI_NS, "instant")) {
 				c->instant = 1;
 				text_of(q, c->end, sizeof(c->end));
-			} else if (is(q, XBRLI_NS, "forever")) {
+			} else if (xbrl_is(q, XBRLI_NS, "forever")) {
 				c->forever = 1;
-			} else if (is(q, XBRLI_NS, "startDate")) {
+			} else if (xbrl_is(q, XBRLI_NS, "startDate")) {
 				text_of(q, c->start, sizeof(c->start));
-			} else if (is(q, XBRLI_NS, "endDate")) {
+			} else if (xbrl_is(q, XBRLI_NS, "endDate")) {
 				text_of(q, c->end, sizeof(c->end));
 			}
 		}
@@ -450,7 +431,7 @@ static void read_unit(xmlDocPtr doc, xmlNodePtr el, const struct xbrl_iso4217 *i
 		for (; m; m = m->next) {
 			if (m->type != XML_ELEMENT_NODE)
 				continue;
-			if (!is(m, XBRLI_NS, "measure")) {
+			if (!xbrl_is(m, XBRLI_NS, "measure")) {
 				if (depth < 8 && m->children)
 					stack[depth++] = m->children;
 				continue;
@@ -462,12 +443,12 @@ static void read_unit(xmlDocPtr doc, xmlNodePtr el, const struct xbrl_iso4217 *i
 			const xmlChar *local = qname(doc, m, BAD_CAST text, &ns);
 			if (nparts < 16)
 				snprintf(parts[nparts++], sizeof(parts[0]), "%s{%s}%s",
-					 m->parent && is(m->parent, XBRLI_NS, "unitDenominator") ? "/" : "",
+					 m->parent && xbrl_is(m->parent, XBRLI_NS, "unitDenominator") ? "/" : "",
 					 ns ? (const char *)ns : "", local);
 			if (!ns || !xmlStrEqual(ns, BAD_CAST ISO4217_NS))
 				continue;
 			if (!xbrl_iso4217_has(iso, (const char *)local))
-				problem(r, "line %ld: unit '%s' has measure '%s', which is not an ISO 4217 currency code",
+				xbrl_problem(r, "line %ld: unit '%s' has measure '%s', which is not an ISO 4217 currency code",
 					xmlGetLineNo(m), u->id, text);
 			else if (u->measures == 1)
 				snprintf(u->iso, sizeof(u->iso), "%s", local);
@@ -631,32 +612,32 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 	struct concept *concepts = read_concepts(taxonomy, &nconcepts, &target);
 	xmlNodePtr root = xmlDocGetRootElement(instance);
 
-	if (!root || !is(root, XBRLI_NS, "xbrl")) {
-		problem(r, "the root element is not xbrli:xbrl");
+	if (!root || !xbrl_is(root, XBRLI_NS, "xbrl")) {
+		xbrl_problem(r, "the root element is not xbrli:xbrl");
 		free(concepts);
 		return r->nproblems - before;
 	}
 	for (xmlNodePtr n = root->children; n; n = n->next) {
-		ncontexts += is(n, XBRLI_NS, "context");
-		nunits += is(n, XBRLI_NS, "unit");
+		ncontexts += xbrl_is(n, XBRLI_NS, "context");
+		nunits += xbrl_is(n, XBRLI_NS, "unit");
 	}
 	struct context *contexts = calloc(ncontexts + 1, sizeof(*contexts));
 	struct unit *units = calloc(nunits + 1, sizeof(*units));
 	if (!contexts || !units) {
-		problem(r, "out of memory");
+		xbrl_problem(r, "out of memory");
 		goto out;
 	}
 	ncontexts = nunits = 0;
 	for (xmlNodePtr n = root->children; n; n = n->next) {
-		if (is(n, XBRLI_NS, "context")) {
+		if (xbrl_is(n, XBRLI_NS, "context")) {
 			struct context *c = &contexts[ncontexts++];
 			read_context(n, c);
 			/* XBRL 2.1 4.7.2: the end must be later than the start (a date
 			 * alone as an end is the end of that day) */
 			if (!c->instant && !c->forever && c->have_t && c->t_end <= c->t_start)
-				problem(r, "line %ld: context '%s' ends (%s) %s it starts (%s)", xmlGetLineNo(n), c->id,
+				xbrl_problem(r, "line %ld: context '%s' ends (%s) %s it starts (%s)", xmlGetLineNo(n), c->id,
 					c->end, c->t_end < c->t_start ? "before" : "when", c->start);
-		} else if (is(n, XBRLI_NS, "unit")) {
+		} else if (xbrl_is(n, XBRLI_NS, "unit")) {
 			read_unit(instance, n, iso, &units[nunits++], r);
 		}
 	}
@@ -672,7 +653,7 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 		const struct concept *c =
 			target && xmlStrEqual(n->ns->href, target) ? find_concept(concepts, nconcepts, n->name) : NULL;
 		if (!c) {
-			problem(r, "line %ld: fact '%s' is not a concept of the taxonomy", line, n->name);
+			xbrl_problem(r, "line %ld: fact '%s' is not a concept of the taxonomy", line, n->name);
 			continue;
 		}
 		xmlChar *ctx_ref = xmlGetNoNsProp(n, BAD_CAST "contextRef");
@@ -687,13 +668,13 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 			if (xmlStrEqual(contexts[i].id, ctx_ref))
 				ctx = &contexts[i];
 		if (!ctx)
-			problem(r, "line %ld: %s: contextRef '%s' names no context", line, n->name,
+			xbrl_problem(r, "line %ld: %s: contextRef '%s' names no context", line, n->name,
 				ctx_ref ? (const char *)ctx_ref : "");
 		else if (c->instant && !ctx->instant)
-			problem(r, "line %ld: %s is an instant concept but context '%s' is a duration", line, n->name,
+			xbrl_problem(r, "line %ld: %s is an instant concept but context '%s' is a duration", line, n->name,
 				ctx->id);
 		else if (!c->instant && ctx->instant)
-			problem(r, "line %ld: %s is a duration concept but context '%s' is an instant", line, n->name,
+			xbrl_problem(r, "line %ld: %s is a duration concept but context '%s' is an instant", line, n->name,
 				ctx->id);
 
 		const struct unit *unit = NULL;
@@ -702,22 +683,22 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 				unit = &units[i];
 		if (c->numeric) {
 			if (!unit_ref)
-				problem(r, "line %ld: numeric fact %s has no unitRef", line, n->name);
+				xbrl_problem(r, "line %ld: numeric fact %s has no unitRef", line, n->name);
 			else if (!unit)
-				problem(r, "line %ld: %s: unitRef '%s' names no unit", line, n->name, unit_ref);
+				xbrl_problem(r, "line %ld: %s: unitRef '%s' names no unit", line, n->name, unit_ref);
 			else if (c->monetary && !unit->iso[0])
-				problem(r, "line %ld: monetary fact %s is in unit '%s', which is not one ISO 4217 currency",
+				xbrl_problem(r, "line %ld: monetary fact %s is in unit '%s', which is not one ISO 4217 currency",
 					line, n->name, unit->id);
 			if (!is_nil && decimals && precision)
-				problem(r, "line %ld: numeric fact %s carries both decimals and precision (XBRL 2.1 4.6.3: "
+				xbrl_problem(r, "line %ld: numeric fact %s carries both decimals and precision (XBRL 2.1 4.6.3: "
 					   "one of them)", line, n->name);
 			else if (!is_nil && !decimals)
-				problem(r, "line %ld: numeric fact %s has no decimals attribute", line, n->name);
+				xbrl_problem(r, "line %ld: numeric fact %s has no decimals attribute", line, n->name);
 			if (is_nil && (decimals || precision))
-				problem(r, "line %ld: nil fact %s carries decimals or precision", line, n->name);
+				xbrl_problem(r, "line %ld: nil fact %s carries decimals or precision", line, n->name);
 		} else {
 			if (unit_ref || decimals || precision)
-				problem(r, "line %ld: non-numeric fact %s carries a unitRef, decimals or precision", line,
+				xbrl_problem(r, "line %ld: non-numeric fact %s carries a unitRef, decimals or precision", line,
 					n->name);
 		}
 		/* One concept in s-equal contexts and u-equal units: one value. */
@@ -736,10 +717,10 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 			if (agree)
 				continue;
 			if (xmlStrEqual(o->ctx->id, ctx->id))
-				problem(r, "line %ld: %s is reported twice for context '%s' with different values (line %ld)",
+				xbrl_problem(r, "line %ld: %s is reported twice for context '%s' with different values (line %ld)",
 					line, n->name, ctx->id, xmlGetLineNo(o->node));
 			else
-				problem(r, "line %ld: %s is reported twice with different values, in contexts '%s' and '%s' "
+				xbrl_problem(r, "line %ld: %s is reported twice with different values, in contexts '%s' and '%s' "
 					   "(line %ld), which have the same entity, segment, scenario and period", line, n->name, ctx->id,
 					o->ctx->id, xmlGetLineNo(o->node));
 		}
@@ -762,217 +743,4 @@ out:
 	free(contexts);
 	free(units);
 	return r->nproblems - before;
-}
-
-/* ---- reading files, offline ---- */
-
-static void collect_error(void *ctx, xmlErrorPtr error)
-{
-	struct xbrl_check *r = ctx;
-	if (!error || error->level < XML_ERR_ERROR)
-		return;
-	char msg[256];
-	snprintf(msg, sizeof(msg), "%s", error->message ? error->message : "XML error");
-	size_t n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	if (error->line > 0)
-		problem(r, "line %d: %s", error->line, msg);
-	else
-		problem(r, "%s%s%s", error->file ? error->file : "", error->file ? ": " : "", msg);
-}
-
-static int setup_done;
-
-/* No network, ever: the XBRL 2.1 schemas are found through the catalog. */
-static void setup_offline(const char *catalog_file)
-{
-	if (!setup_done) {
-		xmlInitParser();
-		xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader);
-		setup_done = 1;
-	}
-	if (catalog_file)
-		xmlLoadCatalog(catalog_file);
-}
-
-/* The folder of the instance at path, with its trailing slash ("" for
- * a file in the current folder), into buf. */
-static void instance_folder(const char *path, char *buf, size_t size)
-{
-	const char *slash = strrchr(path, '/');
-	size_t len = slash ? (size_t)(slash - path) + 1 : 0;
-	if (len >= size)
-		len = size - 1;
-	memcpy(buf, path, len);
-	buf[len] = '\0';
-}
-
-/* A taxonomy file an instance brings along (file, as found) must be the
- * taxonomy built into billrun byte for byte; none is fine. checked holds
- * the files compared so far (realpath), so that one file named twice is
- * reported once. */
-static void check_taxonomy_copy(const char *file, const char *builtin, size_t builtin_len, char checked[][4096],
-				int *nchecked, struct xbrl_check *r)
-{
-	if (access(file, F_OK) != 0)
-		return;
-	char real[4096];
-	if (!realpath(file, real))
-		snprintf(real, sizeof(real), "%s", file);
-	for (int i = 0; i < *nchecked; i++)
-		if (strcmp(checked[i], real) == 0)
-			return;
-	if (*nchecked < 4)
-		snprintf(checked[(*nchecked)++], sizeof(checked[0]), "%s", real);
-	char *side = NULL;
-	size_t side_len = 0;
-	struct err why;
-	err_clear(&why);
-	if (hash_read_file(file, &side, &side_len, &why)) {
-		problem(r, "the taxonomy '%s' beside the instance cannot be read: %s", file, why.message);
-	} else if (side_len != builtin_len || memcmp(side, builtin, builtin_len) != 0) {
-		char have[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
-		hash_sha256_hex(side, side_len, have);
-		hash_sha256_hex(builtin, builtin_len, want);
-		problem(r,
-			"the taxonomy '%s' beside the instance differs from the one built into billrun "
-			"(SHA-256 %.12s, built in %.12s): it is not billrun's taxonomy",
-			file, have, want);
-	}
-	free(side);
-}
-
-/*
- * The instance is checked against the taxonomy built into billrun, never
- * a file an editor could have changed. So each link:schemaRef must name
- * billrun's taxonomy (by its file name: relative, as billrun writes it,
- * or a URL), and the taxonomy files it brings along must be the built-in
- * one byte for byte: the file of that name in the instance's folder (the
- * xbrl step writes one there for other tools), and any local file a
- * schemaRef names. The folder is taken from path as a string: a URI
- * built from it would not survive a space in the name. Returns the number
- * of schemaRefs (0: none, which the caller refuses).
- */
-static int check_schema_refs(xmlDocPtr doc, const char *path, const char *builtin, size_t builtin_len,
-			     struct xbrl_check *r)
-{
-	char folder[4096], file[8192], checked[4][4096];
-	int nchecked = 0, nrefs = 0;
-	instance_folder(path, folder, sizeof(folder));
-	snprintf(file, sizeof(file), "%s%s", folder, XBRL_TAXONOMY_FILE);
-	check_taxonomy_copy(file, builtin, builtin_len, checked, &nchecked, r);
-
-	xmlNodePtr root = xmlDocGetRootElement(doc);
-	for (xmlNodePtr n = root ? root->children : NULL; n; n = n->next) {
-		if (!is(n, LINK_NS, "schemaRef"))
-			continue;
-		nrefs++;
-		xmlChar *href = xmlGetNsProp(n, BAD_CAST "href", BAD_CAST XLINK_NS);
-		char *local = href ? xmlURIUnescapeString((const char *)href, 0, NULL) : NULL;
-		if (!local) {
-			problem(r, "line %ld: link:schemaRef has no xlink:href", xmlGetLineNo(n));
-			xmlFree(href);
-			continue;
-		}
-		local[strcspn(local, "#?")] = '\0';
-		const char *slash = strrchr(local, '/');
-		const char *base = slash ? slash + 1 : local;
-		/* a URL's scheme: letters, digits, + - . then ':' (RFC 3986 3.1) */
-		size_t scheme = strspn(local, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
-		int is_url = scheme > 0 && local[scheme] == ':';
-		if (strcmp(base, XBRL_TAXONOMY_FILE) != 0) {
-			problem(r, "line %ld: link:schemaRef names '%s', not billrun's taxonomy '%s'", xmlGetLineNo(n),
-				(const char *)href, XBRL_TAXONOMY_FILE);
-		} else if (!is_url || strncmp(local, "file:", 5) == 0) {
-			const char *name = local;
-			if (is_url) /* file:///x or file:/x */
-				for (name += 5; name[0] == '/' && name[1] == '/'; name++)
-					;
-			if (name[0] == '/')
-				snprintf(file, sizeof(file), "%s", name);
-			else
-				snprintf(file, sizeof(file), "%s%s", folder, name);
-			check_taxonomy_copy(file, builtin, builtin_len, checked, &nchecked, r);
-		}
-		xmlFree(local);
-		xmlFree(href);
-	}
-	return nrefs;
-}
-
-int xbrl_validate_file(const char *path, const char *catalog_file, const char *iso_path, struct xbrl_check *r,
-		       struct err *e)
-{
-	xmlDocPtr doc = NULL, tax = NULL;
-	xmlSchemaParserCtxtPtr pctx = NULL;
-	xmlSchemaPtr schema = NULL;
-	xmlSchemaValidCtxtPtr vctx = NULL;
-	struct xbrl_iso4217 *iso = NULL;
-	int rc = -1;
-
-	memset(r, 0, sizeof(*r));
-	if (access(path, R_OK) != 0)
-		return err_set(e, ERR_IO, "could not read '%s': %s", path, strerror(errno));
-	setup_offline(catalog_file);
-	iso = xbrl_iso4217_load(iso_path ? iso_path : XBRL_ISO4217_JSON, e);
-	if (!iso)
-		return -1;
-	xmlSetStructuredErrorFunc(r, collect_error);
-	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
-	if (!doc) {
-		err_set(e, ERR_INPUT, "'%s' is not a well-formed XML document", path);
-		if (r->nproblems)
-			err_detail(e, "%s", r->problems[0]);
-		goto out;
-	}
-	size_t builtin_len = 0;
-	const char *builtin = xbrl_taxonomy_text(&builtin_len);
-	if (check_schema_refs(doc, path, builtin, builtin_len, r) == 0) {
-		err_set(e, ERR_INPUT, "'%s' is not a valid XBRL instance: it has no link:schemaRef to its taxonomy", path);
-		goto out;
-	}
-	struct xbrl_check load = { 0 };
-	xmlSetStructuredErrorFunc(&load, collect_error);
-	tax = xmlReadMemory(builtin, (int)builtin_len, XBRL_TAXONOMY_FILE, NULL, XML_PARSE_NONET);
-	pctx = tax ? xmlSchemaNewMemParserCtxt(builtin, (int)builtin_len) : NULL;
-	if (pctx)
-		xmlSchemaSetParserStructuredErrors(pctx, collect_error, &load);
-	schema = pctx ? xmlSchemaParse(pctx) : NULL;
-	xmlSetStructuredErrorFunc(r, collect_error);
-	if (!schema) {
-		err_set(e, ERR_CONFIG, "could not load billrun's taxonomy or the XBRL 2.1 schemas it imports");
-		if (load.nproblems)
-			err_detail(e, "%s", load.problems[0]);
-		err_hint(e, "the XBRL 2.1 schemas are read through an XML catalog, never the network: "
-			    "give --catalog FILE or set XML_CATALOG_FILES (e.g. ../shared/xbrl/catalog.xml)");
-		goto out;
-	}
-	vctx = xmlSchemaNewValidCtxt(schema);
-	if (!vctx) {
-		err_set(e, ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	xmlSchemaSetValidStructuredErrors(vctx, collect_error, r);
-	int invalid = xmlSchemaValidateDoc(vctx, doc);
-	r->schema_checked = 1;
-	if (invalid && r->nproblems == 0)
-		problem(r, "the instance does not validate against the taxonomy schema");
-	xbrl_check_doc(doc, tax, iso, r);
-	if (r->nproblems) {
-		err_set(e, ERR_INPUT, "'%s' is not a valid XBRL instance: %s", path, r->problems[0]);
-		if (r->nproblems > 1)
-			err_detail(e, "%d problems in all", r->nproblems);
-		goto out;
-	}
-	rc = 0;
-out:
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	xmlSchemaFreeValidCtxt(vctx);
-	xmlSchemaFree(schema);
-	xmlSchemaFreeParserCtxt(pctx);
-	xmlFreeDoc(tax);
-	xmlFreeDoc(doc);
-	xbrl_iso4217_free(iso);
-	return rc;
 }

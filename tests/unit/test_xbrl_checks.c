@@ -3,7 +3,8 @@
  * xbrl_check.c), one broken fixture per check (tests/fixtures/xbrl), the
  * ISO 4217 list from Debian's iso-codes, the instance writer against the
  * built-in taxonomy, and the full validation with XSD through the shared
- * XML catalog.
+ * XML catalog and the taxonomy copies beside an instance (reports/
+ * xbrl_validate.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * xbrl.c - the facts of the XBRL report and the instance document (see
  * xbrl.h). The fact table below is the one place that says what the
  * report holds and where each value comes from; the checks are in
- * xbrl_check.c.
+ * xbrl_check.c and xbrl_validate.c.
  */
 #include "xbrl.h"
 #include "db.h"

@@ -95,18 +95,22 @@ void xbrl_iso4217_free(struct xbrl_iso4217 *set);
  * instants (a date alone as an end is the end of that day); monetary
  * facts are in a unit of exactly one ISO 4217 currency, and every
  * iso4217: measure is a current ISO 4217 code; no concept is reported
- * twice with different values in s-equal contexts and u-equal units
- * (numbers compared as decimals at the lower of their decimals). Problems are appended to r. Returns the number of problems
- * found here (0 = the instance passes).
+ * twice with different values in s-equal contexts (entity, segment,
+ * scenario and period; XML compared by namespace, not prefix) and u-equal
+ * units (numbers compared as decimals at the lower of their decimals).
+ * Problems are appended to r. Returns the number of problems found here
+ * (0 = the instance passes).
  */
 int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso4217 *iso, struct xbrl_check *r);
 
 /*
  * Check an instance file: XSD validation against the taxonomy built into
- * billrun (the schemaRef must name XBRL_TAXONOMY_FILE, and a file of that
- * name beside the instance must be the built-in taxonomy byte for byte;
- * the XBRL 2.1 schemas through the XML catalog, catalog_file or else
- * $XML_CATALOG_FILES, never the network), then xbrl_check_doc. Returns 0 when valid; -1 with e set:
+ * billrun (every schemaRef must name XBRL_TAXONOMY_FILE; the file of that
+ * name in the instance's folder, and any local file a schemaRef names,
+ * must be the built-in taxonomy byte for byte when they exist; the XBRL
+ * 2.1 schemas through the XML catalog, catalog_file or else
+ * $XML_CATALOG_FILES, never the network), then xbrl_check_doc. Returns 0
+ * when valid; -1 with e set:
  * ERR_INPUT "... is not a valid XBRL instance" (problems in r), ERR_IO or
  * ERR_CONFIG when a file or the schemas cannot be read.
  */

@@ -1,35 +1,22 @@
 /*
- * xbrl_check.c - checking an XBRL 2.1 instance (see xbrl.h): XSD
- * validation with libxml2, offline through an XML catalog, and the rules
- * XSD cannot express, read against the taxonomy's concept declarations.
+ * xbrl_check.c - the rules of XBRL 2.1 that XSD cannot express, on a
+ * parsed instance, read against the taxonomy's concept declarations
+ * (xbrl_check_doc), and the ISO 4217 codes they use. Reading and
+ * XSD-validating a file is xbrl_validate.c.
  */
 #include "xbrl.h"
+#include "xbrl_int.h"
 #include "dec.h"
 #include "err.h"
 #include "hash.h"
 
-#include <libxml/catalog.h>
 #include <libxml/parser.h>
-#include <libxml/uri.h>
-#include <libxml/xmlIO.h>
-#include <libxml/xmlschemas.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define XBRLI_NS "http://www.xbrl.org/2003/instance"
-#define LINK_NS "http://www.xbrl.org/2003/linkbase"
-#define XLINK_NS "http://www.w3.org/1999/xlink"
-#define ISO4217_NS "http://www.xbrl.org/2003/iso4217"
-#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
-#define XSD_NS "http://www.w3.org/2001/XMLSchema"
-
-static void problem(struct xbrl_check *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(struct xbrl_check *r, const char *fmt, ...)
+void xbrl_problem(struct xbrl_check *r, const char *fmt, ...)
 {
 	va_list ap;
 	if (r->nproblems < XBRL_MAX_PROBLEMS) {
@@ -139,12 +126,6 @@ struct unit {
 	char key[256];          /* its measures, resolved and sorted, for u-equality */
 };
 
-static int is(xmlNodePtr n, const char *ns, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && n->ns && xmlStrEqual(n->ns->href, BAD_CAST ns) &&
-	       xmlStrEqual(n->name, BAD_CAST name);
-}
-
 /* XBRL 2.1 numeric item types (section 5.1.1.3), by local name. */
 static int numeric_type(const xmlChar *local)
 {
@@ -183,7 +164,7 @@ static struct concept *read_concepts(xmlDocPtr tax, size_t *count, const xmlChar
 	xmlAttrPtr tn = root ? xmlHasProp(root, BAD_CAST "targetNamespace") : NULL;
 	*target = tn && tn->children ? tn->children->content : NULL;
 	for (xmlNodePtr el = root ? root->children : NULL; el; el = el->next) {
-		if (!is(el, XSD_NS, "element"))
+		if (!xbrl_is(el, XSD_NS, "element"))
 			continue;
 		xmlAttrPtr name = xmlHasProp(el, BAD_CAST "name");
 		if (!name || !name->children)
@@ -304,22 +285,72 @@ static int instant_of(const char *t, int is_end, int64_t *usec)
 	return 0;
 }
 
-/* The entity and the segment/scenario of a context as one string: two
- * contexts with equal strings are s-equal (XBRL 2.1 4.10), as far as
- * their XML is written alike (the serialization is compared, with the
- * whitespace between elements left out). */
+/* Append to buf a form of the XML under n (its children, then its
+ * following siblings) in which names are resolved to their namespaces:
+ * elements as <{ns}local {ns}attr="value"...>...</>, attributes sorted,
+ * text trimmed, whitespace-only text, comments and processing
+ * instructions left out. Two trees written with different prefixes or
+ * indentation give the same string (x-equality, XBRL 2.1 4.10, as far as
+ * values compare as trimmed text). */
+static void xml_key(xmlBufferPtr buf, xmlNodePtr n)
+{
+	for (; n; n = n->next) {
+		if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+			const char *t = (const char *)n->content;
+			size_t start = strspn(t, " \t\r\n"), len = strlen(t);
+			while (len > start && strchr(" \t\r\n", t[len - 1]))
+				len--;
+			if (len > start) {
+				xmlBufferCat(buf, BAD_CAST "\"");
+				xmlBufferAdd(buf, BAD_CAST t + start, (int)(len - start));
+				xmlBufferCat(buf, BAD_CAST "\"");
+			}
+			continue;
+		}
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		xmlBufferCat(buf, BAD_CAST "<{");
+		xmlBufferCat(buf, n->ns ? n->ns->href : BAD_CAST "");
+		xmlBufferCat(buf, BAD_CAST "}");
+		xmlBufferCat(buf, n->name);
+		char attrs[16][256];
+		size_t nattrs = 0;
+		for (xmlAttrPtr a = n->properties; a && nattrs < 16; a = a->next) {
+			xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
+			snprintf(attrs[nattrs++], sizeof(attrs[0]), "{%s}%s=\"%s\"", a->ns ? (const char *)a->ns->href : "",
+				 (const char *)a->name, v ? (const char *)v : "");
+			xmlFree(v);
+		}
+		qsort(attrs, nattrs, sizeof(attrs[0]), by_code);
+		for (size_t i = 0; i < nattrs; i++) {
+			xmlBufferCat(buf, BAD_CAST " ");
+			xmlBufferCat(buf, BAD_CAST attrs[i]);
+		}
+		xmlBufferCat(buf, BAD_CAST ">");
+		xml_key(buf, n->children);
+		xmlBufferCat(buf, BAD_CAST "</>");
+	}
+}
+
+/* The entity (scheme and identifier), its segment and the context's
+ * scenario as one string: two contexts with equal strings are s-equal
+ * but for their periods (XBRL 2.1 4.10). NULL when out of memory. */
 static char *entity_key(xmlNodePtr el)
 {
 	xmlBufferPtr buf = xmlBufferCreate();
 	if (!buf)
 		return NULL;
 	for (xmlNodePtr p = el->children; p; p = p->next) {
-		if (is(p, XBRLI_NS, "period") || p->type != XML_ELEMENT_NODE)
+		if (xbrl_is(p, XBRLI_NS, "scenario")) {
+			xmlBufferCat(buf, BAD_CAST " scenario[");
+			xml_key(buf, p->children);
+			xmlBufferCat(buf, BAD_CAST "]");
+			continue;
+		}
+		if (!xbrl_is(p, XBRLI_NS, "entity"))
 			continue;
 		for (xmlNodePtr q = p->children; q; q = q->next) {
-			if (q->type != XML_ELEMENT_NODE)
-				continue;
-			if (is(q, XBRLI_NS, "identifier")) {
+			if (xbrl_is(q, XBRLI_NS, "identifier")) {
 				char text[512];
 				xmlChar *scheme = xmlGetNoNsProp(q, BAD_CAST "scheme");
 				text_of(q, text, sizeof(text));
@@ -328,12 +359,12 @@ static char *entity_key(xmlNodePtr el)
 				xmlBufferCat(buf, BAD_CAST "}");
 				xmlBufferCat(buf, BAD_CAST text);
 				xmlFree(scheme);
-			} else {
-				xmlNodeDump(buf, el->doc, q, 0, 0);
+			} else if (xbrl_is(q, XBRLI_NS, "segment")) {
+				xmlBufferCat(buf, BAD_CAST " segment[");
+				xml_key(buf, q->children);
+				xmlBufferCat(buf, BAD_CAST "]");
 			}
 		}
-		if (!is(p, XBRLI_NS, "entity"))
-			xmlNodeDump(buf, el->doc, p, 0, 0);
 	}
 	char *key = strdup((const char *)xmlBufferContent(buf));
 	xmlBufferFree(buf);
@@ -346,17 +377,17 @@ static void read_context(xmlNodePtr el, struct context *c)
 	xmlAttrPtr id = xmlHasProp(el, BAD_CAST "id");
 	c->id = id && id->children ? id->children->content : BAD_CAST "";
 	for (xmlNodePtr p = el->children; p; p = p->next) {
-		if (!is(p, XBRLI_NS, "period"))
+		if (!xbrl_is(p, XBRLI_NS, "period"))
 			continue;
 		for (xmlNodePtr q = p->children; q; q = q->next) {
-			if (is(q, XBRLI_NS, "instant")) {
+			if (xbrl_is(q, XBRLI_NS, "instant")) {
 				c->instant = 1;
 				text_of(q, c->end, sizeof(c->end));
-			} else if (is(q, XBRLI_NS, "forever")) {
+			} else if (xbrl_is(q, XBRLI_NS, "forever")) {
 				c->forever = 1;
-			} else if (is(q, XBRLI_NS, "startDate")) {
+			} else if (xbrl_is(q, XBRLI_NS, "startDate")) {
 				text_of(q, c->start, sizeof(c->start));
-			} else if (is(q, XBRLI_NS, "endDate")) {
+			} else if (xbrl_is(q, XBRLI_NS, "endDate")) {
 				text_of(q, c->end, sizeof(c->end));
 			}
 		}
@@ -400,7 +431,7 @@ static void read_unit(xmlDocPtr doc, xmlNodePtr el, const struct xbrl_iso4217 *i
 		for (; m; m = m->next) {
 			if (m->type != XML_ELEMENT_NODE)
 				continue;
-			if (!is(m, XBRLI_NS, "measure")) {
+			if (!xbrl_is(m, XBRLI_NS, "measure")) {
 				if (depth < 8 && m->children)
 					stack[depth++] = m->children;
 				continue;
@@ -412,12 +443,12 @@ static void read_unit(xmlDocPtr doc, xmlNodePtr el, const struct xbrl_iso4217 *i
 			const xmlChar *local = qname(doc, m, BAD_CAST text, &ns);
 			if (nparts < 16)
 				snprintf(parts[nparts++], sizeof(parts[0]), "%s{%s}%s",
-					 m->parent && is(m->parent, XBRLI_NS, "unitDenominator") ? "/" : "",
+					 m->parent && xbrl_is(m->parent, XBRLI_NS, "unitDenominator") ? "/" : "",
 					 ns ? (const char *)ns : "", local);
 			if (!ns || !xmlStrEqual(ns, BAD_CAST ISO4217_NS))
 				continue;
 			if (!xbrl_iso4217_has(iso, (const char *)local))
-				problem(r, "line %ld: unit '%s' has measure '%s', which is not an ISO 4217 currency code",
+				xbrl_problem(r, "line %ld: unit '%s' has measure '%s', which is not an ISO 4217 currency code",
 					xmlGetLineNo(m), u->id, text);
 			else if (u->measures == 1)
 				snprintf(u->iso, sizeof(u->iso), "%s", local);
@@ -490,17 +521,47 @@ static int round_to(struct dec *out, struct dec v, int d)
 	return dec_div(out, v, p, 0, DEC_ROUND_HALF_EVEN);
 }
 
+/* The text of a fact, whitespace around it trimmed, whole (a new string,
+ * xmlFree it; NULL out of memory). */
+static xmlChar *value_of(xmlNodePtr n)
+{
+	xmlChar *t = xmlNodeGetContent(n);
+	if (!t)
+		return NULL;
+	char *p = (char *)t;
+	size_t start = strspn(p, " \t\r\n"), len = strlen(p);
+	while (len > start && strchr(" \t\r\n", p[len - 1]))
+		len--;
+	memmove(p, p + start, len - start);
+	p[len - start] = '\0';
+	return t;
+}
+
+/* A number's text with the fractional zeros at its end left out but one
+ * (they do not change its value, but past DEC_MAX_SCALE dec_parse refuses
+ * them): "299.2400" is parsed as 299.24. -1 when it is not a decimal. */
+static int parse_number(const xmlChar *text, struct dec *v)
+{
+	const char *t = (const char *)text;
+	size_t len = strlen(t);
+	if (strchr(t, '.') && !strpbrk(t, "eE"))
+		while (len > 2 && t[len - 1] == '0' && t[len - 2] != '.')
+			len--;
+	return dec_parse(v, t, len);
+}
+
 /* Whether two numeric duplicates agree: both values rounded to the lower
  * of their decimals are equal (XBRL 2.1 4.10, v-equal; 299.24 and 299.240
  * agree). 1 agree, 0 not, -1 when it cannot be told (then their text is
  * compared). */
 static int numeric_agree(xmlNodePtr a, xmlNodePtr b)
 {
-	char ta[DEC_STR_MAX + 16], tb[DEC_STR_MAX + 16];
 	struct dec va, vb, ra, rb;
-	text_of(a, ta, sizeof(ta));
-	text_of(b, tb, sizeof(tb));
-	if (dec_parse_cstr(&va, ta) || dec_parse_cstr(&vb, tb))
+	xmlChar *ta = value_of(a), *tb = value_of(b);
+	int parsed = ta && tb && parse_number(ta, &va) == 0 && parse_number(tb, &vb) == 0;
+	xmlFree(ta);
+	xmlFree(tb);
+	if (!parsed)
 		return -1;
 	xmlChar *da = xmlGetNoNsProp(a, BAD_CAST "decimals"), *pa = xmlGetNoNsProp(a, BAD_CAST "precision");
 	xmlChar *db = xmlGetNoNsProp(b, BAD_CAST "decimals"), *pb = xmlGetNoNsProp(b, BAD_CAST "precision");
@@ -551,32 +612,32 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 	struct concept *concepts = read_concepts(taxonomy, &nconcepts, &target);
 	xmlNodePtr root = xmlDocGetRootElement(instance);
 
-	if (!root || !is(root, XBRLI_NS, "xbrl")) {
-		problem(r, "the root element is not xbrli:xbrl");
+	if (!root || !xbrl_is(root, XBRLI_NS, "xbrl")) {
+		xbrl_problem(r, "the root element is not xbrli:xbrl");
 		free(concepts);
 		return r->nproblems - before;
 	}
 	for (xmlNodePtr n = root->children; n; n = n->next) {
-		ncontexts += is(n, XBRLI_NS, "context");
-		nunits += is(n, XBRLI_NS, "unit");
+		ncontexts += xbrl_is(n, XBRLI_NS, "context");
+		nunits += xbrl_is(n, XBRLI_NS, "unit");
 	}
 	struct context *contexts = calloc(ncontexts + 1, sizeof(*contexts));
 	struct unit *units = calloc(nunits + 1, sizeof(*units));
 	if (!contexts || !units) {
-		problem(r, "out of memory");
+		xbrl_problem(r, "out of memory");
 		goto out;
 	}
 	ncontexts = nunits = 0;
 	for (xmlNodePtr n = root->children; n; n = n->next) {
-		if (is(n, XBRLI_NS, "context")) {
+		if (xbrl_is(n, XBRLI_NS, "context")) {
 			struct context *c = &contexts[ncontexts++];
 			read_context(n, c);
 			/* XBRL 2.1 4.7.2: the end must be later than the start (a date
 			 * alone as an end is the end of that day) */
 			if (!c->instant && !c->forever && c->have_t && c->t_end <= c->t_start)
-				problem(r, "line %ld: context '%s' ends (%s) %s it starts (%s)", xmlGetLineNo(n), c->id,
+				xbrl_problem(r, "line %ld: context '%s' ends (%s) %s it starts (%s)", xmlGetLineNo(n), c->id,
 					c->end, c->t_end < c->t_start ? "before" : "when", c->start);
-		} else if (is(n, XBRLI_NS, "unit")) {
+		} else if (xbrl_is(n, XBRLI_NS, "unit")) {
 			read_unit(instance, n, iso, &units[nunits++], r);
 		}
 	}
@@ -592,7 +653,7 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 		const struct concept *c =
 			target && xmlStrEqual(n->ns->href, target) ? find_concept(concepts, nconcepts, n->name) : NULL;
 		if (!c) {
-			problem(r, "line %ld: fact '%s' is not a concept of the taxonomy", line, n->name);
+			xbrl_problem(r, "line %ld: fact '%s' is not a concept of the taxonomy", line, n->name);
 			continue;
 		}
 		xmlChar *ctx_ref = xmlGetNoNsProp(n, BAD_CAST "contextRef");
@@ -607,13 +668,13 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 			if (xmlStrEqual(contexts[i].id, ctx_ref))
 				ctx = &contexts[i];
 		if (!ctx)
-			problem(r, "line %ld: %s: contextRef '%s' names no context", line, n->name,
+			xbrl_problem(r, "line %ld: %s: contextRef '%s' names no context", line, n->name,
 				ctx_ref ? (const char *)ctx_ref : "");
 		else if (c->instant && !ctx->instant)
-			problem(r, "line %ld: %s is an instant concept but context '%s' is a duration", line, n->name,
+			xbrl_problem(r, "line %ld: %s is an instant concept but context '%s' is a duration", line, n->name,
 				ctx->id);
 		else if (!c->instant && ctx->instant)
-			problem(r, "line %ld: %s is a duration concept but context '%s' is an instant", line, n->name,
+			xbrl_problem(r, "line %ld: %s is a duration concept but context '%s' is an instant", line, n->name,
 				ctx->id);
 
 		const struct unit *unit = NULL;
@@ -622,22 +683,22 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 				unit = &units[i];
 		if (c->numeric) {
 			if (!unit_ref)
-				problem(r, "line %ld: numeric fact %s has no unitRef", line, n->name);
+				xbrl_problem(r, "line %ld: numeric fact %s has no unitRef", line, n->name);
 			else if (!unit)
-				problem(r, "line %ld: %s: unitRef '%s' names no unit", line, n->name, unit_ref);
+				xbrl_problem(r, "line %ld: %s: unitRef '%s' names no unit", line, n->name, unit_ref);
 			else if (c->monetary && !unit->iso[0])
-				problem(r, "line %ld: monetary fact %s is in unit '%s', which is not one ISO 4217 currency",
+				xbrl_problem(r, "line %ld: monetary fact %s is in unit '%s', which is not one ISO 4217 currency",
 					line, n->name, unit->id);
 			if (!is_nil && decimals && precision)
-				problem(r, "line %ld: numeric fact %s carries both decimals and precision (XBRL 2.1 4.6.3: "
+				xbrl_problem(r, "line %ld: numeric fact %s carries both decimals and precision (XBRL 2.1 4.6.3: "
 					   "one of them)", line, n->name);
 			else if (!is_nil && !decimals)
-				problem(r, "line %ld: numeric fact %s has no decimals attribute", line, n->name);
+				xbrl_problem(r, "line %ld: numeric fact %s has no decimals attribute", line, n->name);
 			if (is_nil && (decimals || precision))
-				problem(r, "line %ld: nil fact %s carries decimals or precision", line, n->name);
+				xbrl_problem(r, "line %ld: nil fact %s carries decimals or precision", line, n->name);
 		} else {
 			if (unit_ref || decimals || precision)
-				problem(r, "line %ld: non-numeric fact %s carries a unitRef, decimals or precision", line,
+				xbrl_problem(r, "line %ld: non-numeric fact %s carries a unitRef, decimals or precision", line,
 					n->name);
 		}
 		/* One concept in s-equal contexts and u-equal units: one value. */
@@ -647,20 +708,20 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 			if (o->nil || !same_item(o, &me))
 				continue;
 			int agree = c->numeric ? numeric_agree(o->node, n) : -1;
-			if (agree < 0) {
-				char a[1024], b[1024];
-				text_of(o->node, a, sizeof(a));
-				text_of(n, b, sizeof(b));
-				agree = strcmp(a, b) == 0;
+			if (agree < 0) { /* text, or a number past what struct dec holds: as written */
+				xmlChar *a = value_of(o->node), *b = value_of(n);
+				agree = xmlStrEqual(a, b);
+				xmlFree(a);
+				xmlFree(b);
 			}
 			if (agree)
 				continue;
 			if (xmlStrEqual(o->ctx->id, ctx->id))
-				problem(r, "line %ld: %s is reported twice for context '%s' with different values (line %ld)",
+				xbrl_problem(r, "line %ld: %s is reported twice for context '%s' with different values (line %ld)",
 					line, n->name, ctx->id, xmlGetLineNo(o->node));
 			else
-				problem(r, "line %ld: %s is reported twice with different values, in contexts '%s' and '%s' "
-					   "(line %ld), which have the same entity and period", line, n->name, ctx->id,
+				xbrl_problem(r, "line %ld: %s is reported twice with different values, in contexts '%s' and '%s' "
+					   "(line %ld), which have the same entity, segment, scenario and period", line, n->name, ctx->id,
 					o->ctx->id, xmlGetLineNo(o->node));
 		}
 		if (seen)
@@ -682,157 +743,4 @@ out:
 	free(contexts);
 	free(units);
 	return r->nproblems - before;
-}
-
-/* ---- reading files, offline ---- */
-
-static void collect_error(void *ctx, xmlErrorPtr error)
-{
-	struct xbrl_check *r = ctx;
-	if (!error || error->level < XML_ERR_ERROR)
-		return;
-	char msg[256];
-	snprintf(msg, sizeof(msg), "%s", error->message ? error->message : "XML error");
-	size_t n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	if (error->line > 0)
-		problem(r, "line %d: %s", error->line, msg);
-	else
-		problem(r, "%s%s%s", error->file ? error->file : "", error->file ? ": " : "", msg);
-}
-
-static int setup_done;
-
-/* No network, ever: the XBRL 2.1 schemas are found through the catalog. */
-static void setup_offline(const char *catalog_file)
-{
-	if (!setup_done) {
-		xmlInitParser();
-		xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader);
-		setup_done = 1;
-	}
-	if (catalog_file)
-		xmlLoadCatalog(catalog_file);
-}
-
-/* The href of the instance's link:schemaRef, resolved against the
- * instance's location (a new string), or NULL. */
-static xmlChar *taxonomy_uri(xmlDocPtr doc, const char *path)
-{
-	xmlNodePtr root = xmlDocGetRootElement(doc);
-	for (xmlNodePtr n = root ? root->children : NULL; n; n = n->next) {
-		if (!is(n, LINK_NS, "schemaRef"))
-			continue;
-		xmlChar *href = xmlGetNsProp(n, BAD_CAST "href", BAD_CAST XLINK_NS);
-		if (!href)
-			return NULL;
-		xmlChar *uri = xmlBuildURI(href, BAD_CAST path);
-		xmlFree(href);
-		return uri;
-	}
-	return NULL;
-}
-
-int xbrl_validate_file(const char *path, const char *catalog_file, const char *iso_path, struct xbrl_check *r,
-		       struct err *e)
-{
-	xmlDocPtr doc = NULL, tax = NULL;
-	xmlChar *uri = NULL;
-	xmlSchemaParserCtxtPtr pctx = NULL;
-	xmlSchemaPtr schema = NULL;
-	xmlSchemaValidCtxtPtr vctx = NULL;
-	struct xbrl_iso4217 *iso = NULL;
-	int rc = -1;
-
-	memset(r, 0, sizeof(*r));
-	if (access(path, R_OK) != 0)
-		return err_set(e, ERR_IO, "could not read '%s': %s", path, strerror(errno));
-	setup_offline(catalog_file);
-	iso = xbrl_iso4217_load(iso_path ? iso_path : XBRL_ISO4217_JSON, e);
-	if (!iso)
-		return -1;
-	xmlSetStructuredErrorFunc(r, collect_error);
-	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
-	if (!doc) {
-		err_set(e, ERR_INPUT, "'%s' is not a well-formed XML document", path);
-		if (r->nproblems)
-			err_detail(e, "%s", r->problems[0]);
-		goto out;
-	}
-	uri = taxonomy_uri(doc, path);
-	if (!uri) {
-		err_set(e, ERR_INPUT, "'%s' is not a valid XBRL instance: it has no link:schemaRef to its taxonomy", path);
-		goto out;
-	}
-	/* The instance is checked against the taxonomy built into billrun,
-	 * never a file an editor could have changed: its schemaRef must name
-	 * billrun's taxonomy, and a copy beside the instance must be the
-	 * built-in one byte for byte. */
-	size_t builtin_len = 0;
-	const char *builtin = xbrl_taxonomy_text(&builtin_len);
-	const char *slash = strrchr((const char *)uri, '/');
-	const char *base = slash ? slash + 1 : (const char *)uri;
-	if (strcmp(base, XBRL_TAXONOMY_FILE) != 0) {
-		problem(r, "link:schemaRef names '%s', not billrun's taxonomy '%s'", (const char *)uri, XBRL_TAXONOMY_FILE);
-	} else if (access((const char *)uri, F_OK) == 0) {
-		char *side = NULL;
-		size_t side_len = 0;
-		struct err ignored;
-		if (hash_read_file((const char *)uri, &side, &side_len, &ignored)) {
-			problem(r, "the taxonomy '%s' beside the instance cannot be read", (const char *)uri);
-		} else if (side_len != builtin_len || memcmp(side, builtin, builtin_len) != 0) {
-			char have[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
-			hash_sha256_hex(side, side_len, have);
-			hash_sha256_hex(builtin, builtin_len, want);
-			problem(r, "the taxonomy '%s' beside the instance differs from the one built into billrun "
-				   "(SHA-256 %.12s, built in %.12s): it is not billrun's taxonomy",
-				(const char *)uri, have, want);
-		}
-		free(side);
-	}
-	struct xbrl_check load = { 0 };
-	xmlSetStructuredErrorFunc(&load, collect_error);
-	tax = xmlReadMemory(builtin, (int)builtin_len, XBRL_TAXONOMY_FILE, NULL, XML_PARSE_NONET);
-	pctx = tax ? xmlSchemaNewMemParserCtxt(builtin, (int)builtin_len) : NULL;
-	if (pctx)
-		xmlSchemaSetParserStructuredErrors(pctx, collect_error, &load);
-	schema = pctx ? xmlSchemaParse(pctx) : NULL;
-	xmlSetStructuredErrorFunc(r, collect_error);
-	if (!schema) {
-		err_set(e, ERR_CONFIG, "could not load billrun's taxonomy or the XBRL 2.1 schemas it imports");
-		if (load.nproblems)
-			err_detail(e, "%s", load.problems[0]);
-		err_hint(e, "the XBRL 2.1 schemas are read through an XML catalog, never the network: "
-			    "give --catalog FILE or set XML_CATALOG_FILES (e.g. ../shared/xbrl/catalog.xml)");
-		goto out;
-	}
-	vctx = xmlSchemaNewValidCtxt(schema);
-	if (!vctx) {
-		err_set(e, ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	xmlSchemaSetValidStructuredErrors(vctx, collect_error, r);
-	int invalid = xmlSchemaValidateDoc(vctx, doc);
-	r->schema_checked = 1;
-	if (invalid && r->nproblems == 0)
-		problem(r, "the instance does not validate against the taxonomy schema");
-	xbrl_check_doc(doc, tax, iso, r);
-	if (r->nproblems) {
-		err_set(e, ERR_INPUT, "'%s' is not a valid XBRL instance: %s", path, r->problems[0]);
-		if (r->nproblems > 1)
-			err_detail(e, "%d problems in all", r->nproblems);
-		goto out;
-	}
-	rc = 0;
-out:
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	xmlSchemaFreeValidCtxt(vctx);
-	xmlSchemaFree(schema);
-	xmlSchemaFreeParserCtxt(pctx);
-	xmlFreeDoc(tax);
-	xmlFreeDoc(doc);
-	xmlFree(uri);
-	xbrl_iso4217_free(iso);
-	return rc;
 }

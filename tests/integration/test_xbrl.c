@@ -129,6 +129,19 @@ static void a_month_end_run_writes_a_valid_instance_with_the_periods_figures(voi
 	      "grep -q '<xbrli:instant>2026-01-31</xbrli:instant>' xbrl.xbrl && "
 	      "grep -q '<xbrli:measure>iso4217:USD</xbrli:measure>' xbrl.xbrl");
 
+	/* The taxonomy beside the run's instance is billrun's: one comment
+	 * added to it and the instance is refused, exit 65, naming the file;
+	 * the same bytes again and it is valid. */
+	SH_OK("echo '<!-- edited -->' >> $(dirname %s)/billrun-2026.xsd", path);
+	SH_OK("XML_CATALOG_FILES='%s' '%s' xbrl validate %s > edited.txt 2>&1; echo $?",
+	      test_src("../shared/xbrl/catalog.xml"), getenv("BILLRUN_BIN"), path);
+	assert_int_equal(atoi(out), 65);
+	SH_OK("cat edited.txt");
+	expect_output("xbrl/billrun-2026.xsd' beside the instance differs from the one built into billrun");
+	SH_OK("cp '%s' $(dirname %s)/billrun-2026.xsd && XML_CATALOG_FILES='%s' '%s' xbrl validate %s 2>&1",
+	      test_src("reports/taxonomy/billrun-2026.xsd"), path, test_src("../shared/xbrl/catalog.xml"),
+	      getenv("BILLRUN_BIN"), path);
+
 	/* Without the catalog the official schemas are not fetched from the network. */
 	SH_OK("env -u XML_CATALOG_FILES '%s' xbrl validate %s > novalidate.txt 2>&1; echo $?", getenv("BILLRUN_BIN"),
 	      path);
@@ -169,6 +182,7 @@ static void broken_fixtures_pass_xsd_and_fail_billrun_each_for_its_reason(void *
 		{ "precision-and-decimals.xbrl", "carries both decimals and precision" },
 		{ "start-equals-end.xbrl", "ends (2026-01-31T00:00:00) when it starts" },
 		{ "duplicate-in-equal-contexts.xbrl", "in contexts 'D2' and 'D'" },
+		{ "duplicate-in-equal-segments.xbrl", "InvoiceCount is reported twice with different values, in contexts 'R2' and 'R'" },
 		{ "rounded-duplicate.xbrl", "reported twice" },
 	};
 	char catalog[512], cmd[2048];

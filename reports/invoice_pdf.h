@@ -1,7 +1,9 @@
 /*
  * invoice_pdf.h - an issued invoice or credit note as an A4 PDF: the seller's and the customer's details, the document's
- * number, dates, billing period, currency and rule version, its lines
- * (charges, late-usage adjustments, taxes; FX shown on converted lines),
+ * number, dates, billing period, currency, rule version and run, its lines in the rate
+ * card's words (invoice_words.h: label, quantity with unit, unit price or
+ * tiers; zero usage lines left out unless asked for; charges, late-usage
+ * adjustments, taxes; FX shown on converted lines),
  * the totals and the payment details. Long documents continue on further
  * pages with the table header repeated; every page is numbered "page i of
  * n". Text is real text (pdftotext reads it back): in the standard font

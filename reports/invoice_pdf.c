@@ -359,13 +359,8 @@ static double draw_first_header(struct pdf *p)
 	fy += 14.0;
 	draw_label_value(cv, lx, vx, fy, "Currency", d->currency);
 	fy += 14.0;
-	if (d->rule_version[0]) {
-		snprintf(buf, sizeof(buf), "%s (sha256 %.12s)", d->rule_version, d->rule_sha256);
-		draw_label_value(cv, lx, vx, fy, "Rule version", buf);
-		fy += 14.0;
-	}
-	draw_label_value(cv, lx, vx, fy, "Run", d->run_id);
-	fy += 14.0;
+	/* The run and the rule version are for auditors: in the file's
+	 * metadata (draw), not on the customer's page. */
 
 	double bottom = (cy > fy ? cy : fy) + 8.0;
 	/* What this document refers to. */
@@ -516,8 +511,7 @@ static void draw_footer(struct pdf *p, int page)
 	canvas_rect(cv, LEFT, FOOT_Y - 12.0, RIGHT - LEFT, 0.5);
 	grey(cv, 0.45);
 	font(cv, 0, 7.0);
-	snprintf(buf, sizeof(buf), "%s %s  |  issued %s  |  billrun run %s", invoice_doc_title(p->d), p->d->number,
-		 p->d->issued_at, p->d->run_id);
+	snprintf(buf, sizeof(buf), "%s %s  |  issued %s", invoice_doc_title(p->d), p->d->number, p->d->issued_at);
 	text(cv, LEFT, FOOT_Y, buf);
 	snprintf(buf, sizeof(buf), "page %d of %d", page, p->pages);
 	text_right(cv, RIGHT, FOOT_Y, buf);
@@ -529,9 +523,16 @@ static int draw(const struct invoice_doc *d, const char *path,
 		struct canvas *(*new_canvas)(const char *, double, double, const struct canvas_meta *, struct err *),
 		struct outfile_sum *sum, struct err *e)
 {
-	char title[256];
+	char title[256], subject[256], keywords[256];
 	snprintf(title, sizeof(title), "%s %s", invoice_doc_title(d), d->number);
-	const struct canvas_meta meta = { .title = title, .author = d->seller_name, .creator = "billrun" };
+	/* Where auditors trace the document to: the run that issued it and
+	 * the rule version it was rated with (also in the JSON). */
+	snprintf(subject, sizeof(subject), "billrun run %s, rule version %s (sha256 %s)", d->run_id,
+		 d->rule_version[0] ? d->rule_version : "none", d->rule_sha256[0] ? d->rule_sha256 : "none");
+	snprintf(keywords, sizeof(keywords), "billrun-run=%s billrun-rule-version=%s billrun-rule-sha256=%s", d->run_id,
+		 d->rule_version[0] ? d->rule_version : "none", d->rule_sha256[0] ? d->rule_sha256 : "none");
+	const struct canvas_meta meta = { .title = title, .author = d->seller_name, .creator = "billrun",
+					  .subject = subject, .keywords = keywords };
 	struct pdf p = { .d = d };
 	int rc = -1;
 

@@ -129,7 +129,7 @@ static void month_end_issues_numbered_invoices_with_pdf_and_json(void **state)
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
 	const char *want[] = { "INVOICE", number(1), "Billrun Telecom GmbH", "VAT ID DE123456789", "ACME, Inc.",
 			       "Account acme", "billing@acme.example", "2026-03-01 to 2026-03-31", "Due date",
-			       "Rule version", "USt 19% on 149.00 EUR (DE)", "28.31", "Total due", "EUR 177.31", "page 1 of 1" };
+			       "USt 19% on 149.00 EUR (DE)", "28.31", "Total due", "EUR 177.31", "page 1 of 1" };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		assert_contains(out, want[i]);
 	assert_contains(out, q_text("SELECT due_date::text FROM invoices WHERE account_ext = 'acme'"));
@@ -143,9 +143,23 @@ static void month_end_issues_numbered_invoices_with_pdf_and_json(void **state)
 	assert_line(out, "Storage", "250.5 GB", "250.5 GB at 0.08 (the tier up to 1,000 GB)", "20.04");
 	assert_line(out, "active_users", "7 users", "5 users free; 2 users at 4.00", "8.00");
 	assert_line(out, "commitment (minimum commitment)", NULL, NULL, "71.38");
-	/* billrun's own names stay off the page. */
+	/* billrun's own names stay off the page; so do the run and the rule
+	 * version, which are in the file's metadata instead. */
 	assert_null(strstr(out, "plan pro"));
 	assert_null(strstr(out, "(graduated"));
+	assert_null(strstr(out, "Rule version"));
+	assert_null(strstr(out, "Run "));
+	assert_null(strstr(out, "run 2"));
+	snprintf(cmd, sizeof(cmd), "pdfinfo '%s'", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	char meta[256];
+	snprintf(meta, sizeof(meta), "billrun-run=%lld billrun-rule-version=%s billrun-rule-sha256=%s", run,
+		 q_text("SELECT rule_version::text FROM invoices WHERE account_ext = 'acme'"),
+		 q_text("SELECT v.sha256 FROM invoices i JOIN rule_versions v ON v.id = i.rule_version "
+			"WHERE i.account_ext = 'acme'"));
+	assert_contains(out, meta);
+	snprintf(meta, sizeof(meta), "billrun run %lld, rule version ", run);
+	assert_contains(out, meta);
 	/* A page as an image, as a customer sees it. */
 	snprintf(cmd, sizeof(cmd), "pdftoppm -r 60 -png -f 1 -l 1 '%s' '%s/page' && od -An -c -N4 '%s/page-1.png'", path,
 		 dir, dir);
@@ -183,6 +197,13 @@ static void month_end_issues_numbered_invoices_with_pdf_and_json(void **state)
 	assert_contains(out, "\"total\": \"177.31\"");
 	assert_contains(out, "\"name\": \"Billrun Telecom GmbH\"");
 	assert_contains(out, "\"period\": {\"start\": \"2026-03-01\", \"end\": \"2026-03-31\"}");
+	/* The run and the rule version stay in the JSON, for auditors. */
+	char audit[256];
+	snprintf(audit, sizeof(audit), "\"run\": %lld,", run);
+	assert_contains(out, audit);
+	assert_contains(out, q_text("SELECT '\"rule_version\": {\"id\": ' || i.rule_version || ', \"sha256\": \"' || v.sha256 "
+				    "|| '\"}' FROM invoices i JOIN rule_versions v ON v.id = i.rule_version "
+				    "WHERE i.account_ext = 'acme'"));
 	/* The lines in words: label, unit, tiers and amount. */
 	assert_contains(out, "\"label\": \"Voice calls\"");
 	assert_contains(out, "\"unit\": \"s\"");

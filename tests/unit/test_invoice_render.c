@@ -7,7 +7,8 @@
  * is Windows-1252, else DejaVu Sans embedded), read back with pdffonts;
  * a full disk named by each writer, with no file left behind; the lines
  * in the rate card's words (label, unit, unit price or tiers, amount) in
- * the JSON and on the page, zero lines left out unless asked for.
+ * the JSON and on the page, zero lines left out unless asked for, the run
+ * and rule version in the PDF's metadata and not on its page.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -383,9 +384,11 @@ static void lines_are_in_the_customers_words(void **state)
 	assert_non_null(strstr(text, "\"amount\": \"15.50\""));
 	assert_null(strstr(text, "active_users"));         /* zero: left out */
 	assert_non_null(strstr(text, "\"label\": \"Seats\"")); /* zero, show_zero */
+	assert_non_null(strstr(text, "\"run\": 12,"));
+	assert_non_null(strstr(text, "\"rule_version\": {\"id\": 3, \"sha256\": \"0123456789abcdef"));
 	free(text);
 
-	if (test_sh(out, sizeof(out), "command -v pdftotext") != 0)
+	if (test_sh(out, sizeof(out), "command -v pdftotext && command -v pdfinfo") != 0)
 		skip();
 	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
 	/* Both canvases: Helvetica (libharu), and DejaVu Sans (cairo) for a
@@ -408,7 +411,16 @@ static void lines_are_in_the_customers_words(void **state)
 		assert_null(strstr(out, "active_users"));
 		assert_non_null(strstr(out, "Seats"));
 		assert_non_null(strstr(out, "0 seats"));
-
+		assert_null(strstr(out, "Rule version"));
+		assert_null(strstr(out, "Run"));
+		assert_null(strstr(out, "run 12"));
+		assert_null(strstr(out, "0123456789ab"));
+		snprintf(cmd, sizeof(cmd), "pdfinfo '%s'", path);
+		assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+		assert_non_null(strstr(out, "billrun run 12, rule version 3 (sha256 0123456789abcdef"));
+		assert_non_null(strstr(out, "billrun-run=12 billrun-rule-version=3 billrun-rule-sha256="
+					    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+		assert_non_null(strstr(out, k == 0 ? "Haru" : "cairo"));
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	test_sh(out, sizeof(out), cmd);

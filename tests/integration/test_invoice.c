@@ -232,6 +232,63 @@ static void month_end_issues_numbered_invoices_with_pdf_and_json(void **state)
 	assert_int_equal(q_int("SELECT count(*) FROM invoices"), 5);
 }
 
+/* ---- the words and the rule version ---- */
+
+/* The words are the rule version's: after the rate card renames a charge,
+ * a rerun with the original version prints the original label, one with
+ * the current version the new one, and an issued invoice drawn again
+ * keeps its words. (An FX correction makes each rerun issue anew.) */
+static void a_rerun_on_the_original_rule_version_prints_the_original_words(void **state)
+{
+	NEED_PG();
+	march_data();
+	must("run", "month_end", "--period", "2026-03");
+	long long run = last_run();
+	char id[24], cmd[2048], path[1024];
+	snprintf(id, sizeof(id), "%lld", run);
+
+	/* The card now calls tokyo's API charge something else. */
+	snprintf(cmd, sizeof(cmd), "sed 's/label = \"API requests\"/label = \"Requests via the API\"/' '%s' >'%s/rates.conf'",
+		 test_src("tests/fixtures/invoice/rates.conf"), dir);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	snprintf(rules, sizeof(rules), "%s/rates.conf", dir);
+	write_config(NULL, NULL);
+
+	sql("INSERT INTO fx_rates (base, quote, as_of, rate, source) VALUES ('USD', 'JPY', '2026-03-31', 151.00, 'fix')");
+	must("rerun", id, "--from", "rate", "--account", "tokyo");
+	long long original = last_run();
+	assert_int_equal(q_int("SELECT count(*) FROM invoices WHERE run_id = %lld", original), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM runs r JOIN runs o ON o.id = %lld WHERE r.id = %lld "
+			       "AND r.rule_version = o.rule_version", run, original),
+			 1);
+	snprintf(path, sizeof(path), "%s/invoices/%s.pdf", run_dir(original), number(6));
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_line(out, "API requests", "251,000 calls", "first 250,000 calls at 0.0004 USD", "15,100");
+	assert_null(strstr(out, "Requests via the API"));
+
+	sql("INSERT INTO fx_rates (base, quote, as_of, rate, source) VALUES ('USD', 'JPY', '2026-03-31', 152.00, 'fix2')");
+	must("rerun", id, "--from", "rate", "--account", "tokyo", "--rules", "current");
+	long long current = last_run();
+	assert_int_equal(q_int("SELECT count(*) FROM invoices WHERE run_id = %lld", current), 1);
+	snprintf(path, sizeof(path), "%s/invoices/%s.pdf", run_dir(current), number(7));
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_line(out, "Requests via the API", "251,000 calls", "first 250,000 calls at 0.0004 USD", "15,200");
+	snprintf(cmd, sizeof(cmd), "cat '%s/invoices/%s.json'", run_dir(current), number(7));
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_contains(out, "\"label\": \"Requests via the API\"");
+
+	/* The first invoice, drawn again, says what it said. */
+	char copy[512];
+	snprintf(copy, sizeof(copy), "%s/copy.pdf", dir);
+	must("invoice", "show", "--pdf", copy, number(4));
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", copy);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_line(out, "API requests", "251,000 calls", NULL, "15,025");
+	assert_null(strstr(out, "Requests via the API"));
+}
+
 /* ---- show, trace, list ---- */
 
 static void show_trace_and_list(void **state)
@@ -815,6 +872,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(month_end_issues_numbered_invoices_with_pdf_and_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(show_trace_and_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_rerun_on_the_original_rule_version_prints_the_original_words, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(parallel_issuers_leave_no_gap_after_sigkill, setup, teardown),
 		cmocka_unit_test_setup_teardown(issued_documents_cannot_be_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(dispute_rerun_issues_credit_note_and_new_invoice_only_on_change, setup,

@@ -54,9 +54,10 @@ void invoice_series_number(const struct invoice_series_fmt *f, int64_t seq, char
 /* A set of documents with their lines, pointing into the query results it
  * owns. */
 struct invoice_doc_set {
-	PGresult *headers, *lines;
+	PGresult *headers, *lines, *steps;
 	struct invoice_doc *docs;
 	struct invoice_doc_line *line_arr;
+	struct invoice_doc_step *step_arr;
 	int n;
 };
 

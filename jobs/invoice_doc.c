@@ -23,15 +23,19 @@ enum {
 enum {
 	L_DOC_ID, L_NO, L_KIND, L_ADJUSTMENT, L_PERIOD, L_DESCRIPTION, L_QUANTITY, L_AMOUNT, L_TAX_RATE, L_TAX_BASE,
 	L_METER, L_CHARGE, L_PLAN, L_FX_RATE, L_PRICE_CURRENCY, L_PRICE_AMOUNT, L_FX_AS_OF, L_RATING, L_RATED_LINE,
-	L_BILLABLE
+	L_BILLABLE, L_LABEL, L_UNIT, L_SHOW_ZERO, L_MODEL, L_FREE, L_PACKAGE_SIZE, L_PACKAGES, L_DIFFERENCE
 };
+/* Columns of invoice_doc_line_steps. */
+enum { S_DOC_ID, S_LINE, S_TIER, S_FROM, S_TO, S_UNITS, S_PRICE, S_FLAT, S_AMOUNT };
 
 void invoice_docs_release(struct invoice_doc_set *set)
 {
 	PQclear(set->headers);
 	PQclear(set->lines);
+	PQclear(set->steps);
 	free(set->docs);
 	free(set->line_arr);
+	free(set->step_arr);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -66,9 +70,26 @@ static int attach(struct db *db, struct invoice_doc_set *set, struct err *e)
 	const char *table = strcmp(PQgetvalue(h, 0, H_DOC), "credit_note") == 0 ? "credit_note" : "invoice";
 	const char *p[] = { table, ids };
 	set->lines = db_query(db, e, SQL_invoice_doc_lines, 2, p);
+	if (set->lines)
+		set->steps = db_query(db, e, SQL_invoice_doc_line_steps, 2, p);
 	free(ids);
-	if (!set->lines)
+	if (!set->lines || !set->steps)
 		return -1;
+	PGresult *S = set->steps;
+	int ns = PQntuples(S);
+	set->step_arr = calloc((size_t)ns + 1, sizeof(*set->step_arr));
+	if (!set->step_arr)
+		return err_set(e, ERR_INTERNAL, "out of memory");
+	for (int k = 0; k < ns; k++) {
+		struct invoice_doc_step *st = &set->step_arr[k];
+		st->tier = PQgetvalue(S, k, S_TIER);
+		st->from = PQgetvalue(S, k, S_FROM);
+		st->to = PQgetvalue(S, k, S_TO);
+		st->units = PQgetvalue(S, k, S_UNITS);
+		st->price = PQgetvalue(S, k, S_PRICE);
+		st->flat = PQgetvalue(S, k, S_FLAT);
+		st->amount = PQgetvalue(S, k, S_AMOUNT);
+	}
 	int nl = PQntuples(set->lines);
 	set->line_arr = calloc((size_t)nl + 1, sizeof(*set->line_arr));
 	if (!set->line_arr)
@@ -95,6 +116,29 @@ static int attach(struct db *db, struct invoice_doc_set *set, struct err *e)
 		l->fx_as_of = PQgetvalue(L, k, L_FX_AS_OF);
 		l->rating_id = PQgetvalue(L, k, L_RATING);
 		l->rated_line_id = PQgetvalue(L, k, L_RATED_LINE);
+		l->label = PQgetvalue(L, k, L_LABEL);
+		l->unit = PQgetvalue(L, k, L_UNIT);
+		l->show_zero = PQgetvalue(L, k, L_SHOW_ZERO)[0] == 't';
+		l->model = PQgetvalue(L, k, L_MODEL);
+		l->free = PQgetvalue(L, k, L_FREE);
+		l->package_size = PQgetvalue(L, k, L_PACKAGE_SIZE);
+		l->packages = PQgetvalue(L, k, L_PACKAGES);
+		l->difference = PQgetvalue(L, k, L_DIFFERENCE)[0] == 't';
+	}
+	/* Steps are in document, line and step order like the lines: each
+	 * line's are the run of rows with its document and line number. */
+	for (int k = 0, j = 0; k < nl; k++) {
+		struct invoice_doc_line *l = &set->line_arr[k];
+		long long doc = strtoll(PQgetvalue(L, k, L_DOC_ID), NULL, 10);
+		int no = atoi(l->line_no);
+		while (j < ns && (strtoll(PQgetvalue(S, j, S_DOC_ID), NULL, 10) < doc ||
+				  (strtoll(PQgetvalue(S, j, S_DOC_ID), NULL, 10) == doc && atoi(PQgetvalue(S, j, S_LINE)) < no)))
+			j++;
+		l->steps = &set->step_arr[j];
+		int start = j;
+		while (j < ns && strtoll(PQgetvalue(S, j, S_DOC_ID), NULL, 10) == doc && atoi(PQgetvalue(S, j, S_LINE)) == no)
+			j++;
+		l->nsteps = j - start;
 	}
 	/* Headers and lines are both in id order. */
 	int k = 0;

@@ -19,7 +19,7 @@
 
 static const char *const aggregations[] = { "sum", "count", "max", "unique_count", "latest", NULL };
 static const char *const meter_keys[] = { "name", "aggregation", "unique_attribute", "round_increment",
-					  "allow_credit", "unit", "charge_categories", NULL };
+					  "allow_credit", "unit", "label", "charge_categories", NULL };
 /* FOCUS ChargeCategory values, as migration 017's CHECK spells them. */
 static const char *const charge_categories[] = { "Usage", "Purchase", "Tax", "Credit", "Adjustment", NULL };
 
@@ -135,7 +135,7 @@ static int check_meter(config_setting_t *g, struct meter_row *m, struct err *e)
 		if (!in_list(meter_keys, config_setting_name(s))) {
 			meter_error(e, s, m->name, "unknown key '%s'", config_setting_name(s));
 			return err_hint(e, "a meter has name, aggregation, unique_attribute, round_increment, "
-					   "allow_credit, unit and charge_categories");
+					   "allow_credit, unit, label and charge_categories");
 		}
 	}
 	if (!name_ok(m->name))
@@ -165,6 +165,11 @@ static int check_meter(config_setting_t *g, struct meter_row *m, struct err *e)
 		return -1;
 	if (!m->unit)
 		m->unit = "";
+	/* The label is the invoice's word for the meter (jobs/rates.c keeps
+	 * it with each charge); here it is only checked. */
+	string_member(g, "label", m->name, &bad, e);
+	if (bad)
+		return -1;
 	config_setting_t *s = config_setting_get_member(g, "round_increment");
 	if (s) {
 		struct dec d;

@@ -13,8 +13,10 @@
  * aggregation (required: sum, count, max, unique_count, latest),
  * unique_attribute (required for unique_count, refused otherwise),
  * round_increment (a positive decimal as a string, or an integer),
- * allow_credit (boolean: negative quantities allowed), unit (string),
- * charge_categories (a list of FOCUS ChargeCategory values, Usage,
+ * allow_credit (boolean: negative quantities allowed), unit (string: the
+ * word the invoice prints with its quantities, never a conversion), label
+ * (string: what the invoice calls its lines; jobs/rates.c keeps both with
+ * each charge, jobs/RATING.md "Words on the invoice"), charge_categories (a list of FOCUS ChargeCategory values, Usage,
  * Purchase, Tax, Credit, Adjustment, any case, each once: the records
  * the meter counts; default ["Usage"]). Any other key is an error naming
  * the file and line.

@@ -363,6 +363,19 @@ static int emit(struct rater *R, struct rating *r, struct line *l, const struct 
 	return 0;
 }
 
+/* The customer's words for a charge's line (label, unit, show_zero),
+ * kept with the rated line so that the rule version that rated it decides
+ * what the invoice says (jobs/RATING.md, "Words on the invoice"). */
+static void words_detail(struct sbuf *b, const struct rate_charge *c)
+{
+	if (c->label[0])
+		json_text(b, "label", c->label);
+	if (c->unit[0])
+		json_text(b, "unit", c->unit);
+	if (c->show_zero)
+		json_text(b, "show_zero", "yes");
+}
+
 static void line_init(struct line *l, const char *kind)
 {
 	memset(l, 0, sizeof(*l));
@@ -501,6 +514,7 @@ static int rate_usage(struct rater *R, struct rating *r, const struct rate_plan 
 			json_dec(&l.detail, "packages", res.packages);
 		}
 		json_dec(&l.detail, "amount", res.amount);
+		words_detail(&l.detail, c);
 		json_key(&l.detail, "steps");
 		sb_puts(&l.detail, "[");
 		for (int s = 0; s < res.nsteps; s++) {
@@ -567,6 +581,7 @@ static int rate_recurring(struct rater *R, struct rating *r, const struct rate_p
 		}
 		json_dec(&l.detail, "amount", c->def.amount);
 		json_text(&l.detail, "prorate", c->prorate ? "yes" : "no");
+		words_detail(&l.detail, c);
 		json_text(&l.detail, "subscription", PQgetvalue(segs, s, S_SUB));
 		json_text(&l.detail, "from", PQgetvalue(segs, s, S_FROM));
 		json_text(&l.detail, "to", PQgetvalue(segs, s, S_TO));
@@ -667,6 +682,7 @@ static int rate_minimum(struct rater *R, struct rating *r, const struct rate_pla
 		json_dec(&l.detail, "required", required);
 		json_dec(&l.detail, "usage_total", r->usage_total);
 		json_text(&l.detail, "met", short_of ? "no" : "yes");
+		words_detail(&l.detail, c);
 		if (!short_of) {
 			l.value.num = dec_zero();
 			l.value.den = dec_from_int(1);

@@ -232,6 +232,34 @@ static int meter_declared(struct loader *L, const char *name)
 	return 0;
 }
 
+/* The meter's `label` and `unit` (NULL when absent or when there is no
+ * list to look in); a value that is not a string is an error naming it. */
+static int meter_words(struct loader *L, const char *name, const char **label, const char **unit)
+{
+	*label = *unit = NULL;
+	if (!L->meters || config_setting_type(L->meters) != CONFIG_TYPE_LIST)
+		return 0;
+	for (int i = 0; i < config_setting_length(L->meters); i++) {
+		const char *n = NULL;
+		config_setting_t *m = config_setting_get_elem(L->meters, (unsigned)i);
+		if (config_setting_type(m) != CONFIG_TYPE_GROUP || !config_setting_lookup_string(m, "name", &n) ||
+		    strcmp(n, name) != 0)
+			continue;
+		const char *const keys[2] = { "label", "unit" };
+		const char **out[2] = { label, unit };
+		for (int k = 0; k < 2; k++) {
+			config_setting_t *s = config_setting_get_member(m, keys[k]);
+			if (!s)
+				continue;
+			if (config_setting_type(s) != CONFIG_TYPE_STRING)
+				return fail_at(L, s, "must be a string");
+			*out[k] = config_setting_get_string(s);
+		}
+		return 0;
+	}
+	return 0;
+}
+
 static int load_tiers(struct loader *L, config_setting_t *g, struct charge_def *d)
 {
 	static const char *const keys[] = { "up_to", "price", "flat", NULL };
@@ -276,7 +304,7 @@ static int load_charge(struct loader *L, config_setting_t *g, struct rate_plan *
 {
 	static const char *const keys[] = { "id", "description", "meter", "model", "price", "amount", "package_size",
 					    "free_units", "tiers", "tax_group", "effective_from", "effective_to",
-					    "prorate", NULL };
+					    "prorate", "label", "unit", "show_zero", NULL };
 	char model[32];
 	struct charge_def *d = &c->def;
 
@@ -292,8 +320,26 @@ static int load_charge(struct loader *L, config_setting_t *g, struct rate_plan *
 	    get_string(L, g, "id", 0, usage ? c->meter : model, c->id, sizeof(c->id)) ||
 	    get_string(L, g, "tax_group", 0, "standard", c->tax_group, sizeof(c->tax_group)) ||
 	    get_date(L, g, "effective_from", 0, c->effective_from) ||
-	    get_date(L, g, "effective_to", 0, c->effective_to) || get_bool(L, g, "prorate", 1, &c->prorate))
+	    get_date(L, g, "effective_to", 0, c->effective_to) || get_bool(L, g, "prorate", 1, &c->prorate) ||
+	    get_string(L, g, "label", 0, "", c->label, sizeof(c->label)) ||
+	    get_string(L, g, "unit", 0, "", c->unit, sizeof(c->unit)) ||
+	    get_bool(L, g, "show_zero", plan->show_zero, &c->show_zero))
 		return -1;
+	/* A unit and show_zero are about a quantity: usage charges only. */
+	static const char *const usage_only[] = { "unit", "show_zero" };
+	for (int i = 0; i < 2; i++)
+		if (!usage && config_setting_get_member(g, usage_only[i]))
+			return fail_at(L, config_setting_get_member(g, usage_only[i]),
+				       "a %s charge takes no '%s' (it has no quantity)", model, usage_only[i]);
+	if (usage) {
+		const char *mlabel, *munit;
+		if (meter_words(L, c->meter, &mlabel, &munit))
+			return -1;
+		if (!c->label[0] && mlabel)
+			snprintf(c->label, sizeof(c->label), "%s", mlabel);
+		if (!c->unit[0] && munit)
+			snprintf(c->unit, sizeof(c->unit), "%s", munit);
+	}
 	if (!valid_id(c->id))
 		return fail_at(L, g, "charge id '%s' may only hold letters, digits, '_', '-' and '.'", c->id);
 	if (c->effective_from[0] && c->effective_to[0] && strcmp(c->effective_from, c->effective_to) >= 0)
@@ -354,7 +400,7 @@ static int load_charge(struct loader *L, config_setting_t *g, struct rate_plan *
 static int load_plans(struct loader *L, config_setting_t *list)
 {
 	static const char *const keys[] = { "id", "name", "description", "currency", "effective_from", "charges",
-					    NULL };
+					    "show_zero", NULL };
 	int n = config_setting_length(list);
 
 	L->card->plans = calloc((size_t)n + 1, sizeof(struct rate_plan));
@@ -369,7 +415,8 @@ static int load_plans(struct loader *L, config_setting_t *list)
 		if (check_keys(L, g, keys) || get_string(L, g, "id", 1, "", p->id, sizeof(p->id)) ||
 		    get_string(L, g, "name", 0, p->id, p->name, sizeof(p->name)) ||
 		    get_currency(L, g, "currency", p->currency) ||
-		    get_date(L, g, "effective_from", 1, p->effective_from) || get_list(L, g, "charges", 1, &charges))
+		    get_date(L, g, "effective_from", 1, p->effective_from) || get_list(L, g, "charges", 1, &charges) ||
+		    get_bool(L, g, "show_zero", 0, &p->show_zero))
 			return -1;
 		if (!valid_id(p->id))
 			return fail_at(L, config_setting_get_member(g, "id"),

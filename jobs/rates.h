@@ -7,7 +7,9 @@
  * that is not an exact decimal string, badly ordered tiers, an unknown
  * currency or meter are ERR_CONFIG errors naming FILE:LINE and the key.
  * The `meters` list belongs to ingest (jobs/meters.h); the loader only
- * reads its names, to check that each usage charge names a declared meter.
+ * reads its names, to check that each usage charge names a declared meter,
+ * and its `label` and `unit`, which each charge of the meter keeps for the
+ * invoice (a label or unit that is not a string is an error here too).
  * Dates are local calendar dates "YYYY-MM-DD" in the account's time zone.
  */
 #ifndef BILLRUN_RATES_H
@@ -27,6 +29,15 @@ struct rate_charge {
 	char effective_from[RATES_DATE_LEN];
 	char effective_to[RATES_DATE_LEN];   /* exclusive; "" = open */
 	int prorate;                   /* recurring and minimum: 1 (default) */
+	/* The customer's words (RATING.md, "Words on the invoice"): the
+	 * charge's `label`, else its meter's; "" = none (the invoice falls
+	 * back to the meter's or the charge's name). unit: usage charges'
+	 * `unit`, else the meter's (a word only: quantities are never
+	 * converted). show_zero: print a usage line whose quantity and
+	 * amount are zero (the charge's key, else the plan's; default 0). */
+	char label[128];
+	char unit[64];
+	int show_zero;
 	int line;                      /* in the rules file */
 	struct charge_def def;
 };
@@ -39,6 +50,7 @@ struct rate_plan {
 	char name[128];
 	char currency[4];
 	char effective_from[RATES_DATE_LEN];
+	int show_zero;                 /* the charges' default for show_zero */
 	int line;
 	int ncharges;
 	struct rate_charge *charges;

@@ -36,9 +36,10 @@ struct canvas {
 	const struct canvas_ops *ops;
 };
 
-/* The document's information dictionary. */
+/* The document's information dictionary (Title, Author, Creator, Subject,
+ * Keywords; `pdfinfo` shows them). subject and keywords may be NULL. */
 struct canvas_meta {
-	const char *title, *author, *creator;
+	const char *title, *author, *creator, *subject, *keywords;
 };
 
 /* A canvas of pages width x height that will write path. Returns NULL with

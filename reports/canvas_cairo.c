@@ -138,6 +138,10 @@ struct canvas *canvas_cairo_new(const char *path, double width, double height, c
 	cairo_pdf_surface_set_metadata(cc->surface, CAIRO_PDF_METADATA_TITLE, m->title);
 	cairo_pdf_surface_set_metadata(cc->surface, CAIRO_PDF_METADATA_AUTHOR, m->author);
 	cairo_pdf_surface_set_metadata(cc->surface, CAIRO_PDF_METADATA_CREATOR, m->creator);
+	if (m->subject)
+		cairo_pdf_surface_set_metadata(cc->surface, CAIRO_PDF_METADATA_SUBJECT, m->subject);
+	if (m->keywords)
+		cairo_pdf_surface_set_metadata(cc->surface, CAIRO_PDF_METADATA_KEYWORDS, m->keywords);
 	cc->cr = cairo_create(cc->surface);
 	cairo_select_font_face(cc->cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 	return &cc->base;

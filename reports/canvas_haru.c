@@ -240,6 +240,10 @@ struct canvas *canvas_haru_new(const char *path, double width, double height, co
 	set_info(h, HPDF_INFO_TITLE, m->title);
 	set_info(h, HPDF_INFO_AUTHOR, m->author);
 	set_info(h, HPDF_INFO_CREATOR, m->creator);
+	if (m->subject)
+		set_info(h, HPDF_INFO_SUBJECT, m->subject);
+	if (m->keywords)
+		set_info(h, HPDF_INFO_KEYWORDS, m->keywords);
 	add_page(h);
 	return &h->base;
 }

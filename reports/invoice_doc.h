@@ -10,6 +10,14 @@
 #ifndef BILLRUN_INVOICE_DOC_H
 #define BILLRUN_INVOICE_DOC_H
 
+/* One pricing step of a usage line, as the rated line behind it keeps it
+ * (charge.h, struct charge_step): `units` above `from` up to `to` ("" =
+ * unbounded) at `price` each, plus `flat` (0 = none). tier is 0 for the
+ * untiered models (per_unit, package: units are packages there). */
+struct invoice_doc_step {
+	const char *tier, *from, *to, *units, *price, *flat, *amount;
+};
+
 struct invoice_doc_line {
 	const char *line_no;
 	const char *kind;           /* usage, recurring, minimum, tax */
@@ -24,6 +32,18 @@ struct invoice_doc_line {
 	const char *meter, *charge, *plan;
 	const char *fx_rate, *price_currency, *price_amount, *fx_as_of; /* converted lines */
 	const char *rating_id, *rated_line_id;
+	/* The customer's words (rate card `label`, `unit`, `show_zero`; see
+	 * reports/invoice_words.h). label: the charge's or meter's label, else
+	 * the meter's or charge's name. unit: "" for none. For usage lines
+	 * the model and the steps price the line; for a difference (a
+	 * supplementary or adjustment line) they are the re-rated period's. */
+	const char *label, *unit, *model;
+	int show_zero;
+	int difference;
+	const char *free;                        /* free units used; "" none */
+	const char *package_size, *packages;     /* package model */
+	const struct invoice_doc_step *steps;
+	int nsteps;
 };
 
 struct invoice_doc {

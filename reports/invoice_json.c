@@ -5,6 +5,7 @@
  */
 #include "invoice_json.h"
 #include "err.h"
+#include "invoice_words.h"
 #include "outfile.h"
 
 #include <string.h>
@@ -68,8 +69,54 @@ static void line_json(FILE *out, const struct invoice_doc_line *l, int last)
 	field(out, in, "meter", l->meter, 0);
 	field(out, in, "charge", l->charge, 0);
 	field(out, in, "plan", l->plan, 0);
+	field(out, in, "label", l->label, 0);
 	field(out, in, "quantity", l->quantity, 0);
+	field(out, in, "unit", l->unit, 0);
 	field(out, in, "billable_quantity", l->billable, 0);
+	if (l->kind && strcmp(l->kind, "usage") == 0) {
+		char words[512], qty[160];
+		invoice_line_quantity(l, qty, sizeof(qty));
+		invoice_line_pricing(l, words, sizeof(words));
+		fprintf(out, "%s\"pricing\": {\"model\": ", in);
+		str(out, l->model ? l->model : "");
+		fputs(", \"free\": ", out);
+		if (l->free && *l->free)
+			str(out, l->free);
+		else
+			fputs("null", out);
+		fputs(", \"unit_price\": ", out);
+		if (*invoice_line_unit_price(l))
+			str(out, invoice_line_unit_price(l));
+		else
+			fputs("null", out);
+		fprintf(out, ", \"re_rated_period\": %s, \"steps\": [", l->difference ? "true" : "false");
+		for (int i = 0; i < l->nsteps; i++) {
+			const struct invoice_doc_step *st = &l->steps[i];
+			fprintf(out, "%s{\"tier\": %s, \"from\": ", i ? ", " : "", st->tier);
+			str(out, st->from);
+			fputs(", \"to\": ", out);
+			if (*st->to)
+				str(out, st->to);
+			else
+				fputs("null", out);
+			fputs(", \"units\": ", out);
+			str(out, st->units);
+			fputs(", \"price\": ", out);
+			str(out, st->price);
+			fputs(", \"flat\": ", out);
+			str(out, st->flat);
+			fputs(", \"amount\": ", out);
+			str(out, st->amount);
+			fputs("}", out);
+		}
+		fputs("], \"quantity_text\": ", out);
+		str(out, qty);
+		fputs(", \"text\": ", out);
+		str(out, words);
+		fputs("},\n", out);
+	} else {
+		fprintf(out, "%s\"pricing\": null,\n", in);
+	}
 	field(out, in, "tax_rate", l->tax_rate, 0);
 	field(out, in, "tax_base", l->tax_base, 0);
 	if (l->fx_rate && *l->fx_rate) {
@@ -131,9 +178,15 @@ int invoice_json_print(const struct invoice_doc *d, FILE *out)
 		fputs("null", out);
 	fputs("},\n", out);
 	id_field(out, in, "rating", d->rating_id, 0);
+	/* Zero usage lines are left out like on the PDF (invoice_words.h). */
 	fprintf(out, "%s\"lines\": [\n", in);
+	int last = -1;
 	for (int i = 0; i < d->nlines; i++)
-		line_json(out, &d->lines[i], i == d->nlines - 1);
+		if (invoice_line_shown(&d->lines[i]))
+			last = i;
+	for (int i = 0; i <= last; i++)
+		if (invoice_line_shown(&d->lines[i]))
+			line_json(out, &d->lines[i], i == last);
 	fprintf(out, "%s],\n", in);
 	field(out, in, "subtotal", d->subtotal, 0);
 	field(out, in, "tax_total", d->tax_total, 0);

@@ -7,6 +7,7 @@
 #include "invoice_pdf.h"
 #include "canvas.h"
 #include "err.h"
+#include "invoice_words.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,18 +27,21 @@
 #define COL_DESC (LEFT + 26.0)
 #define COL_QTY_R (RIGHT - 96.0)
 #define COL_AMT_R RIGHT
-#define DESC_W (COL_QTY_R - 70.0 - COL_DESC)
+#define DESC_W (COL_QTY_R - 92.0 - COL_DESC)
 #define ROW_FONT 8.5
 #define ROW_LEAD 11.0   /* line height within a row */
 #define ROW_GAP 5.0     /* space between rows */
-#define MAX_WRAP 8      /* description lines kept per row */
+#define MAX_WRAP 8      /* description and pricing lines kept per row */
+#define WORDS_FONT 7.5  /* the pricing words under a description */
 
 struct row {
 	const struct invoice_doc_line *line;  /* NULL: a section caption */
 	const char *caption;
 	int nwrap;
+	int words_from;       /* wrapped lines from here on are the pricing words */
 	const char *wrap[MAX_WRAP];
 	int wraplen[MAX_WRAP];
+	char words[512];      /* the line's pricing in words (invoice_words.h) */
 	double height;
 	int page;
 };
@@ -121,17 +125,17 @@ static int next_char(const char *s, int i, int n)
 	return i;
 }
 
-/* Break s into lines that fit w at the current font: at spaces, or hard
- * when a single word is too long. */
+/* Break s into lines that fit w at the current font, after the row's
+ * lines so far: at spaces, or hard when a single word is too long. */
 static int wrap(struct canvas *cv, const char *s, double w, struct row *r)
 {
 	int len = (int)strlen(s);
-	r->nwrap = 0;
+	if (r->nwrap >= MAX_WRAP)
+		return r->nwrap;
 	if (width(cv, s) <= w) {
-		r->wrap[0] = s;
-		r->wraplen[0] = len;
-		r->nwrap = 1;
-		return 1;
+		r->wrap[r->nwrap] = s;
+		r->wraplen[r->nwrap] = len;
+		return ++r->nwrap;
 	}
 	const char *start = s;
 	while (*start && r->nwrap < MAX_WRAP) {
@@ -182,7 +186,8 @@ static int is_tax(const struct invoice_doc_line *l)
 }
 
 /* Rows in the order printed: charges, adjustments (with their taxes),
- * taxes; each group after a caption. */
+ * taxes; each group after a caption. Lines invoice_line_shown() leaves
+ * out (zero usage) get no row. */
 static int build_rows(struct pdf *p, struct err *e)
 {
 	const struct invoice_doc *d = p->d;
@@ -198,7 +203,7 @@ static int build_rows(struct pdf *p, struct err *e)
 		for (int i = 0; i < d->nlines; i++) {
 			const struct invoice_doc_line *l = &d->lines[i];
 			int g = l->adjustment ? 1 : is_tax(l) ? 2 : 0;
-			if (g != group)
+			if (g != group || !invoice_line_shown(l))
 				continue;
 			if (!any) {
 				struct row *c = &p->rows[p->nrows++];
@@ -209,6 +214,13 @@ static int build_rows(struct pdf *p, struct err *e)
 			struct row *r = &p->rows[p->nrows++];
 			r->line = l;
 			wrap(p->cv, l->description, DESC_W, r);
+			r->words_from = r->nwrap;
+			invoice_line_pricing(l, r->words, sizeof(r->words));
+			if (r->words[0]) {
+				font(p->cv, 0, WORDS_FONT);
+				wrap(p->cv, r->words, DESC_W, r);
+				font(p->cv, 0, ROW_FONT);
+			}
 			r->height = r->nwrap * ROW_LEAD + ROW_GAP;
 		}
 	}
@@ -347,13 +359,8 @@ static double draw_first_header(struct pdf *p)
 	fy += 14.0;
 	draw_label_value(cv, lx, vx, fy, "Currency", d->currency);
 	fy += 14.0;
-	if (d->rule_version[0]) {
-		snprintf(buf, sizeof(buf), "%s (sha256 %.12s)", d->rule_version, d->rule_sha256);
-		draw_label_value(cv, lx, vx, fy, "Rule version", buf);
-		fy += 14.0;
-	}
-	draw_label_value(cv, lx, vx, fy, "Run", d->run_id);
-	fy += 14.0;
+	/* The run and the rule version are for auditors: in the file's
+	 * metadata (draw), not on the customer's page. */
 
 	double bottom = (cy > fy ? cy : fy) + 8.0;
 	/* What this document refers to. */
@@ -422,12 +429,18 @@ static void draw_row(struct pdf *p, const struct row *r, double y)
 	font(cv, 0, ROW_FONT);
 	text(cv, COL_NO, base, l->line_no);
 	grey(cv, 0.1);
-	for (int k = 0; k < r->nwrap; k++)
+	for (int k = 0; k < r->nwrap; k++) {
+		if (k == r->words_from) {
+			grey(cv, 0.38);
+			font(cv, 0, WORDS_FONT);
+		}
 		canvas_text(cv, COL_DESC, base + k * ROW_LEAD, r->wrap[k], r->wraplen[k]);
-	if (l->quantity[0] && !is_tax(l)) {
-		invoice_pdf_group_digits(l->quantity, buf, sizeof(buf));
-		text_right(cv, COL_QTY_R, base, buf);
 	}
+	grey(cv, 0.1);
+	font(cv, 0, ROW_FONT);
+	invoice_line_quantity(l, buf, sizeof(buf));
+	if (buf[0])
+		text_right(cv, COL_QTY_R, base, buf);
 	invoice_pdf_group_digits(l->amount, buf, sizeof(buf));
 	text_right(cv, COL_AMT_R, base, buf);
 	/* A hairline under the row. */
@@ -498,8 +511,7 @@ static void draw_footer(struct pdf *p, int page)
 	canvas_rect(cv, LEFT, FOOT_Y - 12.0, RIGHT - LEFT, 0.5);
 	grey(cv, 0.45);
 	font(cv, 0, 7.0);
-	snprintf(buf, sizeof(buf), "%s %s  |  issued %s  |  billrun run %s", invoice_doc_title(p->d), p->d->number,
-		 p->d->issued_at, p->d->run_id);
+	snprintf(buf, sizeof(buf), "%s %s  |  issued %s", invoice_doc_title(p->d), p->d->number, p->d->issued_at);
 	text(cv, LEFT, FOOT_Y, buf);
 	snprintf(buf, sizeof(buf), "page %d of %d", page, p->pages);
 	text_right(cv, RIGHT, FOOT_Y, buf);
@@ -511,9 +523,16 @@ static int draw(const struct invoice_doc *d, const char *path,
 		struct canvas *(*new_canvas)(const char *, double, double, const struct canvas_meta *, struct err *),
 		struct outfile_sum *sum, struct err *e)
 {
-	char title[256];
+	char title[256], subject[256], keywords[256];
 	snprintf(title, sizeof(title), "%s %s", invoice_doc_title(d), d->number);
-	const struct canvas_meta meta = { .title = title, .author = d->seller_name, .creator = "billrun" };
+	/* Where auditors trace the document to: the run that issued it and
+	 * the rule version it was rated with (also in the JSON). */
+	snprintf(subject, sizeof(subject), "billrun run %s, rule version %s (sha256 %s)", d->run_id,
+		 d->rule_version[0] ? d->rule_version : "none", d->rule_sha256[0] ? d->rule_sha256 : "none");
+	snprintf(keywords, sizeof(keywords), "billrun-run=%s billrun-rule-version=%s billrun-rule-sha256=%s", d->run_id,
+		 d->rule_version[0] ? d->rule_version : "none", d->rule_sha256[0] ? d->rule_sha256 : "none");
+	const struct canvas_meta meta = { .title = title, .author = d->seller_name, .creator = "billrun",
+					  .subject = subject, .keywords = keywords };
 	struct pdf p = { .d = d };
 	int rc = -1;
 

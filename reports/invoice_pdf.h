@@ -1,12 +1,16 @@
 /*
  * invoice_pdf.h - an issued invoice or credit note as an A4 PDF: the seller's and the customer's details, the document's
- * number, dates, billing period, currency and rule version, its lines
- * (charges, late-usage adjustments, taxes; FX shown on converted lines),
+ * number, dates, billing period and currency, its lines in the rate
+ * card's words (invoice_words.h: label, quantity with unit, unit price or
+ * tiers; zero usage lines left out unless asked for; charges, late-usage
+ * adjustments, taxes; FX shown on converted lines),
  * the totals and the payment details. Long documents continue on further
  * pages with the table header repeated; every page is numbered "page i of
  * n". Text is real text (pdftotext reads it back): in the standard font
  * Helvetica, drawn with libharu, when all of it is Windows-1252; else in
- * DejaVu Sans, embedded, drawn with cairo (see canvas.h).
+ * DejaVu Sans, embedded, drawn with cairo (see canvas.h). The run and the
+ * rule version are not printed: they are the file's Subject and Keywords
+ * ("billrun-run=N billrun-rule-version=V billrun-rule-sha256=HEX").
  */
 #ifndef BILLRUN_INVOICE_PDF_H
 #define BILLRUN_INVOICE_PDF_H

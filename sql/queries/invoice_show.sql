@@ -54,16 +54,45 @@ WHERE d.number = $1
 
 -- name: invoice_doc_lines
 -- The lines of the documents $2 (an array of ids) of kind $1 ('invoice' or
--- 'credit_note'), in document and line order.
+-- 'credit_note'), in document and line order, with the words the rated
+-- line behind each keeps (migration 026): the label (else the meter's or
+-- the charge's name), the unit, show_zero, the model, the free units used,
+-- a package charge's size and packages, and whether the line is a
+-- difference (its words are the re-rated period's).
 SELECT l.document_id, l.line_no, l.kind, l.adjustment, l.period_local_start::text, l.description,
        coalesce(trim_scale(l.quantity)::text, ''), l.amount::text, coalesce(trim_scale(l.tax_rate)::text, ''),
        coalesce(l.tax_base::text, ''), coalesce(l.meter, ''), coalesce(l.charge, ''), coalesce(l.plan, ''),
        coalesce(trim_scale(l.fx_rate)::text, ''), coalesce(l.price_currency, ''),
        coalesce(l.amount_price_currency::text, ''), coalesce(l.fx_as_of::text, ''), l.rating_id,
-       coalesce(l.rated_line_id::text, ''), coalesce(trim_scale(l.billable_quantity)::text, '')
+       coalesce(l.rated_line_id::text, ''), coalesce(trim_scale(l.billable_quantity)::text, ''),
+       coalesce(nullif(w.detail ->> 'label', ''), l.meter, l.charge, ''), coalesce(w.detail ->> 'unit', ''),
+       coalesce(w.detail ->> 'show_zero', '') = 'yes', coalesce(l.model, ''),
+       coalesce(trim_scale((w.detail ->> 'free')::numeric)::text, ''),
+       coalesce(trim_scale((w.detail ->> 'package_size')::numeric)::text, ''),
+       coalesce(trim_scale((w.detail ->> 'packages')::numeric)::text, ''),
+       l.rated_line_id IS NULL AND l.kind = 'usage'
 FROM invoice_document_lines l
+LEFT JOIN LATERAL (SELECT billrun_invoice_line_rated_detail(l.rated_line_id, l.rating_id, l.line_key) AS detail) w
+  ON l.kind = 'usage'
 WHERE l.doc_table = $1 AND l.document_id = ANY ($2::bigint[])
 ORDER BY l.document_id, l.line_no
+
+-- name: invoice_doc_line_steps
+-- The pricing steps of the usage lines of invoice_doc_lines' documents
+-- (same parameters), in document, line and step order: the tier (0 for
+-- untiered models), the units above `from` up to `to` ('' = unbounded)
+-- priced in it, the price and a flat fee as the rate card writes them, the
+-- exact amount; as the rated line behind the line keeps them (jobs/rate.c).
+SELECT l.document_id, l.line_no, coalesce(s.step ->> 'tier', '0'),
+       trim_scale((s.step ->> 'from')::numeric)::text, coalesce(trim_scale((s.step ->> 'to')::numeric)::text, ''),
+       trim_scale((s.step ->> 'units')::numeric)::text, s.step ->> 'price', s.step ->> 'flat',
+       s.step ->> 'amount'
+FROM invoice_document_lines l
+CROSS JOIN LATERAL jsonb_array_elements(
+  coalesce(billrun_invoice_line_rated_detail(l.rated_line_id, l.rating_id, l.line_key) -> 'steps', '[]'))
+  WITH ORDINALITY AS s(step, ord)
+WHERE l.doc_table = $1 AND l.document_id = ANY ($2::bigint[]) AND l.kind = 'usage'
+ORDER BY l.document_id, l.line_no, s.ord
 
 -- name: invoice_doc_related
 -- Documents that refer to the invoice numbered $1: its credit notes, its

@@ -346,10 +346,9 @@ outputs() {
 		case $f in
 		*.json) sed -E 's/"(issued_at|run|rating|rated_line)": [^,]*/"\1": _/g' "$f" >"$norm/$(basename "$f")" ;;
 		# A PDF's text, as pdftotext reads it (its bytes hold the creation
-		# time, its footer the issuing time, and it names the run: run ids
-		# jump after a server crash, as sequences do).
-		*.pdf) pdftotext -layout "$f" - | sed -E 's/issued [0-9T:-]+Z/issued _/; s/(Run +|billrun run )[0-9]+/\1_/' \
-			>"$norm/$(basename "$f").txt" ;;
+		# time and, in its metadata, the run: run ids jump after a server
+		# crash, as sequences do; its footer the issuing time).
+		*.pdf) pdftotext -layout "$f" - | sed -E 's/issued [0-9T:-]+Z/issued _/' >"$norm/$(basename "$f").txt" ;;
 		# The FOCUS export holds no ids or times of its own: as written.
 		*.focus.csv) cp "$f" "$norm/$(basename "$f")" ;;
 		esac

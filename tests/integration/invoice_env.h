@@ -203,6 +203,42 @@ ENV_FN void contains(const char *haystack, const char *needle, const char *file,
 }
 #define assert_contains(h, n) contains((h), (n), __FILE__, __LINE__)
 
+/*
+ * An invoice line in pdftotext -layout output: a text line holding the
+ * label and (when given) the quantity and the amount, in that order, and
+ * (when given) the pricing words on the same or the next text line. NULL
+ * skips a part.
+ */
+ENV_FN void line_in_pdf(const char *text, const char *label, const char *qty, const char *words, const char *amount,
+			const char *file, int line)
+{
+	const char *p = text;
+	while ((p = strstr(p, label)) != NULL) {
+		const char *bol = p;
+		while (bol > text && bol[-1] != '\n')
+			bol--;
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - bol) : strlen(bol);
+		char row[1024], next[1024] = "";
+		snprintf(row, sizeof(row), "%.*s", (int)len, bol);
+		if (eol) {
+			const char *e2 = strchr(eol + 1, '\n');
+			snprintf(next, sizeof(next), "%.*s", (int)(e2 ? (size_t)(e2 - eol - 1) : strlen(eol + 1)), eol + 1);
+		}
+		const char *at = strstr(row, label) + strlen(label);
+		const char *q = qty ? strstr(at, qty) : at;
+		const char *a = q && amount ? strstr(q + (qty ? strlen(qty) : 0), amount) : q;
+		int words_ok = !words || strstr(row, words) || strstr(next, words);
+		if (q && a && words_ok)
+			return;
+		p += strlen(label);
+	}
+	fprintf(stderr, "%s:%d: no line \"%s\" | %s | %s | %s in:\n%s\n", file, line, label, qty ? qty : "-",
+		words ? words : "-", amount ? amount : "-", text);
+	fail();
+}
+#define assert_line(t, label, qty, words, amount) line_in_pdf((t), (label), (qty), (words), (amount), __FILE__, __LINE__)
+
 /* n accounts with a closed, rated March, made directly (no usage). */
 ENV_FN void rated_accounts(int n)
 {

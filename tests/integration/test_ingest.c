@@ -352,6 +352,16 @@ static void test_meters_follow_the_rate_card(void **state)
 	assert_non_null(strstr(last_err.message, "rates_bad_key.conf:4: meter 'voice_seconds': unknown key 'rounding'"));
 	assert_int_equal(q_int("SELECT count(*) FROM meters"), 8);
 
+	/* a label that is not a string: FILE:LINE, the meter and the key */
+	snprintf(path, sizeof(path), "%s.label.conf", spool);
+	assert_int_equal(test_write_file(path, "meters = (\n  { name = \"api_calls\"; aggregation = \"sum\";\n"
+					       "    label = 42; } );\n"), 0);
+	snprintf(rules, sizeof(rules), "%s", path);
+	assert_int_equal(run_ingest(spool, src, NULL), -1);
+	assert_int_equal(last_err.kind, ERR_CONFIG);
+	assert_non_null(strstr(last_err.message, ".label.conf:3: meter 'api_calls': key 'label' must be a string"));
+	assert_int_equal(q_int("SELECT count(*) FROM meters"), 8);
+
 	/* a smaller card: meters no longer listed go, changed ones change */
 	snprintf(path, sizeof(path), "%s.rates.conf", spool);
 	assert_int_equal(test_write_file(path, "taxes = ( { x = 1; } );\nmeters = (\n"

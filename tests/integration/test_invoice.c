@@ -93,11 +93,37 @@ static void month_end_issues_numbered_invoices_with_pdf_and_json(void **state)
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
 	const char *want[] = { "INVOICE", number(1), "Billrun Telecom GmbH", "VAT ID DE123456789", "ACME, Inc.",
 			       "Account acme", "billing@acme.example", "2026-03-01 to 2026-03-31", "Due date",
-			       "Rule version", "base_fee (recurring, plan pro)", "storage_gb (volume, plan pro)",
 			       "USt 19% on 149.00 EUR (DE)", "28.31", "Total due", "EUR 177.31", "page 1 of 1" };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		assert_contains(out, want[i]);
 	assert_contains(out, q_text("SELECT due_date::text FROM invoices WHERE account_ext = 'acme'"));
+	/* Each line in the customer's words (the fixture's labels and units),
+	 * with its unit price or tiers and its amount, unchanged to the cent:
+	 * a labelled fee, a graduated and a volume charge, a per-unit charge
+	 * on a meter with a unit but no label (its name), the minimum without
+	 * a label. */
+	assert_line(out, "Pro plan, monthly fee", NULL, NULL, "49.00");
+	assert_line(out, "Voice calls", "3,840 s", "first 3,840 s at 0.00015", "0.58");
+	assert_line(out, "Storage", "250.5 GB", "250.5 GB at 0.08 (the tier up to 1,000 GB)", "20.04");
+	assert_line(out, "active_users", "7 users", "5 users free; 2 users at 4.00", "8.00");
+	assert_line(out, "commitment (minimum commitment)", NULL, NULL, "71.38");
+	/* billrun's own names stay off the page; so do the run and the rule
+	 * version, which are in the file's metadata instead. */
+	assert_null(strstr(out, "plan pro"));
+	assert_null(strstr(out, "(graduated"));
+	assert_null(strstr(out, "Rule version"));
+	assert_null(strstr(out, "Run "));
+	assert_null(strstr(out, "run 2"));
+	snprintf(cmd, sizeof(cmd), "pdfinfo '%s'", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	char meta[256];
+	snprintf(meta, sizeof(meta), "billrun-run=%lld billrun-rule-version=%s billrun-rule-sha256=%s", run,
+		 q_text("SELECT rule_version::text FROM invoices WHERE account_ext = 'acme'"),
+		 q_text("SELECT v.sha256 FROM invoices i JOIN rule_versions v ON v.id = i.rule_version "
+			"WHERE i.account_ext = 'acme'"));
+	assert_contains(out, meta);
+	snprintf(meta, sizeof(meta), "billrun run %lld, rule version ", run);
+	assert_contains(out, meta);
 	/* A page as an image, as a customer sees it. */
 	snprintf(cmd, sizeof(cmd), "pdftoppm -r 60 -png -f 1 -l 1 '%s' '%s/page' && od -An -c -N4 '%s/page-1.png'", path,
 		 dir, dir);
@@ -108,6 +134,26 @@ static void month_end_issues_numbered_invoices_with_pdf_and_json(void **state)
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
 	assert_contains(out, "10.00 USD x 150.25 (rate of");
 	assert_contains(out, "JPY 18,330");
+	/* A charge's label before its meter's; a converted line's prices in
+	 * the currency of the price list. */
+	assert_line(out, "API requests", "251,000 calls", "1,000 calls free; first 250,000 calls at 0.0004 USD", NULL);
+	assert_null(strstr(out, "API calls"));
+	/* zurich used nothing: its API line is left out, its storage line
+	 * (show_zero on the charge) is printed, at zero. */
+	snprintf(path, sizeof(path), "%s/invoices/%s.pdf", run_dir(run), number(4));
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_line(out, "Storage", "0 GB", NULL, "0");
+	assert_null(strstr(out, "API requests"));
+	assert_null(strstr(out, "calls"));
+	snprintf(cmd, sizeof(cmd), "cat '%s/invoices/%s.json'", run_dir(run), number(4));
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_contains(out, "\"label\": \"Storage\"");
+	assert_null(strstr(out, "\"meter\": \"api_calls\""));
+	/* Only the JSON and the PDF leave it out: the issued invoice has it. */
+	assert_int_equal(q_int("SELECT count(*) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
+			       "WHERE i.account_ext = 'zurich' AND l.meter = 'api_calls' AND l.amount = 0"),
+			 1);
 
 	snprintf(cmd, sizeof(cmd), "cat '%s/invoices/%s.json'", run_dir(run), number(1));
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
@@ -115,6 +161,22 @@ static void month_end_issues_numbered_invoices_with_pdf_and_json(void **state)
 	assert_contains(out, "\"total\": \"177.31\"");
 	assert_contains(out, "\"name\": \"Billrun Telecom GmbH\"");
 	assert_contains(out, "\"period\": {\"start\": \"2026-03-01\", \"end\": \"2026-03-31\"}");
+	/* The run and the rule version stay in the JSON, for auditors. */
+	char audit[256];
+	snprintf(audit, sizeof(audit), "\"run\": %lld,", run);
+	assert_contains(out, audit);
+	assert_contains(out, q_text("SELECT '\"rule_version\": {\"id\": ' || i.rule_version || ', \"sha256\": \"' || v.sha256 "
+				    "|| '\"}' FROM invoices i JOIN rule_versions v ON v.id = i.rule_version "
+				    "WHERE i.account_ext = 'acme'"));
+	/* The lines in words: label, unit, tiers and amount. */
+	assert_contains(out, "\"label\": \"Voice calls\"");
+	assert_contains(out, "\"unit\": \"s\"");
+	assert_contains(out, "\"text\": \"first 3,840 s at 0.00015\"");
+	assert_contains(out, "\"steps\": [{\"tier\": 1, \"from\": \"0\", \"to\": \"60000\", \"units\": \"3840\", "
+			     "\"price\": \"0.00015\"");
+	assert_contains(out, "\"label\": \"active_users\"");
+	assert_contains(out, "\"unit_price\": \"4.00\"");
+	assert_contains(out, "\"amount\": \"8.00\"");
 
 	/* Redone in the same run (as after a crash): nothing issued twice,
 	 * the folder still holds every document of the run. */
@@ -134,6 +196,63 @@ static void month_end_issues_numbered_invoices_with_pdf_and_json(void **state)
 	assert_int_equal(q_int("SELECT count(*) FROM invoices"), 5);
 }
 
+/* ---- the words and the rule version ---- */
+
+/* The words are the rule version's: after the rate card renames a charge,
+ * a rerun with the original version prints the original label, one with
+ * the current version the new one, and an issued invoice drawn again
+ * keeps its words. (An FX correction makes each rerun issue anew.) */
+static void a_rerun_on_the_original_rule_version_prints_the_original_words(void **state)
+{
+	NEED_PG();
+	march_data();
+	must("run", "month_end", "--period", "2026-03");
+	long long run = last_run();
+	char id[24], cmd[2048], path[1024];
+	snprintf(id, sizeof(id), "%lld", run);
+
+	/* The card now calls tokyo's API charge something else. */
+	snprintf(cmd, sizeof(cmd), "sed 's/label = \"API requests\"/label = \"Requests via the API\"/' '%s' >'%s/rates.conf'",
+		 test_src("tests/fixtures/invoice/rates.conf"), dir);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	snprintf(rules, sizeof(rules), "%s/rates.conf", dir);
+	write_config(NULL, NULL);
+
+	sql("INSERT INTO fx_rates (base, quote, as_of, rate, source) VALUES ('USD', 'JPY', '2026-03-31', 151.00, 'fix')");
+	must("rerun", id, "--from", "rate", "--account", "tokyo");
+	long long original = last_run();
+	assert_int_equal(q_int("SELECT count(*) FROM invoices WHERE run_id = %lld", original), 1);
+	assert_int_equal(q_int("SELECT count(*) FROM runs r JOIN runs o ON o.id = %lld WHERE r.id = %lld "
+			       "AND r.rule_version = o.rule_version", run, original),
+			 1);
+	snprintf(path, sizeof(path), "%s/invoices/%s.pdf", run_dir(original), number(6));
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_line(out, "API requests", "251,000 calls", "first 250,000 calls at 0.0004 USD", "15,100");
+	assert_null(strstr(out, "Requests via the API"));
+
+	sql("INSERT INTO fx_rates (base, quote, as_of, rate, source) VALUES ('USD', 'JPY', '2026-03-31', 152.00, 'fix2')");
+	must("rerun", id, "--from", "rate", "--account", "tokyo", "--rules", "current");
+	long long current = last_run();
+	assert_int_equal(q_int("SELECT count(*) FROM invoices WHERE run_id = %lld", current), 1);
+	snprintf(path, sizeof(path), "%s/invoices/%s.pdf", run_dir(current), number(7));
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_line(out, "Requests via the API", "251,000 calls", "first 250,000 calls at 0.0004 USD", "15,200");
+	snprintf(cmd, sizeof(cmd), "cat '%s/invoices/%s.json'", run_dir(current), number(7));
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_contains(out, "\"label\": \"Requests via the API\"");
+
+	/* The first invoice, drawn again, says what it said. */
+	char copy[512];
+	snprintf(copy, sizeof(copy), "%s/copy.pdf", dir);
+	must("invoice", "show", "--pdf", copy, number(4));
+	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", copy);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_line(out, "API requests", "251,000 calls", NULL, "15,025");
+	assert_null(strstr(out, "Requests via the API"));
+}
+
 /* ---- show, trace, list ---- */
 
 static void show_trace_and_list(void **state)
@@ -146,7 +265,7 @@ static void show_trace_and_list(void **state)
 	assert_contains(out, "INVOICE ");
 	assert_contains(out, "acme (ACME, Inc.)");
 	assert_contains(out, "2026-03-01 to 2026-03-31");
-	assert_contains(out, "voice_seconds (graduated, plan pro)");
+	assert_contains(out, "Voice calls");
 	assert_contains(out, "subtotal 149.00 EUR, tax 28.31 EUR, total 177.31 EUR");
 	assert_contains(out, ".pdf");
 	assert_null(strstr(out, "(not there)"));
@@ -717,6 +836,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(month_end_issues_numbered_invoices_with_pdf_and_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(show_trace_and_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_rerun_on_the_original_rule_version_prints_the_original_words, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(parallel_issuers_leave_no_gap_after_sigkill, setup, teardown),
 		cmocka_unit_test_setup_teardown(issued_documents_cannot_be_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(dispute_rerun_issues_credit_note_and_new_invoice_only_on_change, setup,

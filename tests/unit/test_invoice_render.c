@@ -5,7 +5,10 @@
  * long credit note that runs over several pages, read back with pdftotext;
  * which font a document is drawn in (the standard Helvetica when its text
  * is Windows-1252, else DejaVu Sans embedded), read back with pdffonts;
- * a full disk named by each writer, with no file left behind.
+ * a full disk named by each writer, with no file left behind; the lines
+ * in the rate card's words (label, unit, unit price or tiers, amount) in
+ * the JSON and on the page, zero lines left out unless asked for, the run
+ * and rule version in the PDF's metadata and not on its page.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include "hash.h"
 #include "invoice_json.h"
 #include "invoice_pdf.h"
+#include "invoice_words.h"
 #include "outfile.h"
 #include "support.h"
 
@@ -274,6 +278,154 @@ static void each_writer_names_a_full_disk_and_leaves_no_file(void **state)
 	test_sh(out, sizeof(out), cmd);
 }
 
+/* Usage lines as the rating left them: a graduated one with free units, a
+ * package one, a volume one with a tier's flat fee, a zero one that is left
+ * out and a zero one whose charge asks for it. */
+static const struct invoice_doc_step graduated_steps[2] = {
+	{ .tier = "1", .from = "0", .to = "1000", .units = "1000", .price = "0.002", .flat = "0", .amount = "2.000" },
+	{ .tier = "2", .from = "1000", .to = "", .units = "9000", .price = "0.0015", .flat = "0", .amount = "13.5000" },
+};
+static const struct invoice_doc_step package_steps[1] = {
+	{ .tier = "0", .from = "0", .to = "", .units = "3", .price = "5.00", .flat = "0", .amount = "15.00" },
+};
+static const struct invoice_doc_step volume_steps[1] = {
+	{ .tier = "3", .from = "1000", .to = "", .units = "1500", .price = "0.05", .flat = "10.00", .amount = "85.00" },
+};
+static const struct invoice_doc_step per_unit_zero[1] = {
+	{ .tier = "0", .from = "0", .to = "", .units = "0", .price = "4.00", .flat = "0", .amount = "0" },
+};
+
+static void words_lines(struct invoice_doc_line *lines)
+{
+	lines[0] = line("1", "usage", "API calls", "10500", "15.50");
+	lines[0].label = "API calls";
+	lines[0].unit = "calls";
+	lines[0].model = "graduated";
+	lines[0].free = "500";
+	lines[0].steps = graduated_steps;
+	lines[0].nsteps = 2;
+	lines[1] = line("2", "usage", "Text messages", "250", "15.00");
+	lines[1].label = "Text messages";
+	lines[1].unit = "messages";
+	lines[1].model = "package";
+	lines[1].package_size = "100";
+	lines[1].packages = "3";
+	lines[1].steps = package_steps;
+	lines[1].nsteps = 1;
+	lines[2] = line("3", "usage", "Storage", "1500", "85.00");
+	lines[2].label = "Storage";
+	lines[2].unit = "GB";
+	lines[2].model = "volume";
+	lines[2].steps = volume_steps;
+	lines[2].nsteps = 1;
+	lines[3] = line("4", "usage", "active_users", "0", "0.00");
+	lines[3].label = "active_users";
+	lines[3].model = "per_unit";
+	lines[3].steps = per_unit_zero;
+	lines[3].nsteps = 1;
+	lines[4] = line("5", "usage", "Seats", "0", "0.00");
+	lines[4].label = "Seats";
+	lines[4].unit = "seats";
+	lines[4].model = "per_unit";
+	lines[4].show_zero = 1;
+	lines[4].steps = per_unit_zero;
+	lines[4].nsteps = 1;
+}
+
+static void lines_are_in_the_customers_words(void **state)
+{
+	char out[1 << 15], dir[256], path[512], cmd[1024];
+	struct invoice_doc_line lines[5];
+	words_lines(lines);
+
+	/* The words themselves. */
+	char buf[512];
+	invoice_line_pricing(&lines[0], buf, sizeof(buf));
+	assert_string_equal(buf, "500 calls free; first 1,000 calls at 0.002; next 9,000 calls at 0.0015");
+	invoice_line_pricing(&lines[1], buf, sizeof(buf));
+	assert_string_equal(buf, "3 packages of 100 messages at 5.00 per package");
+	invoice_line_pricing(&lines[2], buf, sizeof(buf));
+	assert_string_equal(buf, "1,500 GB at 0.05 (the tier above 1,000 GB) plus 10.00");
+	invoice_line_quantity(&lines[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10,500 calls");
+	invoice_line_quantity(&lines[3], buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	assert_true(invoice_line_shown(&lines[0]));
+	assert_false(invoice_line_shown(&lines[3]));
+	assert_true(invoice_line_shown(&lines[4]));
+	struct invoice_doc_line tax = line("6", "tax", "USt", "", "0.00");
+	assert_true(invoice_line_shown(&tax));
+	assert_true(invoice_words_is_zero("0.000"));
+	assert_false(invoice_words_is_zero("0.001"));
+	assert_false(invoice_words_is_zero(""));
+	/* A converted line's prices name their currency; a difference says
+	 * whose pricing it shows. */
+	struct invoice_doc_line fx = lines[0];
+	fx.fx_rate = "150.25";
+	fx.price_currency = "USD";
+	fx.difference = 1;
+	invoice_line_pricing(&fx, buf, sizeof(buf));
+	assert_string_equal(buf, "re-rated period: 500 calls free; first 1,000 calls at 0.002 USD; next 9,000 calls at "
+				 "0.0015 USD");
+
+	struct invoice_doc d = doc("invoice", lines, 5);
+	d.ref_kind = "";
+	d.due_date = "2026-05-02";
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_int_equal(invoice_json_print(&d, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "\"label\": \"API calls\",\n      \"quantity\": \"10500\",\n      \"unit\": \"calls\""));
+	assert_non_null(strstr(text, "\"text\": \"500 calls free; first 1,000 calls at 0.002; next 9,000 calls at 0.0015\""));
+	assert_non_null(strstr(text, "{\"tier\": 2, \"from\": \"1000\", \"to\": null, \"units\": \"9000\", "
+				     "\"price\": \"0.0015\", \"flat\": \"0\", \"amount\": \"13.5000\"}"));
+	assert_non_null(strstr(text, "\"unit_price\": \"5.00\""));
+	assert_non_null(strstr(text, "\"amount\": \"15.50\""));
+	assert_null(strstr(text, "active_users"));         /* zero: left out */
+	assert_non_null(strstr(text, "\"label\": \"Seats\"")); /* zero, show_zero */
+	assert_non_null(strstr(text, "\"run\": 12,"));
+	assert_non_null(strstr(text, "\"rule_version\": {\"id\": 3, \"sha256\": \"0123456789abcdef"));
+	free(text);
+
+	if (test_sh(out, sizeof(out), "command -v pdftotext && command -v pdfinfo") != 0)
+		skip();
+	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
+	/* Both canvases: Helvetica (libharu), and DejaVu Sans (cairo) for a
+	 * name outside Windows-1252. */
+	for (int k = 0; k < 2; k++) {
+		if (k == 1)
+			d.customer_name = "ООО Связь";
+		snprintf(path, sizeof(path), "%s/INV-%d.pdf", dir, k);
+		struct err e;
+		err_clear(&e);
+		assert_int_equal(invoice_pdf_write(&d, path, NULL, &e), 0);
+		snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
+		assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+		assert_non_null(strstr(out, "API calls"));
+		assert_non_null(strstr(out, "10,500 calls"));
+		assert_non_null(strstr(out, "first 1,000 calls at 0.002; next 9,000 calls at 0.0015"));
+		assert_non_null(strstr(out, "15.50"));
+		assert_non_null(strstr(out, "3 packages of 100 messages at 5.00 per package"));
+		assert_non_null(strstr(out, "1,500 GB"));
+		assert_null(strstr(out, "active_users"));
+		assert_non_null(strstr(out, "Seats"));
+		assert_non_null(strstr(out, "0 seats"));
+		assert_null(strstr(out, "Rule version"));
+		assert_null(strstr(out, "Run"));
+		assert_null(strstr(out, "run 12"));
+		assert_null(strstr(out, "0123456789ab"));
+		snprintf(cmd, sizeof(cmd), "pdfinfo '%s'", path);
+		assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+		assert_non_null(strstr(out, "billrun run 12, rule version 3 (sha256 0123456789abcdef"));
+		assert_non_null(strstr(out, "billrun-run=12 billrun-rule-version=3 billrun-rule-sha256="
+					    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+		assert_non_null(strstr(out, k == 0 ? "Haru" : "cairo"));
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	test_sh(out, sizeof(out), cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +434,7 @@ int main(void)
 		cmocka_unit_test(long_documents_continue_on_further_pages),
 		cmocka_unit_test(each_writer_names_a_full_disk_and_leaves_no_file),
 		cmocka_unit_test(text_outside_windows_1252_is_drawn_in_an_embedded_font),
+		cmocka_unit_test(lines_are_in_the_customers_words),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	invoice_pdf_cleanup(); /* so that the sanitizer build sees no library caches as leaks */

@@ -253,6 +253,67 @@ static void meters_checked(void **state)
 		   "key 'plans.[0].charges.[0].meter'", "meter 'sms' is not declared in 'meters'", NULL);
 }
 
+/* The customer's words: a charge's label before its meter's, the meter's
+ * unit, none at all (the invoice falls back to the names); show_zero from
+ * the plan unless the charge says otherwise. */
+static void words_for_the_invoice(void **state)
+{
+	static const char text[] =
+		"meters = ( { name = \"calls\"; aggregation = \"sum\"; unit = \"calls\"; label = \"API calls\"; },\n"
+		"           { name = \"gb\"; aggregation = \"max\"; } );\n"
+		"plans = ( { id = \"p\"; currency = \"EUR\"; effective_from = \"2026-01-01\"; show_zero = true;\n"
+		"  charges = ( { id = \"fee\"; model = \"recurring\"; amount = \"5.00\"; label = \"Monthly fee\"; },\n"
+		"              { meter = \"calls\"; model = \"per_unit\"; price = \"0.01\"; },\n"
+		"              { id = \"c2\"; meter = \"calls\"; model = \"per_unit\"; price = \"0.01\"; label = \"Requests\";\n"
+		"                unit = \"requests\"; show_zero = false; },\n"
+		"              { meter = \"gb\"; model = \"per_unit\"; price = \"1\"; } ); },\n"
+		"  { id = \"q\"; currency = \"EUR\"; effective_from = \"2026-01-01\";\n"
+		"    charges = ( { meter = \"gb\"; model = \"per_unit\"; price = \"1\"; } ); } );\n";
+	struct rate_card card;
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(rates_load_text(&card, text, "version 3", &e), 0);
+	const struct rate_plan *p = rates_plan_at(&card, "p", "2026-03-01");
+	assert_string_equal(p->charges[0].label, "Monthly fee");
+	assert_string_equal(p->charges[0].unit, "");
+	assert_string_equal(p->charges[1].label, "API calls");
+	assert_string_equal(p->charges[1].unit, "calls");
+	assert_int_equal(p->charges[1].show_zero, 1);
+	assert_string_equal(p->charges[2].label, "Requests");
+	assert_string_equal(p->charges[2].unit, "requests");
+	assert_int_equal(p->charges[2].show_zero, 0);
+	assert_string_equal(p->charges[3].label, "");
+	assert_string_equal(p->charges[3].unit, "");
+	assert_int_equal(rates_plan_at(&card, "q", "2026-03-01")->charges[0].show_zero, 0);
+	rates_release(&card);
+
+	/* The example card labels its charges. */
+	err_clear(&e);
+	assert_int_equal(rates_load_file(&card, test_src("conf/rates.conf"), &e), 0);
+	p = rates_plan_at(&card, "pro", "2026-03-01");
+	assert_string_equal(p->charges[1].label, "Voice calls");
+	assert_string_equal(p->charges[1].unit, "s");
+	rates_release(&card);
+}
+
+/* A label or unit of the wrong type, or words where they mean nothing,
+ * name the file, the line and the key. */
+static void words_checked(void **state)
+{
+	fails_with(PLAN_HEAD "charges = ( { model = \"recurring\"; amount = \"1\";\n label = 7; } ); } );\n",
+		   "rates.conf:3: key 'plans.[0].charges.[0].label': must be a string", NULL);
+	fails_with("meters = ( { name = \"calls\"; aggregation = \"sum\";\n label = [\"x\"]; } );\n" PLAN_HEAD
+		   "charges = ( { meter = \"calls\"; model = \"per_unit\"; price = \"1\"; } ); } );\n",
+		   "rates.conf:2: key 'meters.[0].label': must be a string", NULL);
+	fails_with("meters = ( { name = \"calls\"; aggregation = \"sum\";\n unit = 60; } );\n" PLAN_HEAD
+		   "charges = ( { meter = \"calls\"; model = \"per_unit\"; price = \"1\"; } ); } );\n",
+		   "rates.conf:2: key 'meters.[0].unit': must be a string", NULL);
+	fails_with(PLAN_HEAD "charges = ( { model = \"recurring\"; amount = \"1\"; unit = \"months\"; } ); } );\n",
+		   "key 'plans.[0].charges.[0].unit'", "a recurring charge takes no 'unit'", NULL);
+	fails_with(PLAN_HEAD "show_zero = \"yes\"; charges = ( { model = \"recurring\"; amount = \"1\"; } ); } );\n",
+		   "key 'plans.[0].show_zero'", "must be true or false", NULL);
+}
+
 static void file_level_errors(void **state)
 {
 	fails_with("plans = ( { id = \"p\" } \n", "syntax error", NULL);
@@ -294,6 +355,8 @@ int main(void)
 		cmocka_unit_test(currencies_and_dates_checked),
 		cmocka_unit_test(taxes_checked),
 		cmocka_unit_test(meters_checked),
+		cmocka_unit_test(words_for_the_invoice),
+		cmocka_unit_test(words_checked),
 		cmocka_unit_test(file_level_errors),
 		cmocka_unit_test(dates),
 	};

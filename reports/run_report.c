@@ -43,7 +43,8 @@ struct marker {
 };
 
 struct report {
-	PGresult *run, *steps, *attempts, *deadlines, *events, *counts, *amounts, *warnings, *warning_counts;
+	PGresult *run, *steps, *attempts, *deadlines, *events, *counts, *amounts, *warnings, *warning_counts, *totals,
+		*invoiced;
 	int has_deadlines, has_events;
 	char sla_error[ERR_MSG_MAX], counts_error[ERR_MSG_MAX], amounts_error[ERR_MSG_MAX], warnings_error[ERR_MSG_MAX];
 	int64_t started, ended, now;   /* ended = 0 while running */
@@ -127,7 +128,7 @@ static void status_pill(FILE *f, const char *status)
 
 static void report_release(struct report *r)
 {
-	PGresult **all[] = { &r->run,    &r->steps,   &r->attempts, &r->deadlines,     &r->events,
+	PGresult **all[] = { &r->totals, &r->invoiced, &r->run,    &r->steps,   &r->attempts, &r->deadlines,     &r->events,
 			     &r->counts, &r->amounts, &r->warnings, &r->warning_counts };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		PQclear(*all[i]);
@@ -180,6 +181,8 @@ static int report_load(struct report *r, struct db *db, int64_t run_id, struct e
 		r->events = optional_query(db, SQL_report_sla_events, id, r->sla_error, sizeof(r->sla_error));
 	r->counts = optional_query(db, SQL_report_counts, id, r->counts_error, sizeof(r->counts_error));
 	r->amounts = optional_query(db, SQL_report_amounts, id, r->amounts_error, sizeof(r->amounts_error));
+	r->totals = optional_query(db, SQL_report_totals, id, r->counts_error, sizeof(r->counts_error));
+	r->invoiced = optional_query(db, SQL_report_invoiced, id, r->counts_error, sizeof(r->counts_error));
 	r->warning_counts = optional_query(db, SQL_warnings_counts, id, r->warnings_error, sizeof(r->warnings_error));
 	if (r->warning_counts) {
 		char limit[16];
@@ -284,10 +287,12 @@ static void collect_markers(struct report *r)
 	}
 }
 
-/* The span drawn: from the run's start to its end (or now), stretched to
- * every attempt and predicted finish, and to deadlines that are not so
- * far off that the bars would shrink to slivers; those are drawn at the
- * right edge with the time left to them. */
+/* The span drawn: the run's attempts, from the first start to the last
+ * end (or now), stretched to predicted finishes and deadlines that lie
+ * no more than half the run's length beyond it, so that the bars keep at
+ * least two thirds of the width. Markers outside the span are not drawn
+ * at an edge, as if they were inside the run: they are stated in words
+ * under the chart (outside_markers). */
 static void choose_span(struct report *r)
 {
 	int64_t t0 = r->started, end = r->ended ? r->ended : r->now;
@@ -298,17 +303,20 @@ static void choose_span(struct report *r)
 		if (e > end)
 			end = e;
 	}
-	for (int i = 0; i < r->nmarkers; i++)
-		if (r->markers[i].kind != MARK_DEADLINE && r->markers[i].at > end)
-			end = r->markers[i].at;
 	if (end - t0 < 1000)
 		end = t0 + 1000;
-	int64_t reach = t0 + 4 * (end - t0);
+	int64_t reach = end + (end - t0) / 2, last = end;
 	for (int i = 0; i < r->nmarkers; i++)
-		if (r->markers[i].kind == MARK_DEADLINE && r->markers[i].at > end && r->markers[i].at <= reach)
-			end = r->markers[i].at;
-	r->t0 = t0;
-	r->t1 = end + (end - t0) / 25 + 1;
+		if (r->markers[i].at > last && r->markers[i].at <= reach)
+			last = r->markers[i].at;
+	int64_t pad = (last - t0) / 40 + 1;
+	r->t0 = t0 - pad;
+	r->t1 = last + pad;
+}
+
+static int outside(const struct report *r, int64_t at)
+{
+	return at < r->t0 || at > r->t1;
 }
 
 static double x_of(const struct report *r, int64_t t)
@@ -325,8 +333,9 @@ static double x_of(const struct report *r, int64_t t)
 
 static void draw_axis(FILE *f, const struct report *r, int plot_bottom)
 {
-	static const int64_t steps[] = { 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000, 300000, 600000,
-					 900000, 1800000, 3600000, 7200000, 10800000, 21600000, 43200000,
+	static const int64_t steps[] = { 10,     20,     50,     100,     200,      250,      500,     1000,
+					 2000,   5000,   10000,  15000,   30000,    60000,    120000,  300000,
+					 600000, 900000, 1800000, 3600000, 7200000, 10800000, 21600000, 43200000,
 					 86400000 };
 	int64_t span = r->t1 - r->t0, step = steps[sizeof(steps) / sizeof(steps[0]) - 1];
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
@@ -346,6 +355,11 @@ static void draw_axis(FILE *f, const struct report *r, int plot_bottom)
 		time_t s = (time_t)(at / 1000);
 		localtime_r(&s, &tm);
 		strftime(label, sizeof(label), step >= 60000 ? "%H:%M" : "%H:%M:%S", &tm);
+		if (step < 1000) {
+			size_t n = strlen(label);
+			snprintf(label + n, sizeof(label) - n, step % 100 == 0 ? ".%01d" : ".%02d",
+				 step % 100 == 0 ? (int)(at % 1000 / 100) : (int)(at % 1000 / 10));
+		}
 		fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", x, TL_TOP - 4, x,
 			plot_bottom);
 		fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
@@ -385,8 +399,9 @@ static int take_line(struct label_lines *l, int first, int count, double a, doub
 static void draw_marker(FILE *f, const struct report *r, const struct marker *m, int nrows,
 			struct label_lines *lines)
 {
-	int offscale = m->at > r->t1;
-	double x = offscale ? TL_WIDTH - TL_RIGHT_W + 4 : x_of(r, m->at);
+	if (outside(r, m->at))
+		return; /* in words under the chart */
+	double x = x_of(r, m->at);
 	int y1 = m->row < 0 ? TL_TOP - 4 : TL_TOP + m->row * TL_ROW_H + 2;
 	int y2 = m->row < 0 ? TL_TOP + nrows * TL_ROW_H : TL_TOP + (m->row + 1) * TL_ROW_H - 2;
 	const char *cls = m->kind == MARK_DEADLINE ? (m->late ? "deadline late" : "deadline")
@@ -396,13 +411,7 @@ static void draw_marker(FILE *f, const struct report *r, const struct marker *m,
 	fputs("</title>\n", f);
 	fprintf(f, "<line class=\"%s\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", cls, x, y1, x, y2);
 	char label[160];
-	if (offscale) {
-		char left[32];
-		duration_text(m->at - (r->ended ? r->ended : r->now), left, sizeof(left));
-		snprintf(label, sizeof(label), "%s \u2192 +%s", m->label, left);
-	} else {
-		snprintf(label, sizeof(label), "%s", m->label);
-	}
+	snprintf(label, sizeof(label), "%s", m->label);
 	/* Text width estimated from the glyph count (bold 11 px sans). */
 	double width = 6.4 * (double)strlen(label) + 4, a, b;
 	const char *anchor;
@@ -512,12 +521,40 @@ static void draw_step_row(FILE *f, const struct report *r, int row)
 			bar_y + TL_BAR_H - 3, text);
 }
 
+/* Deadlines and predicted finishes that lie outside the drawn span, in
+ * words: when, and how far before the run's start or after its end. */
+static void outside_markers(FILE *f, const struct report *r)
+{
+	int n = 0;
+	int64_t end = r->ended ? r->ended : r->now;
+	for (int i = 0; i < r->nmarkers; i++) {
+		const struct marker *m = &r->markers[i];
+		if (!outside(r, m->at))
+			continue;
+		if (n++ == 0)
+			fputs("<p class=\"outside\">Outside the timeline:</p>\n<ul class=\"outside\">\n", f);
+		char when[40], gap[32];
+		clock_text(m->at, 1, when, sizeof(when));
+		int before = m->at < r->t0;
+		duration_text(before ? r->started - m->at : m->at - end, gap, sizeof(gap));
+		fprintf(f, "<li class=\"%s\">", m->kind == MARK_DEADLINE && m->late ? "late" : "");
+		html(f, m->label);
+		fprintf(f, " (%s): %s %s the run %s", when, gap, before ? "before" : "after", before ? "started" : r->ended ? "ended" : "so far");
+		if (m->kind == MARK_DEADLINE)
+			fputs(m->late ? ", missed" : finished_at(r, m->row) ? ", met" : ", not reached yet", f);
+		fputs("</li>\n", f);
+	}
+	if (n)
+		fputs("</ul>\n", f);
+}
+
 static void draw_timeline(FILE *f, const struct report *r)
 {
 	int nrows = PQntuples(r->steps);
 	int plot_bottom = TL_TOP + nrows * TL_ROW_H;
 	int height = plot_bottom + TL_BOTTOM;
 
+	fputs("<div class=\"tlwrap\">", f);
 	fprintf(f, "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"timeline of the run's steps\">\n",
 		TL_WIDTH, height, TL_WIDTH, height);
 	for (int i = 0; i < nrows; i++)
@@ -535,7 +572,7 @@ static void draw_timeline(FILE *f, const struct report *r)
 	for (int i = 0; lines && i < r->nmarkers; i++)
 		draw_marker(f, r, &r->markers[i], nrows, lines);
 	free(lines);
-	fputs("</svg>\n", f);
+	fputs("</svg></div>\n", f);
 
 	fputs("<div class=\"legend\">", f);
 	static const char *const shown[] = { "success", "retryable", "failed", "timeout", "crashed", "abandoned",
@@ -545,11 +582,41 @@ static void draw_timeline(FILE *f, const struct report *r)
 	fputs("<span><i class=\"lwait\"></i>wait before a retry</span>"
 	      "<span><i class=\"ldeadline\"></i>deadline</span>"
 	      "<span><i class=\"lpredicted\"></i>predicted finish</span></div>\n", f);
-	fputs("<p class=\"note\">Each bar is one attempt; hover over a bar or a line for its details. "
-	      "A deadline beyond the right edge is marked there with the time left to it.</p>\n", f);
+	fputs("<p class=\"note\">Each bar is one attempt; hover over a bar or a line for its details.</p>\n", f);
+	outside_markers(f, r);
 }
 
 /* ---- the tables ---- */
+
+/* The run's totals, first on the page: records, amounts invoiced,
+ * documents, holds, SLA misses. */
+static void totals(FILE *f, const struct report *r)
+{
+	int misses = 0;
+	for (int i = 0; i < r->nmarkers; i++)
+		misses += r->markers[i].kind == MARK_DEADLINE && r->markers[i].late;
+	fputs("<div class=\"totals\">\n", f);
+	if (r->totals && PQntuples(r->totals) == 1) {
+		const PGresult *t = r->totals;
+		fprintf(f, "<div><b>%s</b> records read<small>%s accepted, %s quarantined, %s duplicates; %s files</small></div>\n",
+			cell(t, 0, 1), cell(t, 0, 2), cell(t, 0, 3), cell(t, 0, 4), cell(t, 0, 0));
+		fputs("<div><b>", f);
+		int ninv = r->invoiced ? PQntuples(r->invoiced) : 0;
+		for (int i = 0; i < ninv; i++) {
+			fprintf(f, "%s%s ", i ? "<br>" : "", cell(r->invoiced, i, 0));
+			html(f, cell(r->invoiced, i, 2));
+		}
+		if (!ninv)
+			fputs("0", f);
+		fprintf(f, "</b> invoiced<small>%s invoices, %s credit notes</small></div>\n", cell(t, 0, 5),
+			cell(t, 0, 6));
+		fprintf(f, "<div class=\"%s\"><b>%s</b> holds<small>account periods held back</small></div>\n",
+			strcmp(cell(t, 0, 7), "0") ? "warn" : "", cell(t, 0, 7));
+	}
+	fprintf(f, "<div class=\"%s\"><b>%d</b> SLA misses<small>deadlines missed</small></div>\n", misses ? "warn" : "",
+		misses);
+	fputs("</div>\n", f);
+}
 
 static void facts(FILE *f, const struct report *r)
 {
@@ -815,6 +882,15 @@ static const char style[] =
 	".late{color:#c62828}.warn{color:#9a6700}.note{color:#57606a;font-size:12px;margin:4px 0}\n"
 	"code{font:12px ui-monospace,'DejaVu Sans Mono',monospace}\n"
 	"svg.timeline{display:block;max-width:100%;height:auto;font-size:12px}\n"
+	/* on a phone the chart keeps a readable size and scrolls sideways */
+	".tlwrap{overflow-x:auto}@media (max-width:720px){svg.timeline{max-width:none;width:720px}"
+	"table{display:block;overflow-x:auto}}\n"
+	".totals{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0 14px}\n"
+	".totals div{flex:1 1 160px;border:1px solid #d0d7de;border-radius:6px;padding:8px 12px}\n"
+	".totals b{display:block;font-size:20px}.totals small{display:block;color:#57606a}\n"
+	".totals .warn{border-color:#cf222e}.totals .warn b{color:#cf222e}\n"
+	"ul.outside{margin:4px 0 0;padding-left:20px;color:#57606a}ul.outside li.late{color:#cf222e}\n"
+	"p.outside{margin:8px 0 0;color:#57606a}\n"
 	"svg .stripe{fill:#f6f8fa}svg .grid{stroke:#d8dee4;stroke-width:1}svg .axis{stroke:#8c959f}\n"
 	"svg .tick{fill:#57606a;font-size:11px}svg .step{text-anchor:end;fill:#1f2328;font-weight:600}\n"
 	"svg .took{fill:#57606a}svg .notrun{fill:#8c959f;font-style:italic}\n"
@@ -865,6 +941,7 @@ int run_report_render(struct db *db, int64_t run_id, FILE *f, struct err *e)
 	status_pill(f, cell(run, 0, 5));
 	fputs("</h1>\n", f);
 	fprintf(f, "<p class=\"sub\">billrun run report; times in %s.</p>\n", zone);
+	totals(f, &r);
 	facts(f, &r);
 	warnings_table(f, &r);
 	fputs("<h2>Timeline</h2>\n", f);

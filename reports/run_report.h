@@ -3,17 +3,25 @@
  * (inline CSS and SVG, no scripts, no external resources) for the person
  * on call.
  *
- * It shows the run's facts; a timeline with every attempt of every step
- * as a bar from its start to its end (retries as separate bars, the wait
- * between them dashed), the SLA deadlines of the run and of its steps and
- * the predicted finish of any predicted miss drawn across it; tables of
+ * It shows first the run's totals (records read, accepted, quarantined
+ * and duplicated; amounts invoiced per currency; invoices and credit
+ * notes; holds; SLA deadlines missed), then its facts; a timeline with
+ * every attempt of every step as a bar from its start to its end (retries
+ * as separate bars, the wait between them dashed) over the span of the
+ * attempts, with ticks at round times down to tenths of a second, the SLA
+ * deadlines of the run and of its steps and the predicted finish of any
+ * predicted miss drawn across it when they fall within half the run's
+ * length of it, and stated in words under the chart when they do not (a
+ * catch-up run's deadline days before it started is never drawn at an
+ * edge as if it were inside the run); tables of
  * the steps, the attempts and the SLA events; the run's warnings (files
  * refused for their header, control-file mismatches, holds, drift
  * findings: billrun_run_warnings() of migration 025), counted by kind and
  * listed (the first 200); and what the run produced: rows per table and
  * totals per currency, for the tables that exist.
  *
- * It reads only: runs, run_steps and step_attempts; sla_deadlines and
+ * It reads only: runs, run_steps and step_attempts; ingest_files, invoices,
+ * credit_notes and account_holds for the totals; sla_deadlines and
  * sla_events when they exist (migration 006; without them no deadline is
  * drawn); billrun_run_warnings() (025); and, for counts and amounts, every readable table with an index
  * led by a run_id column (and a currency and a numeric total for amounts).

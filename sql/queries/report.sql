@@ -92,3 +92,20 @@ CROSS JOIN LATERAL XMLTABLE('/table/row' PASSING
                            k.nspname, k.relname, $1::bigint), false, false, '')
        COLUMNS currency text, n bigint, total text) t
 ORDER BY k.relname, t.currency
+
+-- name: report_totals
+-- The run's totals for the top of the report: files and records ingested
+-- (read = accepted + quarantined + duplicates), documents issued, holds
+-- made.
+SELECT (SELECT count(*) FROM ingest_files WHERE run_id = $1),
+       (SELECT coalesce(sum(records_read), 0) FROM ingest_files WHERE run_id = $1),
+       (SELECT coalesce(sum(accepted), 0) FROM ingest_files WHERE run_id = $1),
+       (SELECT coalesce(sum(quarantined), 0) FROM ingest_files WHERE run_id = $1),
+       (SELECT coalesce(sum(duplicates), 0) FROM ingest_files WHERE run_id = $1),
+       (SELECT count(*) FROM invoices WHERE run_id = $1),
+       (SELECT count(*) FROM credit_notes WHERE run_id = $1),
+       (SELECT count(*) FROM account_holds WHERE run_id = $1)
+
+-- name: report_invoiced
+-- What the run's invoices total, per currency, exactly.
+SELECT currency::text, count(*), sum(total)::text FROM invoices WHERE run_id = $1 GROUP BY currency ORDER BY 1

@@ -594,6 +594,12 @@ static void the_run_report_shows_steps_retries_deadlines_and_amounts(void **stat
 			 "SELECT dag, period_start, 'rate', 'predicted_miss', id, started_at + interval '2 s', "
 			 "started_at + interval '2.9 s', 'test' FROM runs WHERE id = 1 "
 			 "ON CONFLICT DO NOTHING");
+	/* A run deadline five days before the run started (a catch-up run
+	 * of an old period): stated in words, never drawn at the edge. */
+	if (have_sla)
+		exec_sql("INSERT INTO sla_deadlines (run_id, step, spec, deadline) SELECT id, '', '06:00 UTC', "
+			 "started_at - interval '5 days' FROM runs WHERE id = 1 "
+			 "ON CONFLICT (run_id, step) DO UPDATE SET deadline = EXCLUDED.deadline");
 	char html[600];
 	snprintf(html, sizeof(html), "%s/report.html", dir);
 	assert_int_equal(billrun_run("report", "1", "--out", html, NULL), 0);
@@ -617,7 +623,33 @@ static void the_run_report_shows_steps_retries_deadlines_and_amounts(void **stat
 	/* Counts and exact totals. */
 	assert_non_null(strstr(page, "<code>test_invoices</code></td><td>EUR</td><td class=\"n\">2</td><td class=\"n\">1235.00</td>"));
 	assert_non_null(strstr(page, "99.999999999"));
+	/* The totals stand at the top, before the timeline. */
+	const char *totals = strstr(page, "<div class=\"totals\">"), *timeline = strstr(page, "<h2>Timeline");
+	assert_non_null(totals);
+	assert_non_null(timeline);
+	assert_true(totals < timeline);
+	assert_non_null(strstr(totals, "records read"));
+	assert_non_null(strstr(totals, "invoiced"));
+	assert_non_null(strstr(totals, "holds"));
+	assert_non_null(strstr(totals, "SLA misses"));
+	/* The axis has readable ticks: the run lasts seconds, so several
+	 * labelled ticks, not one. */
+	int ticks = 0;
+	for (const char *p = page; (p = strstr(p, "class=\"tick\"")) != NULL; p++)
+		ticks++;
+	assert_true(ticks >= 4);
 	if (have_sla) {
+		/* The deadline five days before the start is told in words
+		 * and is the one SLA miss. */
+		const char *words = strstr(page, "<ul class=\"outside\">");
+		assert_non_null(words);
+		assert_non_null(strstr(words, "run deadline"));
+		assert_non_null(strstr(words, "5d"));
+		assert_non_null(strstr(words, "before the run started, missed"));
+		/* counted among the SLA misses at the top (with rate's, when
+		 * rate finished after its deadline) */
+		assert_non_null(strstr(totals, "SLA misses"));
+		assert_null(strstr(totals, "<b>0</b> SLA misses"));
 		assert_non_null(strstr(page, "class=\"deadline"));
 		assert_non_null(strstr(page, "run deadline"));
 		assert_non_null(strstr(page, "predicted finish of rate"));

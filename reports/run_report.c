@@ -303,8 +303,8 @@ static void choose_span(struct report *r)
 		if (e > end)
 			end = e;
 	}
-	if (end - t0 < 1000)
-		end = t0 + 1000;
+	if (end - t0 < 100)
+		end = t0 + 100; /* the axis's finest ticks are 10 ms apart */
 	int64_t reach = end + (end - t0) / 2, last = end;
 	for (int i = 0; i < r->nmarkers; i++)
 		if (r->markers[i].at > last && r->markers[i].at <= reach)

@@ -102,6 +102,8 @@ $(BUILD)/%.o: %.c $(BUILD)/sqltext.h $(wildcard core/*.h jobs/*.h reports/*.h cm
 
 # The taxonomy is built into the binary (reports/taxonomy.c, .incbin).
 $(BUILD)/reports/taxonomy.o: $(wildcard reports/taxonomy/*.xsd reports/taxonomy/*.xml)
+# So are the PDF/A font and ICC profile (reports/pdfa.c).
+$(BUILD)/reports/pdfa.o: $(wildcard reports/pdfa/*.ttf reports/pdfa/*.icc)
 
 $(BUILD)/sqltext.o: $(BUILD)/sqltext.c
 	@echo '  CC   $<'

@@ -114,7 +114,7 @@ static int show(struct db *db, int json, int focus, const char *pdf, const char 
 			invoice_json_print(&set.docs[0], stdout);
 		else if (focus)
 			rc = print_focus(db, &set, e);
-		if (pdf && rc == 0 && (rc = invoice_pdf_write(&set.docs[0], pdf, NULL, e)) == 0 && !json && !focus)
+		if (pdf && rc == 0 && (rc = invoice_pdf_write(&set.docs[0], pdf, NULL, NULL, e)) == 0 && !json && !focus)
 			printf("%s written to %s\n", set.docs[0].number, pdf);
 		if (pdf)
 			invoice_pdf_cleanup();

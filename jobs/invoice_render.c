@@ -144,7 +144,7 @@ static void render_set(const struct invoice_render *r, const struct invoice_doc_
 			goto fail;
 		if (r->pdf) {
 			tmp_path(r, d->number, "pdf", path, sizeof(path));
-			if (invoice_pdf_write(d, path, &res->files[i].pdf, &res->err))
+			if (invoice_pdf_write(d, path, NULL, &res->files[i].pdf, &res->err))
 				goto fail;
 		}
 		if (r->focus) {

@@ -3,12 +3,16 @@
  * face at a size, a fill colour, filled rectangles, pages; written as a PDF
  * file at the end. Two implementations, both real PDF libraries:
  *
- *   canvas_haru.c   libharu, in the PDF standard font Helvetica with
- *                   WinAnsi (Windows-1252) text: nothing to embed, about
- *                   0.3 ms of CPU for a one-page invoice. Text outside
+ *   canvas_haru.c   libharu, PDF/A-3b (pdfa.h): DejaVu Sans cut to
+ *                   WinAnsi (Windows-1252), embedded, with XMP metadata,
+ *                   an sRGB output intent and the attachments; about
+ *                   0.5 ms of CPU for a one-page invoice. Text outside
  *                   Windows-1252 cannot be drawn (see canvas_finish).
  *   canvas_cairo.c  cairo, in DejaVu Sans, embedded as a subset in every
- *                   file: any Unicode text, about 2.5 ms per invoice.
+ *                   file: any Unicode text, about 2.5 ms per invoice; a
+ *                   plain PDF 1.5, not PDF/A, without attachments (cairo
+ *                   writes neither XMP, output intents nor embedded
+ *                   files).
  *
  * Coordinates are PostScript points from the page's top left corner, y
  * growing downwards; text is placed by the left end of its baseline. Text
@@ -16,6 +20,8 @@
  */
 #ifndef BILLRUN_CANVAS_H
 #define BILLRUN_CANVAS_H
+
+#include <stddef.h>
 
 struct err;
 struct canvas;
@@ -36,10 +42,24 @@ struct canvas {
 	const struct canvas_ops *ops;
 };
 
-/* The document's information dictionary (Title, Author, Creator, Subject,
- * Keywords; `pdfinfo` shows them). subject and keywords may be NULL. */
+/* A file attached to the document (PDF/A-3 associated file; pdfa.h). */
+struct canvas_attachment {
+	const char *name, *mime, *description, *relationship;
+	const void *data;
+	size_t len;
+};
+#define CANVAS_MAX_ATTACHMENTS 4
+
+/* The document's information dictionary and XMP metadata (Title, Author,
+ * Creator, Subject, Keywords; `pdfinfo` shows them), its date (created:
+ * "YYYY-MM-DDTHH:MM:SSZ", or NULL) and its attachments. subject and
+ * keywords may be NULL. The strings and data must stay until
+ * canvas_finish. */
 struct canvas_meta {
 	const char *title, *author, *creator, *subject, *keywords;
+	const char *created;
+	const struct canvas_attachment *attachments;
+	int nattachments;
 };
 
 /* A canvas of pages width x height that will write path. Returns NULL with

@@ -1,7 +1,8 @@
 /*
  * canvas_cairo.c - the canvas (canvas.h) drawn with cairo's PDF surface in
  * DejaVu Sans: any Unicode text, the font subset embedded in every file.
- * Used for documents whose text libharu's standard font cannot show.
+ * Used for documents whose text the libharu canvas's Windows-1252 font
+ * cannot show; its files are plain PDF, not PDF/A.
  */
 #include "canvas.h"
 #include "err.h"

@@ -521,7 +521,7 @@ static void draw_footer(struct pdf *p, int page)
  * what canvas_finish returns. */
 static int draw(const struct invoice_doc *d, const char *path,
 		struct canvas *(*new_canvas)(const char *, double, double, const struct canvas_meta *, struct err *),
-		struct outfile_sum *sum, struct err *e)
+		const struct canvas_attachment *einvoice, struct outfile_sum *sum, struct err *e)
 {
 	char title[256], subject[256], keywords[256];
 	snprintf(title, sizeof(title), "%s %s", invoice_doc_title(d), d->number);
@@ -532,7 +532,8 @@ static int draw(const struct invoice_doc *d, const char *path,
 	snprintf(keywords, sizeof(keywords), "billrun-run=%s billrun-rule-version=%s billrun-rule-sha256=%s", d->run_id,
 		 d->rule_version[0] ? d->rule_version : "none", d->rule_sha256[0] ? d->rule_sha256 : "none");
 	const struct canvas_meta meta = { .title = title, .author = d->seller_name, .creator = "billrun",
-					  .subject = subject, .keywords = keywords };
+					  .subject = subject, .keywords = keywords, .created = d->issued_at,
+					  .attachments = einvoice, .nattachments = einvoice ? 1 : 0 };
 	struct pdf p = { .d = d };
 	int rc = -1;
 
@@ -574,10 +575,11 @@ out:
 	return rc;
 }
 
-int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct outfile_sum *sum, struct err *e)
+int invoice_pdf_write(const struct invoice_doc *d, const char *path, const struct canvas_attachment *einvoice,
+		      struct outfile_sum *sum, struct err *e)
 {
-	int rc = draw(d, path, canvas_haru_new, sum, e);
+	int rc = draw(d, path, canvas_haru_new, einvoice, sum, e);
 	if (rc == CANVAS_NEEDS_UNICODE)
-		rc = draw(d, path, canvas_cairo_new, sum, e);
+		rc = draw(d, path, canvas_cairo_new, einvoice, sum, e);
 	return rc == 0 ? 0 : -1;
 }

@@ -6,17 +6,21 @@
  * adjustments, taxes; FX shown on converted lines),
  * the totals and the payment details. Long documents continue on further
  * pages with the table header repeated; every page is numbered "page i of
- * n". Text is real text (pdftotext reads it back): in the standard font
- * Helvetica, drawn with libharu, when all of it is Windows-1252; else in
- * DejaVu Sans, embedded, drawn with cairo (see canvas.h). The run and the
+ * n". Text is real text (pdftotext reads it back). When all of it is
+ * Windows-1252 the file is drawn with libharu as an archival PDF/A-3b
+ * (pdfa.h: DejaVu Sans embedded, XMP metadata, sRGB output intent) with
+ * the e-invoice attached; else it is drawn in DejaVu Sans, embedded, with
+ * cairo, a plain PDF without attachment (see canvas.h). The run and the
  * rule version are not printed: they are the file's Subject and Keywords
- * ("billrun-run=N billrun-rule-version=V billrun-rule-sha256=HEX").
+ * ("billrun-run=N billrun-rule-version=V billrun-rule-sha256=HEX"), in the
+ * information dictionary and the XMP metadata.
  */
 #ifndef BILLRUN_INVOICE_PDF_H
 #define BILLRUN_INVOICE_PDF_H
 
 #include <stddef.h>
 
+#include "canvas.h"
 #include "invoice_doc.h"
 
 struct err;
@@ -24,13 +28,16 @@ struct outfile_sum;
 
 /*
  * Write the document to path (created or truncated; the caller writes to
- * a temporary name and renames it). Returns 0 with *sum (the file's
+ * a temporary name and renames it), with einvoice (NULL: none; e.g. the
+ * document's UBL XML, name "NUMBER.xml", mime "text/xml", relationship
+ * "Alternative") attached as its PDF/A-3 associated file. Returns 0 with *sum (the file's
  * SHA-256 and size; sum may be NULL) filled, or -1 with e set: ERR_IO
  * when the file cannot be written (naming it, with the system's reason,
  * see fs_error in fs.h), ERR_INTERNAL when a library fails. A file
  * that could not be written whole is removed.
  */
-int invoice_pdf_write(const struct invoice_doc *d, const char *path, struct outfile_sum *sum, struct err *e);
+int invoice_pdf_write(const struct invoice_doc *d, const char *path, const struct canvas_attachment *einvoice,
+		      struct outfile_sum *sum, struct err *e);
 
 /* Release cairo's and fontconfig's process-wide caches (fonts, patterns).
  * For processes that exit normally after drawing (commands, tests), so that

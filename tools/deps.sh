@@ -6,7 +6,7 @@
 # With VALGRIND=1 in the environment it adds valgrind (`make test VALGRIND=1`).
 set -eu
 PKGS="gcc make pkg-config libc6-dev libpq-dev postgresql-15 libconfig-dev libarchive-dev
-libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev libhpdf-dev poppler-utils iso-codes
+libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev libhpdf-dev poppler-utils qpdf iso-codes
 util-linux clang libclang-rt-14-dev pigz
 systemd man-db groff-base dpkg-dev binutils lintian adduser chromium prometheus"
 # `make test VALGRIND=1` (VALGRIND=1 in the environment) also needs valgrind.

@@ -3,8 +3,10 @@
  * (reports/invoice_json.c, reports/invoice_pdf.c) from a document built
  * here: JSON escaping and shape, amounts with thousands separators, and a
  * long credit note that runs over several pages, read back with pdftotext;
- * which font a document is drawn in (the standard Helvetica when its text
- * is Windows-1252, else DejaVu Sans embedded), read back with pdffonts;
+ * which font a document is drawn in (the built-in DejaVu Sans for
+ * Windows-1252 text, in a PDF/A-3b file with its e-invoice attached; else
+ * a subset of DejaVu Sans that cairo makes), read back with pdffonts,
+ * pdfinfo, pdfdetach and qpdf;
  * a full disk named by each writer, with no file left behind; the lines
  * in the rate card's words (label, unit, unit price or tiers, amount) in
  * the JSON and on the page, zero lines left out unless asked for, the run
@@ -144,7 +146,7 @@ static void long_documents_continue_on_further_pages(void **state)
 	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
 	snprintf(path, sizeof(path), "%s/CN-2026-000042.pdf", dir);
 	err_clear(&e);
-	assert_int_equal(invoice_pdf_write(&d, path, NULL, &e), 0);
+	assert_int_equal(invoice_pdf_write(&d, path, NULL, NULL, &e), 0);
 	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
 	assert_non_null(strstr(out, "CREDIT NOTE"));
@@ -166,7 +168,7 @@ static void long_documents_continue_on_further_pages(void **state)
 
 	/* An unwritable path is an I/O error naming it. */
 	err_clear(&e);
-	assert_int_equal(invoice_pdf_write(&d, "/nonexistent/dir/x.pdf", NULL, &e), -1);
+	assert_int_equal(invoice_pdf_write(&d, "/nonexistent/dir/x.pdf", NULL, NULL, &e), -1);
 	assert_int_equal(e.kind, ERR_IO);
 	assert_non_null(strstr(e.message, "/nonexistent/dir/x.pdf"));
 	err_clear(&e);
@@ -183,7 +185,7 @@ static void write_and_read(const struct invoice_doc *d, const char *dir, const c
 	struct err e;
 	snprintf(path, sizeof(path), "%s/%s.pdf", dir, name);
 	err_clear(&e);
-	assert_int_equal(invoice_pdf_write(d, path, NULL, &e), 0);
+	assert_int_equal(invoice_pdf_write(d, path, NULL, NULL, &e), 0);
 	snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
 	assert_int_equal(test_sh(out, outsize, cmd), 0);
 	snprintf(cmd, sizeof(cmd), "pdffonts '%s'", path);
@@ -191,9 +193,10 @@ static void write_and_read(const struct invoice_doc *d, const char *dir, const c
 }
 
 /* Western European text, the euro sign and typographic quotes are
- * Windows-1252: the document is drawn in Helvetica, nothing embedded.
- * A name in Polish or Cyrillic letters is not: the whole document is
- * drawn in DejaVu Sans, embedded, and reads back the same. A word longer
+ * Windows-1252: the document is drawn by libharu in the built-in DejaVu
+ * Sans cut to Windows-1252, embedded (PDF/A). A name in Polish or
+ * Cyrillic letters is not: the whole document is drawn by cairo in a
+ * subset of DejaVu Sans made for it, embedded, and reads back the same. A word longer
  * than the description column is cut between characters, never inside
  * one. */
 static void text_outside_windows_1252_is_drawn_in_an_embedded_font(void **state)
@@ -211,9 +214,10 @@ static void text_outside_windows_1252_is_drawn_in_an_embedded_font(void **state)
 	write_and_read(&d, dir, "latin", out, sizeof(out), fonts, sizeof(fonts));
 	assert_non_null(strstr(out, "Müller & Söhne €-Konto"));
 	assert_non_null(strstr(out, "Gespräche ins Ausland „Festnetz“"));
-	assert_non_null(strstr(fonts, "Helvetica"));
-	assert_null(strstr(fonts, "DejaVu"));
-	assert_null(strstr(fonts, " yes "));  /* nothing embedded */
+	assert_non_null(strstr(fonts, "DejaVuSans,Book"));
+	assert_null(strstr(fonts, "+DejaVuSans")); /* the built-in font, not a subset made for the file */
+	assert_null(strstr(fonts, "Helvetica"));
+	assert_non_null(strstr(fonts, " yes ")); /* embedded (the PDF/A test checks every font) */
 
 	d.customer_name = "Łódź Telekom / ООО Связь";
 	char word20[20 * 12 + 1] = "";
@@ -222,7 +226,7 @@ static void text_outside_windows_1252_is_drawn_in_an_embedded_font(void **state)
 	lines[0].description = word20;
 	write_and_read(&d, dir, "unicode", out, sizeof(out), fonts, sizeof(fonts));
 	assert_non_null(strstr(out, "Łódź Telekom / ООО Связь"));
-	assert_non_null(strstr(fonts, "DejaVuSans"));
+	assert_non_null(strstr(fonts, "+DejaVuSans"));
 	assert_non_null(strstr(fonts, " yes "));
 	assert_null(strstr(fonts, "Helvetica"));
 	/* The 120-letter word, twice as wide as the column, is cut between
@@ -240,8 +244,8 @@ static void text_outside_windows_1252_is_drawn_in_an_embedded_font(void **state)
 }
 
 /* A full disk (a link to /dev/full, which answers every write with
- * ENOSPC) is named by each writer, the JSON, the PDF in Helvetica and the
- * PDF in an embedded font, with the file; no file is left. What a writer
+ * ENOSPC) is named by each writer, the JSON, the PDF/A drawn by libharu
+ * and the PDF drawn by cairo, with the file; no file is left. What a writer
  * reports of a file it wrote is the SHA-256 and size of the bytes on
  * disk. */
 static void each_writer_names_a_full_disk_and_leaves_no_file(void **state)
@@ -258,7 +262,7 @@ static void each_writer_names_a_full_disk_and_leaves_no_file(void **state)
 		snprintf(path, sizeof(path), "%s/INV-1.%s", dir, k == 0 ? "json" : "pdf");
 		snprintf(cmd, sizeof(cmd), "ln -sf /dev/full '%s'", path);
 		assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
-		int rc = k == 0 ? invoice_json_write(&d, path, NULL, &e) : invoice_pdf_write(&d, path, NULL, &e);
+		int rc = k == 0 ? invoice_json_write(&d, path, NULL, &e) : invoice_pdf_write(&d, path, NULL, NULL, &e);
 		assert_int_equal(rc, -1);
 		assert_int_equal(e.kind, ERR_IO);
 		assert_non_null(strstr(e.message, path));
@@ -267,7 +271,7 @@ static void each_writer_names_a_full_disk_and_leaves_no_file(void **state)
 
 		struct outfile_sum sum;
 		err_clear(&e);
-		rc = k == 0 ? invoice_json_write(&d, path, &sum, &e) : invoice_pdf_write(&d, path, &sum, &e);
+		rc = k == 0 ? invoice_json_write(&d, path, &sum, &e) : invoice_pdf_write(&d, path, NULL, &sum, &e);
 		assert_int_equal(rc, 0);
 		assert_int_equal(hash_sha256_file(path, hex, &e), 0);
 		assert_string_equal(sum.sha256, hex);
@@ -391,15 +395,15 @@ static void lines_are_in_the_customers_words(void **state)
 	if (test_sh(out, sizeof(out), "command -v pdftotext && command -v pdfinfo") != 0)
 		skip();
 	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
-	/* Both canvases: Helvetica (libharu), and DejaVu Sans (cairo) for a
-	 * name outside Windows-1252. */
+	/* Both canvases: libharu (PDF/A), and cairo for a name outside
+	 * Windows-1252. */
 	for (int k = 0; k < 2; k++) {
 		if (k == 1)
 			d.customer_name = "ООО Связь";
 		snprintf(path, sizeof(path), "%s/INV-%d.pdf", dir, k);
 		struct err e;
 		err_clear(&e);
-		assert_int_equal(invoice_pdf_write(&d, path, NULL, &e), 0);
+		assert_int_equal(invoice_pdf_write(&d, path, NULL, NULL, &e), 0);
 		snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' -", path);
 		assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
 		assert_non_null(strstr(out, "API calls"));
@@ -420,10 +424,103 @@ static void lines_are_in_the_customers_words(void **state)
 		assert_non_null(strstr(out, "billrun run 12, rule version 3 (sha256 0123456789abcdef"));
 		assert_non_null(strstr(out, "billrun-run=12 billrun-rule-version=3 billrun-rule-sha256="
 					    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
-		assert_non_null(strstr(out, k == 0 ? "Haru" : "cairo"));
+		assert_non_null(strstr(out, k == 0 ? "libharu" : "cairo"));
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	test_sh(out, sizeof(out), cmd);
+}
+
+/* A Windows-1252 document is PDF/A-3b with its e-invoice attached, as
+ * far as the tools at hand can tell (veraPDF is not packaged in Debian):
+ * every font embedded, PDF 1.7, XMP metadata declaring part 3 and
+ * conformance B with the same title, producer and dates as the document
+ * information, uncompressed, an sRGB output intent, a file identifier,
+ * and the attachment as an associated file ("Alternative", text/xml,
+ * with its date) that pdfdetach gives back byte for byte; qpdf finds the
+ * structure sound. The same document drawn twice gives the same bytes. */
+static void a_windows_1252_document_is_pdf_a_3b_with_its_e_invoice_attached(void **state)
+{
+	char out[1 << 15], dir[256], path[512], path2[512], cmd[1200];
+	if (test_sh(out, sizeof(out), "command -v pdfinfo && command -v pdfdetach && command -v pdffonts && "
+					  "command -v qpdf") != 0)
+		skip();
+	assert_int_equal(test_tmpdir(dir, sizeof(dir)), 0);
+	struct invoice_doc_line lines[2] = {
+		line("1", "usage", "Gespräche ins Ausland", "1000", "8230.45"),
+		line("2", "tax", "Umsatzsteuer 19 %", "", "1563.79"),
+	};
+	struct invoice_doc d = doc("invoice", lines, 2);
+	static const char xml[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Invoice>ü &amp; €</Invoice>\n";
+	const struct canvas_attachment ubl = { "INV-2026-000001.xml", "text/xml", "UBL 2.1 e-invoice (EN 16931)",
+					       "Alternative", xml, sizeof(xml) - 1 };
+	snprintf(path, sizeof(path), "%s/a.pdf", dir);
+	snprintf(path2, sizeof(path2), "%s/b.pdf", dir);
+	struct err e;
+	err_clear(&e);
+	assert_int_equal(invoice_pdf_write(&d, path, &ubl, NULL, &e), 0);
+	assert_int_equal(invoice_pdf_write(&d, path2, &ubl, NULL, &e), 0);
+	snprintf(cmd, sizeof(cmd), "cmp '%s' '%s' && qpdf --check '%s'", path, path2, path);
+	if (test_sh(out, sizeof(out), cmd) != 0)
+		fail_msg("not the same bytes twice, or qpdf finds a fault: %s", out);
+
+	/* every font embedded: the column emb (fifth from the end) says yes */
+	snprintf(cmd, sizeof(cmd), "pdffonts '%s' | awk 'NR > 2 { n++; if ($(NF - 4) != \"yes\") bad = 1 } "
+		 "END { exit bad || !n }' && pdffonts '%s'", path, path);
+	if (test_sh(out, sizeof(out), cmd) != 0)
+		fail_msg("a font is not embedded: %s", out);
+	assert_non_null(strstr(out, "DejaVuSans"));
+
+	snprintf(cmd, sizeof(cmd), "pdfinfo '%s'", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	char title[256], want[320];
+	snprintf(title, sizeof(title), "%s %s", invoice_doc_title(&d), d.number);
+	assert_non_null(strstr(out, "PDF version:     1.7"));
+	snprintf(want, sizeof(want), "Title:           %s\n", title);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "Producer:        billrun with libharu"));
+	assert_non_null(strstr(out, "CreationDate:    Thu Apr  2 03:00:00 2026 UTC"));
+	snprintf(cmd, sizeof(cmd), "pdfinfo -meta '%s'", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_non_null(strstr(out, "<pdfaid:part>3</pdfaid:part>"));
+	assert_non_null(strstr(out, "<pdfaid:conformance>B</pdfaid:conformance>"));
+	snprintf(want, sizeof(want), "<rdf:li xml:lang=\"x-default\">%s</rdf:li>", title);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "<pdf:Producer>billrun with libharu"));
+	assert_non_null(strstr(out, "<xmp:CreateDate>2026-04-02T03:00:00Z</xmp:CreateDate>"));
+	assert_non_null(strstr(out, "billrun-run=12"));
+
+	/* What PDF/A asks of the file's structure, read from its bytes (the
+	 * catalog and the metadata stream are not compressed). */
+	snprintf(cmd, sizeof(cmd),
+		 "f='%s'; grep -a -A3 '/Type /Metadata' $f | grep -a -q '/Subtype /XML' "
+		 "&& ! grep -a -B1 -A4 '/Type /Metadata' $f | grep -a -q '/Filter' "
+		 "&& grep -a -q '/OutputIntents' $f && grep -a -q '/S /GTS_PDFA1' $f "
+		 "&& grep -a -q '/OutputConditionIdentifier (sRGB IEC61966-2.1)' $f && grep -a -q '^/ID \\[ <' $f "
+		 "&& grep -a -q '/AF ' $f && grep -a -q '/AFRelationship /Alternative' $f "
+		 "&& grep -a -q '/Subtype /text#2Fxml' $f && grep -a -q '/ModDate (D:20260402030000Z)' $f "
+		 "&& grep -a -q '/UF (INV-2026-000001.xml)' $f && head -c 9 $f | grep -q '%%PDF-1.7' && echo ok",
+		 path);
+	if (test_sh(out, sizeof(out), cmd) != 0)
+		fail_msg("the PDF/A structure is not all there: %s", out);
+
+	snprintf(cmd, sizeof(cmd), "pdfdetach -list '%s'", path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_non_null(strstr(out, "1 embedded files"));
+	assert_non_null(strstr(out, "1: INV-2026-000001.xml"));
+	snprintf(cmd, sizeof(cmd), "cd '%s' && pdfdetach -save 1 -o got.xml a.pdf && cat got.xml", dir);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	assert_string_equal(out, xml);
+
+	/* Without an attachment there is no /AF, and the file is still PDF/A. */
+	assert_int_equal(invoice_pdf_write(&d, path, NULL, NULL, &e), 0);
+	snprintf(cmd, sizeof(cmd), "! grep -a -q '/AF ' '%s' && pdfinfo -meta '%s' | grep -q '<pdfaid:part>3'", path, path);
+	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
+	if (!getenv("KEEP_PDF")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		test_sh(out, sizeof(out), cmd);
+	} else {
+		fprintf(stderr, "kept %s\n", dir);
+	}
 }
 
 int main(void)
@@ -434,6 +531,7 @@ int main(void)
 		cmocka_unit_test(long_documents_continue_on_further_pages),
 		cmocka_unit_test(each_writer_names_a_full_disk_and_leaves_no_file),
 		cmocka_unit_test(text_outside_windows_1252_is_drawn_in_an_embedded_font),
+		cmocka_unit_test(a_windows_1252_document_is_pdf_a_3b_with_its_e_invoice_attached),
 		cmocka_unit_test(lines_are_in_the_customers_words),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,9 +13,9 @@
  *     built into the binary and read from memory, about 0.2 ms per
  *     document more than the standard font Helvetica, which PDF/A
  *     forbids because it is not embedded;
- *   - an output intent with the sRGB ICC profile (reports/pdfa/sRGB.icc,
- *     from Debian's icc-profiles-free), so that the RGB colours mean one
- *     thing;
+ *   - an output intent with an sRGB ICC profile (reports/pdfa/sRGB.icc,
+ *     a compact v2 profile of 736 bytes, CC0), so that the RGB colours
+ *     mean one thing;
  *   - XMP metadata (uncompressed, as PDF/A requires) saying pdfaid:part 3,
  *     conformance B, with the same title, author, subject, keywords,
  *     producer, creator tool and dates as the document information

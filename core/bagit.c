@@ -494,12 +494,18 @@ out:
 
 const char *bagit_writer_payload_sha256(struct bagit_writer *w, const char *rel)
 {
+	char path[4200];
+	snprintf(path, sizeof(path), "data/%s", rel);
+	/* The file just added, as the archive asks after each document file:
+	 * found without sorting, else every question would sort them all
+	 * again (300,000 files made the archive of a 100,000-invoice close
+	 * take ten minutes). */
+	if (w->nsorted != w->nitems && strcmp(w->items[w->nitems - 1].rel, path) == 0)
+		return w->items[w->nitems - 1].sha;
 	if (w->nsorted != w->nitems) {
 		qsort(w->items, w->nitems, sizeof(*w->items), by_rel);
 		w->nsorted = w->nitems;
 	}
-	char path[4200];
-	snprintf(path, sizeof(path), "data/%s", rel);
 	struct payload_item key = { .rel = path };
 	const struct payload_item *it = bsearch(&key, w->items, w->nitems, sizeof(*w->items), by_rel);
 	return it ? it->sha : NULL;

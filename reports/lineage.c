@@ -193,12 +193,15 @@ static void file_dataset(struct textbuf *b, const char *path, const char *sha, c
 	textbuf_addc(b, '{');
 	add_kv(b, "namespace", "file", 1);
 	add_kv(b, "name", path, 0);
+	if (!*sha || !*size) {
+		/* a document recorded before its hash was (migration 019): no facet */
+		textbuf_addc(b, '}');
+		return;
+	}
 	add(b, ",\"facets\":{\"billrun_file\":");
 	facet_open(b, LINEAGE_FILE_FACET_URL);
-	if (*sha)
-		add_kv(b, "sha256", sha, 0);
-	if (*size)
-		add_kn(b, "size", size);
+	add_kv(b, "sha256", sha, 0);
+	add_kn(b, "size", size);
 	if (more_fields)
 		add(b, more_fields);
 	textbuf_addc(b, '}');

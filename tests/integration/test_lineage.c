@@ -13,6 +13,10 @@
  *       events again from the database gives the same bytes;
  *   (b) a failing step has a FAIL event, and so has its run;
  *   (c) a rerun's events name the run it reruns as their parent;
+ *   (e) a runner killed while a step runs leaves no file (the events so
+ *       far come from the database), and the resume writes every event
+ *       once: the killed attempt's START and FAIL (abandoned), the redone
+ *       one's START and COMPLETE;
  *   (d) the validator refuses a broken event (tests/lineage/
  *       broken-events.jsonl), and fails, not passes, without jsonschema.
  */
@@ -26,7 +30,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lineage.h"
@@ -60,6 +67,11 @@ static const char *const dags =
 	"checks = { period = \"day\"; steps = (\n"
 	"  { name = \"fine\"; exec = \"true\"; },\n"
 	"  { name = \"broken\"; exec = \"echo no >&2; exit 1\"; after = [\"fine\"]; }\n"
+	"); };\n"
+	"slow = { period = \"day\"; steps = (\n"
+	"  { name = \"a\"; exec = \"true\"; },\n"
+	"  { name = \"b\"; exec = \"sleep 2\"; after = [\"a\"]; },\n"
+	"  { name = \"c\"; exec = \"true\"; after = [\"b\"]; }\n"
 	"); };\n";
 
 static const char *const month_end_steps[] = { "ingest", "aggregate", "rate", "reconcile", "quarantine", "invoice",
@@ -350,6 +362,46 @@ static void a_rerun_names_the_run_it_reruns_as_parent(void **state)
 	events_free();
 }
 
+static void a_killed_and_resumed_run_writes_every_event_once(void **state)
+{
+	NEED_PG();
+	pid_t runner = test_spawn_billrun(conf, "run", "slow", "--period", "2026-01-05", NULL);
+	assert_true(runner > 0);
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	int waited = 0;
+	while (q_int("SELECT count(*) FROM run_steps WHERE step = 'b' AND status = 'running'") != 1 && waited++ < 400)
+		nanosleep(&nap, NULL);
+	assert_true(waited < 400);
+	kill(runner, SIGKILL);
+	waitpid(runner, NULL, 0);
+	long long run = q_int("SELECT id FROM runs WHERE dag = 'slow'");
+	char id[32];
+	snprintf(id, sizeof(id), "%lld", run);
+	/* Not finished: no file, the events so far from the database. */
+	assert_int_equal(access(lineage_path(run), F_OK), -1);
+	assert_int_equal(billrun("lineage", id), 0);
+	assert_non_null(strstr(out, "does not exist (the run has not finished): the events so far, from the database"));
+	assert_non_null(strstr(out, "\"eventType\":\"START\",\"eventTime\""));
+	assert_null(strstr(out, "\"eventType\":\"COMPLETE\",\"eventTime\":\"\",")); /* no end without a time */
+
+	if (billrun("run", "slow", "--period", "2026-01-05") != 0)
+		fail_msg("the resume:\n%s", out);
+	const char *path = lineage_path(run);
+	must_validate(path);
+	events_load(read_text(path));
+	assert_int_equal(nevents, 2 + 2 * 4);
+	assert_int_equal(count_with("\"name\":\"slow.b\"", "\"eventType\":\"START\""), 2);
+	assert_int_equal(count_with("\"name\":\"slow.b\"", "\"eventType\":\"FAIL\"", "\"status\":\"abandoned\""), 1);
+	assert_int_equal(count_with("\"name\":\"slow.b\"", "\"eventType\":\"COMPLETE\"", "\"attempt\":2"), 1);
+	assert_int_equal(count_with("\"name\":\"slow.a\""), 2);
+	assert_int_equal(count_with("\"name\":\"slow.c\""), 2);
+	for (int i = 0; i < nevents; i++)
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(events[i], events[j]);
+	assert_non_null(strstr(events[nevents - 1], "\"eventType\":\"COMPLETE\""));
+	events_free();
+}
+
 static void the_validator_refuses_a_broken_event_and_fails_without_jsonschema(void **state)
 {
 	const char *broken = test_src("tests/lineage/broken-events.jsonl");
@@ -380,6 +432,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_month_end_run_writes_valid_events_for_every_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_failing_step_and_its_run_have_a_fail_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_rerun_names_the_run_it_reruns_as_parent, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_killed_and_resumed_run_writes_every_event_once, setup, teardown),
 		cmocka_unit_test(the_validator_refuses_a_broken_event_and_fails_without_jsonschema),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,8 +8,8 @@
 set -eu
 PKGS="gcc make pkg-config libc6-dev libpq-dev postgresql-15 libconfig-dev libarchive-dev
 libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev libhpdf-dev poppler-utils iso-codes
-util-linux clang libclang-rt-14-dev pigz python3 python3-jsonschema
-systemd man-db groff-base dpkg-dev binutils lintian adduser chromium prometheus"
+util-linux clang libclang-rt-14-dev pigz
+systemd man-db groff-base dpkg-dev binutils lintian adduser chromium prometheus python3 python3-jsonschema"
 # `make test VALGRIND=1` (VALGRIND=1 in the environment) also needs valgrind.
 if [ "${VALGRIND:-0}" = 1 ]; then PKGS="$PKGS valgrind"; fi
 missing=""

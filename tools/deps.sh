@@ -3,7 +3,8 @@
 # Installs only what is missing; needs root for apt-get, else says what to run.
 # The packaging tests (tests/integration/test_ops.c) need the last line:
 # chromium and prometheus are about 140 MB to fetch, about a minute to install.
-# python3-jsonschema validates the lineage events (tests/lineage/validate.py).
+# python3-jsonschema, at the end of it, validates the lineage events
+# (tests/lineage/validate.py).
 # With VALGRIND=1 in the environment it adds valgrind (`make test VALGRIND=1`).
 set -eu
 PKGS="gcc make pkg-config libc6-dev libpq-dev postgresql-15 libconfig-dev libarchive-dev

@@ -256,9 +256,9 @@ const struct command cmd_status = {
 	"file whose header differs from its source's last accepted file (a schema\n"
 	"change, accepted or refused), a file that does not match its control\n"
 	"file (or whose control file could not be read), an account period held\n"
-	"back from invoicing with its reason, a drift finding; \"warnings: none\" when there are none. With\n"
-	"--json, one line {\"warning\": KIND, \"file\", \"account\",\n"
-	"\"period_start\", \"reason\", \"detail\"} each.\n"
+	"back from invoicing with its reason, a drift finding; \"warnings: none\"\n"
+	"when there are none. With --json, one line {\"warning\": KIND, \"file\",\n"
+	"\"account\", \"period_start\", \"reason\", \"detail\"} each.\n"
 };
 
 static int history_main(struct cli *cli, int argc, char **argv, struct err *e)

@@ -50,6 +50,7 @@ extern const struct command cmd_history;
 extern const struct command cmd_dag;
 extern const struct command cmd_rules;
 extern const struct command cmd_report;
+extern const struct command cmd_lineage;
 extern const struct command cmd_timers;
 extern const struct command cmd_sla;
 extern const struct command cmd_accounts;

@@ -6,6 +6,7 @@
 #include "dag.h"
 #include "db.h"
 #include "job.h"
+#include "lineage.h"
 #include "log.h"
 #include "migrate.h"
 #include "run_report.h"
@@ -18,10 +19,13 @@
 #include <string.h>
 #include <time.h>
 
-/* The run report goes into the run's output folder at the end of a run. */
+/* The run report and the run's OpenLineage events go into the run's
+ * output folder at the end of a run, in the transaction that ends it. */
 static int write_report(const struct config *cfg, struct db *db, int64_t run_id, struct err *e)
 {
-	return run_report_write(cfg, db, run_id, NULL, e);
+	if (run_report_write(cfg, db, run_id, NULL, e))
+		return -1;
+	return lineage_write(cfg, db, run_id, e);
 }
 
 static int job_exists(const char *name)

@@ -92,7 +92,7 @@ static int print_documents(struct db *db, const char *const *params, struct err 
 
 /*
  * The run's warnings (migration 025): files refused for their header,
- * control-file mismatches, holds, drift findings; one line each, naming
+ * files whose header changed (055), control-file mismatches, holds, drift findings; one line each, naming
  * the file or the account, or JSON lines {"warning": KIND, ...}.
  */
 static int print_warnings(struct db *db, const char *id, int json, struct err *e)
@@ -133,6 +133,9 @@ static int print_warnings(struct db *db, const char *id, int json, struct err *e
 			printf("  file '%s' does not match its control file: %s\n", file, detail);
 		else if (strcmp(kind, "control_invalid") == 0)
 			printf("  file '%s' has a control file that could not be read: %s\n", file, detail);
+		else if (strcmp(kind, "schema_change") == 0)
+			printf("  file '%s' has a schema change (%s): %s\n", file,
+			       strcmp(reason, "schema_refused") == 0 ? "refused" : "accepted", detail);
 		else if (strcmp(kind, "hold") == 0)
 			printf("  account '%s' held for the period from %s: %s: %s\n", account, period, reason, detail);
 		else
@@ -250,11 +253,12 @@ const struct command cmd_status = {
 	"\n"
 	"Then the run's warnings, the problems it found that did not fail it (its\n"
 	"exit status stays 0), one line each: a file refused for its header, a\n"
-	"file that does not match its control file (or whose control file could\n"
-	"not be read), an account period held back from invoicing with its\n"
-	"reason, a drift finding; \"warnings: none\" when there are none. With\n"
-	"--json, one line {\"warning\": KIND, \"file\", \"account\",\n"
-	"\"period_start\", \"reason\", \"detail\"} each.\n"
+	"file whose header differs from its source's last accepted file (a schema\n"
+	"change, accepted or refused), a file that does not match its control\n"
+	"file (or whose control file could not be read), an account period held\n"
+	"back from invoicing with its reason, a drift finding; \"warnings: none\"\n"
+	"when there are none. With --json, one line {\"warning\": KIND, \"file\",\n"
+	"\"account\", \"period_start\", \"reason\", \"detail\"} each.\n"
 };
 
 static int history_main(struct cli *cli, int argc, char **argv, struct err *e)

@@ -34,6 +34,7 @@ static const struct command *commands[] = {
 	&cmd_invoice,
 	&cmd_quarantine,
 	&cmd_report,
+	&cmd_lineage,
 	&cmd_timers,
 	&cmd_xbrl,
 	&cmd_archive,

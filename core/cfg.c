@@ -68,6 +68,7 @@ static const struct cfg_key keys[] = {
 	{ "sources.[].meter", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[].key_column", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
 	{ "sources.[].time_zone", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
+	{ "sources.[].schema_change", CFG_STRING, NO_FIELD, NULL, 0, 0, 0 },
 	{ "money", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "money.rounding", CFG_STRING, OFF(money_rounding), "half_up", 0, 0, 0 },
 	{ "metrics", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },

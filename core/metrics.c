@@ -91,7 +91,8 @@ int metrics_render(struct db *db, int64_t run_id, FILE *f, struct err *e)
 		fprintf(f, "# HELP billrun_run_warnings Problems the DAG's last run found that did not fail it, by kind: "
 			   "files refused for their header (bad_header), files that do not match their control file "
 			   "(control_mismatch) or whose control file could not be read (control_invalid), account "
-			   "periods held back from invoicing (hold), drift findings (drift).\n"
+			   "periods held back from invoicing (hold), drift findings (drift), files whose header differs from "
+			   "their source's last accepted file (schema_change).\n"
 			   "# TYPE billrun_run_warnings gauge\n");
 		for (int i = 0; i < PQntuples(warn); i++)
 			fprintf(f, "billrun_run_warnings{dag=\"%s\",kind=\"%s\"} %s\n", dag, PQgetvalue(warn, i, 0),

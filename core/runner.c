@@ -202,7 +202,7 @@ static int finish_run(struct runner *r, int *outcome, struct err *e)
 					   "(or the next 'billrun run') finishes the run and writes its report",
 					(long long)r->run_id);
 		}
-		log_warn("could not write the run report: %s", me.message);
+		log_warn("could not write the run report or its lineage events: %s", me.message);
 	}
 	/* The documents only read; a statement of theirs that failed must not
 	 * take the run's end down with it. */

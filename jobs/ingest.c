@@ -19,6 +19,7 @@
 #include "meters.h"
 #include "progress.h"
 #include "reader.h"
+#include "schema_change.h"
 #include "spool.h"
 #include "sqltext.h"
 #include "strset.h"
@@ -268,6 +269,7 @@ struct file_pass {
 	int64_t bytes;
 	int64_t blank_lines;
 	char header_problem[256];
+	struct schema_check schema; /* its header against the source's last accepted file */
 	int64_t cut_line;        /* read_pass returned PASS_CUT: the line the file ends inside */
 };
 
@@ -295,6 +297,7 @@ static int store_partials(struct ingest *in, struct file_pass *pass, int64_t fil
 static void pass_release(struct file_pass *p)
 {
 	reader_close(&p->reader);
+	schema_check_release(&p->schema);
 	ingest_loader_release(&p->loader);
 	meter_totals_release(&p->fs.read_totals);
 }
@@ -353,7 +356,9 @@ static int read_pass(struct ingest *in, struct source *src, const char *name, in
 		}
 		partials_begin_file(&in->partials);
 	}
+	/* The header is compared before the COPY begins (no query runs during one). */
 	if (reader_open(&p->reader, &src->rs, file_read, &fi, e) ||
+	    schema_check_file(in->db, src->rs.source, src->refuse_schema_change, &p->reader, &p->schema, e) ||
 	    ingest_loader_begin(&p->loader, in->db, mode, in->ctx->run_id, file_id, src->rs.source, name,
 				size / 16 + 1, e))
 		goto out;
@@ -580,13 +585,16 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 	snprintf(n_blank, sizeof(n_blank), "%lld", (long long)pass.blank_lines);
 	if (fs->has_cost && !fs->cost_overflow)
 		dec_format(fs->cost, cost, sizeof(cost));
-	const char *params[21] = {
+	struct schema_check *sc = &pass.schema;
+	const char *params[25] = {
 		n_id, n_run, src->rs.source, src->rs.format, name, sha, n_size, n_read, n_acc, n_q, n_dup, n_nb,
 		n_blank, pass.header_problem[0] ? pass.header_problem : NULL, totals.p,
 		fs->has_cost && !fs->cost_overflow ? cost : NULL, cr.present ? cr.file : NULL, cr.status,
 		cr.stated.len ? cr.stated.p : NULL, cr.detail.len ? cr.detail.p : NULL, started,
+		sc->header.len ? sc->header.p : NULL, sc->action ? sc->change.p : NULL, sc->action,
+		sc->ignored.len ? sc->ignored.p : NULL,
 	};
-	int ins = db_exec(in->db, e, SQL_ingest_file_insert, 21, params);
+	int ins = db_exec(in->db, e, SQL_ingest_file_insert, 25, params);
 	textbuf_release(&totals);
 	if (ins || db_commit(in->db, e))
 		goto out;
@@ -604,6 +612,16 @@ static int ingest_file(struct ingest *in, struct source *src, const char *name, 
 	if (pass.header_problem[0])
 		log_warn("ingest: file '%s' refused for its header: %s; its %lld records are quarantined as bad_header, "
 			 "none is billed", name, pass.header_problem, (long long)loader->quarantined);
+	if (sc->action && strcmp(sc->action, "refused") == 0)
+		log_warn("ingest: file '%s' refused for a schema change: its header differs from that of '%s', the last "
+			 "accepted file of source '%s': %s; its %lld records are quarantined as schema_change, none is "
+			 "billed (schema_change = refuse)", name, sc->previous, src->rs.source, sc->change.p,
+			 (long long)loader->quarantined);
+	else if (sc->action)
+		log_warn("ingest: file '%s' has a schema change: its header differs from that of '%s', the last accepted "
+			 "file of source '%s': %s; accepted (schema_change = accept)%s%s", name, sc->previous,
+			 src->rs.source, sc->change.p, sc->ignored.len ? ", the added columns ignored: " : "",
+			 sc->ignored.len ? sc->ignored.p : "");
 	move_processed(in, name, sha);
 	rc = 0;
 out:

@@ -4,10 +4,10 @@
  *
  * Configuration: spool.dir, spool.processed_dir, spool.keep_in_place,
  * ingest.time_min, ingest.time_max, ingest.max_field_length and the
- * `sources` list (name, format, pattern,
- * account_column, meter_column, meter_prefix, meter, key_column,
- * time_zone, credit_meters). When ctx->rules_file is set, the rate card's
- * meters are synchronised into table meters first (meters.h).
+ * `sources` list (name, format, pattern, account_column, meter_column,
+ * meter_prefix, meter, key_column, time_zone, credit_meters,
+ * schema_change). When ctx->rules_file is set, the rate card's meters are
+ * synchronised into table meters first (meters.h).
  *
  * Files are taken in name order (byte order). Each one is read, checked
  * and loaded in one transaction together with its ingest_files row; after

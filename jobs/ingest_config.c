@@ -30,7 +30,8 @@ static int parse_bound(const struct config *cfg, const char *key, const char *te
 
 static int check_source(struct source *src, config_setting_t *g, struct err *e)
 {
-	static const char *const not_for_asterisk[] = { "account_column", "meter_column", "key_column", NULL };
+	static const char *const not_for_asterisk[] = { "account_column", "meter_column", "key_column",
+							 "schema_change", NULL };
 	const struct reader_settings *rs = &src->rs;
 
 	if (!rs->source || !*rs->source)
@@ -110,6 +111,14 @@ int ingest_load_settings(struct ingest *in, struct err *e)
 		src->pattern = group_string(g, "pattern");
 		if (check_source(src, g, e))
 			return -1;
+		const char *schema = group_string(g, "schema_change");
+		if (schema && strcmp(schema, "accept") != 0 && strcmp(schema, "refuse") != 0) {
+			cfg_error_at(e, config_setting_get_member(g, "schema_change"),
+				     "source '%s': schema_change '%s' is neither accept nor refuse", src->rs.source, schema);
+			return err_hint(e, "accept reads a file whose header changed (its added columns ignored), refuse "
+					   "quarantines it whole; either way the change is a warning");
+		}
+		src->refuse_schema_change = schema && strcmp(schema, "refuse") == 0;
 		for (int j = 0; j < i; j++)
 			if (strcmp(in->sources[j].rs.source, src->rs.source) == 0)
 				return cfg_error_at(e, g, "source name '%s' is used twice", src->rs.source);

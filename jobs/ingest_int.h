@@ -19,6 +19,7 @@ struct source {
 	struct reader_settings rs;
 	const char *pattern;
 	struct strset credit;   /* credit_meters */
+	int refuse_schema_change; /* schema_change = "refuse" (default "accept") */
 };
 
 struct ingest {
@@ -53,7 +54,8 @@ struct ingest {
  * the caller releases them and frees in->sources whether or not this
  * succeeded). Returns 0, or -1 with e set: ERR_CONFIG naming the file,
  * line and key of a bad entry (an unknown format, a source without a
- * name or pattern, a name used twice, a bad time bound...).
+ * name or pattern, a name used twice, a schema_change that is neither
+ * accept nor refuse, a bad time bound...).
  */
 int ingest_load_settings(struct ingest *in, struct err *e);
 

@@ -39,6 +39,8 @@ const struct reason_info reason_table[REASON__COUNT] = {
 	[REASON_BAD_CURRENCY] = { "bad_currency", "the currency is not a three-letter upper-case code" },
 	[REASON_TRUNCATED] = { "truncated",
 		"the last record has no line end (the file was cut), and the control file counts it" },
+	[REASON_SCHEMA_CHANGE] = { "schema_change",
+		"the file's header differs from the last accepted file of its source, and the source refuses schema changes" },
 };
 
 /* ---- textbuf ---- */
@@ -189,6 +191,10 @@ int reader_next(struct reader *r, struct usage_record *rec, struct err *e)
 			record_fail(rec, REASON_INVALID_UTF8, "the record is not valid UTF-8 or holds a NUL byte");
 		return 1;
 	}
+	if (r->refused[0]) {
+		record_fail(rec, REASON_SCHEMA_CHANGE, "%s", r->refused);
+		return 1;
+	}
 	r->format->record(r, &c, rec);
 	return 1;
 }
@@ -220,6 +226,7 @@ int header_read(struct reader *r, struct csv_header *h, char *problem, size_t si
 	h->used = calloc(c.nfields, sizeof(*h->used));
 	if (!h->names || !h->used)
 		return err_set(e, ERR_INTERNAL, "out of memory reading a header");
+	r->header = h;
 	for (size_t k = 0; k < c.nfields; k++) {
 		h->names[k] = strndup(c.fields[k].p, c.fields[k].len);
 		if (!h->names[k])

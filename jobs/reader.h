@@ -25,8 +25,8 @@ struct err;
 /*
  * Why a record was quarantined. The codes are stable (stored in
  * quarantine_records.reason and in table quarantine_reasons, which
- * the migrations fill from the same list: 004_ingest.sql, and 021 for
- * truncated); jobs/README.md documents them.
+ * the migrations fill from the same list: 004_ingest.sql, 021 for
+ * truncated, 055 for schema_change); jobs/README.md documents them.
  */
 enum reason {
 	REASON_NONE = 0,
@@ -46,6 +46,7 @@ enum reason {
 	REASON_BAD_JSON,              /* a JSON field (FOCUS Tags) that is not a JSON object */
 	REASON_BAD_CURRENCY,          /* not a three-letter upper-case currency code */
 	REASON_TRUNCATED,             /* the last record lacks its line end; the control file counts it */
+	REASON_SCHEMA_CHANGE,         /* the header differs from the source's last accepted file (refused) */
 	REASON__COUNT
 };
 
@@ -118,6 +119,7 @@ struct reader_settings {
 };
 
 struct reader;
+struct csv_header;
 
 struct reader_format {
 	const char *name;
@@ -134,6 +136,11 @@ struct reader {
 	struct csv_reader *csv;
 	void *state;                  /* the format's own */
 	char problem[256];            /* why the file's header is unusable, or "" */
+	struct csv_header *header;    /* the header read (the format's), or NULL (none, or asterisk-cdr) */
+	/* Set by the caller after reader_open() to refuse the whole file: every
+	 * record that is good CSV and UTF-8 comes back with
+	 * REASON_SCHEMA_CHANGE and this message. "" = read as usual. */
+	char refused[512];
 	struct textbuf meter_buf, key_buf, attr_buf;
 	int64_t records;              /* records handed out */
 	int64_t cut_line;             /* the line of the header or record the file ended

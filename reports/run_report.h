@@ -15,7 +15,7 @@
  * catch-up run's deadline days before it started is never drawn at an
  * edge as if it were inside the run); tables of
  * the steps, the attempts and the SLA events; the run's warnings (files
- * refused for their header, control-file mismatches, holds, drift
+ * refused for their header, schema changes, control-file mismatches, holds, drift
  * findings: billrun_run_warnings() of migration 025), counted by kind and
  * listed (the first 200); and what the run produced: rows per table and
  * totals per currency, for the tables that exist.

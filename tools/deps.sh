@@ -3,12 +3,14 @@
 # Installs only what is missing; needs root for apt-get, else says what to run.
 # The packaging tests (tests/integration/test_ops.c) need the last line:
 # chromium and prometheus are about 140 MB to fetch, about a minute to install.
+# python3-jsonschema, at the end of it, validates the lineage events
+# (tests/lineage/validate.py).
 # With VALGRIND=1 in the environment it adds valgrind (`make test VALGRIND=1`).
 set -eu
 PKGS="gcc make pkg-config libc6-dev libpq-dev postgresql-15 libconfig-dev libarchive-dev
 libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev libhpdf-dev poppler-utils qpdf iso-codes
 util-linux clang libclang-rt-14-dev pigz
-systemd man-db groff-base dpkg-dev binutils lintian adduser chromium prometheus"
+systemd man-db groff-base dpkg-dev binutils lintian adduser chromium prometheus python3 python3-jsonschema"
 # `make test VALGRIND=1` (VALGRIND=1 in the environment) also needs valgrind.
 if [ "${VALGRIND:-0}" = 1 ]; then PKGS="$PKGS valgrind"; fi
 missing=""

@@ -21,9 +21,22 @@ SELECT EXISTS (SELECT 1 FROM ingest_files WHERE size_bytes = $1)
 INSERT INTO ingest_files (id, run_id, source, format, file_name, sha256, size_bytes, records_read,
                           accepted, quarantined, duplicates, not_billable, blank_lines, header_problem,
                           read_totals, read_cost, control_file, control_status, control, control_detail,
-                          started_at)
+                          started_at, header, schema_change, schema_action, schema_ignored)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16::numeric, $17, $18,
-        $19::jsonb, $20, $21::timestamptz)
+        $19::jsonb, $20, $21::timestamptz, $22::jsonb, $23, $24, $25::jsonb)
+
+-- name: ingest_source_header
+-- The header of the last accepted file of source $1 (migration 055): one
+-- row per column, in order, each with that file's name. Accepted: it had
+-- a usable header (no header problem) and was not refused for a schema
+-- change. No rows: the source has no such file yet.
+SELECT f.file_name, c.name
+FROM (SELECT file_name, header FROM ingest_files
+      WHERE source = $1 AND header IS NOT NULL AND header_problem IS NULL
+        AND schema_action IS DISTINCT FROM 'refused'
+      ORDER BY id DESC LIMIT 1) f
+CROSS JOIN LATERAL jsonb_array_elements_text(f.header) WITH ORDINALITY AS c(name, n)
+ORDER BY c.n
 
 -- name: ingest_file_not_billable
 -- Accepted records of file $1 that are counted but not billed.

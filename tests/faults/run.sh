@@ -26,7 +26,8 @@
 # a nightly run of the next month, then the month-end run) must report
 # the same XBRL facts as A.
 # B, C and D must then equal A: tests/faults/facts.sql says what is compared
-# and why; the output files are compared below (outputs). Prints the seed;
+# and why; the output files are compared below (outputs), and every run
+# has its lineage events, none lost or doubled (compare). Prints the seed;
 # FAULT_SEED=N replays the same kill moments. FAULT_ACCOUNTS and
 # FAULT_RECORDS (a day) size the data; FAULT_KEEP=1 keeps the work folder.
 # Exit status 0 when B and C equal A, 1 with what differs.
@@ -440,6 +441,20 @@ compare() {
 		[ -s "$d/run-report.html" ] || echo "$d"; done)
 	if [ -n "$noreport" ]; then
 		echo "faults: $1: runs without their run report:"; echo "$noreport"; ok=1
+	fi
+	# Each run's lineage (core/LINEAGE.md), written at its end however
+	# often the runner was killed: the run's START and end, a START for
+	# every attempt and an end for every attempt that ended; none twice.
+	badlineage=$(q "$1" "SELECT r.output_dir, 2 + count(a.id) + count(a.ended_at) FROM runs r
+	                     LEFT JOIN step_attempts a ON a.run_id = r.id WHERE r.ended_at IS NOT NULL
+	                     GROUP BY r.id ORDER BY r.id" | while IFS='|' read -r d n; do
+		f="$d/lineage.jsonl"
+		if [ ! -s "$f" ]; then echo "$d: no lineage.jsonl"
+		elif [ "$(wc -l <"$f")" != "$n" ]; then echo "$f: $(wc -l <"$f") events, expected $n"
+		elif [ -n "$(sort "$f" | uniq -d | head -n 1)" ]; then echo "$f: an event twice"
+		fi; done)
+	if [ -n "$badlineage" ]; then
+		echo "faults: $1: lineage events lost or doubled:"; echo "$badlineage" | head -n 5; ok=1
 	fi
 	leftover=$(find "$work/$1/state/output" -name '*.tmp' | head -n 5)
 	if [ -n "$leftover" ]; then

@@ -45,6 +45,13 @@ WITH doc AS (
   JOIN ratings r ON r.id = d.rating_id
   JOIN agg_snapshots s ON s.id = r.snapshot_id
   WHERE (d.doc = 'credit_note') = ($1 = 'credit_note') AND d.id = ANY ($2::bigint[])
+), doc_lines AS MATERIALIZED (
+  -- The documents' lines first, by their key: joined after the ratings
+  -- and rated lines, the planner read every line of every document for
+  -- each batch (a 100,000-invoice close spent 3 minutes here).
+  SELECT l.*
+  FROM invoice_document_lines l
+  WHERE l.doc_table = $1 AND l.document_id = ANY ($2::bigint[])
 ), line AS (
   SELECT doc.*, l.line_no, l.kind, l.description, l.plan, l.charge, l.meter, l.tax_group, l.period_local_start,
          CASE WHEN doc.doc = 'credit_note' THEN -1 ELSE 1 END AS sign,
@@ -56,7 +63,7 @@ WITH doc AS (
          rl.plan_effective_from, left(v.sha256, 12) AS rule_sha,
          ls.period_start AS charge_start, ls.period_end AS charge_end
   FROM doc
-  JOIN invoice_document_lines l ON l.doc_table = $1 AND l.document_id = doc.id
+  JOIN doc_lines l ON l.document_id = doc.id
   JOIN ratings lr ON lr.id = l.rating_id
   JOIN agg_snapshots ls ON ls.id = lr.snapshot_id
   LEFT JOIN rated_lines rl ON rl.id = l.rated_line_id

@@ -61,7 +61,13 @@ static void print_doc(const struct invoice_doc *d)
 	if (d->ref_kind[0])
 		printf("  %-13s %s%s%s\n", d->ref_kind, d->ref_number, d->reason[0] ? ", reason: " : "",
 		       d->reason[0] ? d->reason : "");
-	printf("  seller        %s\n", d->seller_name[0] ? d->seller_name : "(not configured)");
+	printf("  seller        %s%s%s\n", d->seller_name[0] ? d->seller_name : "(not configured)",
+	       d->seller_vat_id[0] ? ", VAT ID " : "", d->seller_vat_id);
+	printf("  buyer         %s%s%s%s%s\n", d->customer_name[0] ? d->customer_name : d->account,
+	       d->customer_country[0] ? ", " : "", d->customer_country, d->customer_vat_id[0] ? ", VAT ID " : "",
+	       d->customer_vat_id);
+	if (d->reverse_charge)
+		printf("  reverse charge: the buyer accounts for the VAT\n");
 	printf("\n  %4s  %-9s %-56s %14s %14s\n", "line", "kind", "description", "quantity", "amount");
 	for (int i = 0; i < d->nlines; i++) {
 		const struct invoice_doc_line *l = &d->lines[i];

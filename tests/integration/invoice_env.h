@@ -72,7 +72,10 @@ ENV_FN void write_config(const char *invoice_extra, const char *more_dags)
 		 "invoice = {\n"
 		 "  seller = { name = \"Billrun Telecom GmbH\"; address = [\"Musterstrasse 1\", \"10115 Berlin\"];\n"
 		 "             vat_id = \"DE123456789\"; email = \"billing@billrun.example\";\n"
-		 "             payment = \"IBAN DE89 3704 0044 0532 0130 00\"; };\n"
+		 "             payment = \"IBAN DE89 3704 0044 0532 0130 00\";\n"
+		 "             street = \"Musterstrasse 1\"; city = \"Berlin\"; postcode = \"10115\"; country = \"DE\";\n"
+		 "             company_id = \"HRB 12345\"; contact = \"Billing team\"; phone = \"+49 30 1234567\";\n"
+		 "             iban = \"DE89370400440532013000\"; bic = \"COBADEFFXXX\"; };\n"
 		 "  %s\n"
 		 "};\n%s\n",
 		 invoice_extra ? invoice_extra : "", env_top ? env_top : "");

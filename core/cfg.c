@@ -111,6 +111,7 @@ static const struct cfg_key keys[] = {
 	{ "invoice.render_workers", CFG_INT, OFF(invoice_render_workers), "0", 0, 64, 0 },
 	{ "invoice.pdf", CFG_BOOL, OFF(invoice_pdf), "true", 0, 0, 0 },
 	{ "invoice.focus", CFG_BOOL, OFF(invoice_focus), "true", 0, 0, 0 },
+	{ "invoice.ubl", CFG_BOOL, OFF(invoice_ubl), "true", 0, 0, 0 },
 	{ "invoice.seller", CFG_GROUP, NO_FIELD, NULL, 0, 0, 0 },
 	{ "invoice.seller.name", CFG_STRING, OFF(invoice_seller_name), "", 0, 0, 0 },
 	{ "invoice.seller.address", CFG_STRING_ARRAY, NO_FIELD, NULL, 0, 0, 0 },

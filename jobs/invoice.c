@@ -43,7 +43,7 @@ struct invoicer {
 	const char *seller_name, *seller_vat, *seller_email, *seller_payment;
 	char *seller_address;        /* lines joined by '\n' */
 	char *seller_json;           /* the seller object stored with each document (invoice_seller) */
-	int audit, pdf, focus, workers;
+	int audit, pdf, focus, ubl, workers;
 	long long candidates, empty, unchanged, draft_new, draft_reissue, draft_supplementary, draft_credit;
 	long long adjusted, waiting, late_credited, grace_waiting;
 	long long issued_invoices, issued_credits, stale, batches;
@@ -87,6 +87,7 @@ static int setup(struct invoicer *I, struct job_ctx *ctx, struct err *e)
 	I->seller_payment = or_default(cfg->invoice_seller_payment, "");
 	I->pdf = cfg->loaded ? cfg->invoice_pdf : 1;
 	I->focus = cfg->loaded ? cfg->invoice_focus : 1;
+	I->ubl = cfg->loaded ? cfg->invoice_ubl : 1;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	I->workers = cfg->invoice_render_workers > 0 ? (int)cfg->invoice_render_workers : cpus > 0 ? (int)cpus : 1;
 
@@ -384,7 +385,7 @@ static int invoice_run(struct job_ctx *ctx, struct err *e)
 	/* Documents issued earlier without files (an earlier attempt's, or a
 	 * finished run's whose step failed after issuing) are handed out
 	 * first, after drafting; then each batch's as it commits. */
-	if (invoice_render_start(ctx, I.workers, I.pdf, I.focus, &render, e) || draft(&I, e) || invoice_render_more(render, e) ||
+	if (invoice_render_start(ctx, I.workers, I.pdf, I.focus, I.ubl, &render, e) || draft(&I, e) || invoice_render_more(render, e) ||
 	    issue_all(&I, render, e) || invoice_render_more(render, e) || invoice_render_wait(render, e))
 		goto out;
 	if (db_begin(ctx->db, e))

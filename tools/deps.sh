@@ -4,10 +4,12 @@
 # The packaging tests (tests/integration/test_ops.c) need the last line:
 # chromium and prometheus are about 140 MB to fetch, about a minute to install.
 # With VALGRIND=1 in the environment it adds valgrind (`make test VALGRIND=1`).
+# The e-invoice tests (tests/einvoice/check.sh) need an XSLT 2.0 processor:
+# Saxon-HE (libsaxonhe-java) and a Java runtime, jq to read the JSON.
 set -eu
 PKGS="gcc make pkg-config libc6-dev libpq-dev postgresql-15 libconfig-dev libarchive-dev
 libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev libhpdf-dev poppler-utils iso-codes
-util-linux clang libclang-rt-14-dev pigz
+util-linux clang libclang-rt-14-dev pigz jq libsaxonhe-java default-jre-headless
 systemd man-db groff-base dpkg-dev binutils lintian adduser chromium prometheus"
 # `make test VALGRIND=1` (VALGRIND=1 in the environment) also needs valgrind.
 if [ "${VALGRIND:-0}" = 1 ]; then PKGS="$PKGS valgrind"; fi

@@ -357,12 +357,16 @@ static int accounts_show(struct cli *cli, int argc, char **argv, struct err *e)
 		goto out;
 	}
 	printf("account %s\n", argv[1]);
-	for (int i = 0; i < PQntuples(v); i++)
+	for (int i = 0; i < PQntuples(v); i++) {
 		printf("  version %s  %s .. %s  name '%s'  zone %s  anchor %s  currency %s  tax '%s'  cost centre '%s'\n",
 		       PQgetvalue(v, i, 0), PQgetvalue(v, i, 1), *PQgetvalue(v, i, 2) ? PQgetvalue(v, i, 2) : "open",
 		       PQgetvalue(v, i, 3), PQgetvalue(v, i, 4),
 		       strcmp(PQgetvalue(v, i, 5), "0") ? PQgetvalue(v, i, 5) : "last", PQgetvalue(v, i, 6),
 		       PQgetvalue(v, i, 7), PQgetvalue(v, i, 8));
+		printf("           address '%s'  VAT id '%s'  endpoint '%s'  %s\n", PQgetvalue(v, i, 9),
+		       PQgetvalue(v, i, 10), PQgetvalue(v, i, 11),
+		       PQgetvalue(v, i, 12)[0] == 't' ? "business (b2b)" : "consumer");
+	}
 	for (int i = 0; i < PQntuples(s); i++)
 		printf("  plan %-12s %s .. %s\n", PQgetvalue(s, i, 0), PQgetvalue(s, i, 1),
 		       *PQgetvalue(s, i, 2) ? PQgetvalue(s, i, 2) : "open");

@@ -32,7 +32,10 @@ SELECT count(*) FROM ins
 -- name: rate_account_versions
 SELECT id, to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        coalesce(to_char(valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ''),
-       name, time_zone, anchor_day, currency, tax_jurisdiction, cost_centre
+       name, time_zone, anchor_day, currency, tax_jurisdiction, cost_centre,
+       concat_ws(', ', nullif(address_line1, ''), nullif(address_line2, ''),
+                 nullif(btrim(postcode || ' ' || city), ''), nullif(country, '')),
+       vat_id, endpoint, b2b
 FROM accounts WHERE external_id = $1 ORDER BY valid_from
 
 -- name: rate_account_subscriptions

@@ -233,9 +233,13 @@ static int breakdown(const struct invoice_doc *d, struct bucket *b, int *n, stru
 	 * breakdown: EN 16931 asks for lines behind every rate. Its base and
 	 * tax are zero then. */
 	int k = 0;
-	for (int i = 0; i < *n; i++)
+	for (int i = 0; i < *n; i++) {
+		/* No tax line (O): zero tax at the amounts' scale, "0.00". */
+		if (dec_is_zero(b[i].tax) && b[i].tax.scale < b[i].taxable.scale)
+			b[i].tax = (struct dec){ 0, b[i].taxable.scale };
 		if (b[i].lines > 0)
 			b[k++] = b[i];
+	}
 	*n = k;
 	return 0;
 }

@@ -116,6 +116,43 @@ static void every_document_validates_against_ubl_en16931_and_peppol(void **state
 	assert_string_equal(out, "1\n1\n1\n1\n");
 }
 
+/* Late usage of March on April's invoice (invoice.late_usage =
+ * next_invoice): adjustment lines, one negative (the minimum's true-up
+ * shrinks), and March's tax beside April's at the same rate. */
+static void adjustment_lines_validate(void **state)
+{
+	NEED_PG();
+	march("late_usage = \"next_invoice\";", 0);
+	long long g = usage_file("usage-2026-04-05.csv");
+	usage(g, 1, "acme", "storage_gb", "2026-03-30T12:00:00Z", "2000", NULL);
+	write_config("late_usage = \"next_invoice\";",
+		     "close = { period = \"month\"; steps = (\n"
+		     "  { name = \"aggregate\"; job = \"aggregate\"; },\n"
+		     "  { name = \"rate\"; job = \"rate\"; after = [\"aggregate\"]; },\n"
+		     "  { name = \"quarantine\"; job = \"quarantine\"; after = [\"rate\"]; },\n"
+		     "  { name = \"invoice\"; job = \"invoice\"; after = [\"quarantine\"]; } ); };\n"
+		     "nightly2 = { period = \"day\"; steps = (\n"
+		     "  { name = \"aggregate\"; job = \"aggregate\"; },\n"
+		     "  { name = \"rate\"; job = \"rate\"; after = [\"aggregate\"]; },\n"
+		     "  { name = \"quarantine\"; job = \"quarantine\"; after = [\"rate\"]; },\n"
+		     "  { name = \"invoice\"; job = \"invoice\"; after = [\"quarantine\"]; } ); };\n");
+	must("run", "nightly2", "--period", "2026-04-05");
+	must("run", "close", "--period", "2026-04");
+	const char *april = q_text("SELECT id FROM invoices WHERE account_ext = 'acme' AND period_local_start = '2026-04-01'");
+	assert_true(q_int("SELECT count(*) FROM invoice_lines WHERE invoice_id = %s AND adjustment", april) >= 2);
+	assert_true(q_int("SELECT count(*) FROM invoice_lines WHERE invoice_id = %s AND adjustment AND amount < 0", april) >= 1);
+	assert_int_equal(q_int("SELECT count(*) FROM invoice_files WHERE ubl_file IS NOT NULL"),
+			 q_int("SELECT count(*) FROM invoice_documents"));
+	char files[16384];
+	snprintf(files, sizeof(files), "%s", xml_files());
+	int rc = check(files);
+	if (rc != 0)
+		fprintf(stderr, "%s", out);
+	assert_int_equal(rc, 0);
+	/* halbe stays held: April too. */
+	assert_int_equal(q_int("SELECT count(*) FROM invoices WHERE account_ext = 'halbe'"), 0);
+}
+
 /* The string value of an XPath over doc ("" when none). */
 static const char *xpath(xmlDocPtr doc, const char *expr)
 {
@@ -385,6 +422,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(every_document_validates_against_ubl_en16931_and_peppol, setup, teardown),
 		cmocka_unit_test_setup_teardown(amounts_equal_the_json_to_the_cent, setup, teardown),
+		cmocka_unit_test_setup_teardown(adjustment_lines_validate, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_broken_file_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(parties_on_pdf_json_and_xml_with_reverse_charge, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_b2b_buyer_without_vat_id_is_held_naming_the_field, setup, teardown),

@@ -15,6 +15,8 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
+#include "invoice_pdf.h"
+
 static const char *const dags =
 	"close = { period = \"month\"; steps = (\n"
 	"  { name = \"aggregate\"; job = \"aggregate\"; },\n"
@@ -194,6 +196,14 @@ static void amounts_equal_the_json_to_the_cent(void **state)
 		snprintf(want, sizeof(want), "%s", jq(j, ".total"));
 		want[strlen(want) - 1] = '\0';
 		assert_string_equal(xpath(doc, T("PayableAmount")), want);
+		/* The PDF's total is the same amount (digits grouped). */
+		char grouped[128], pdf[1300];
+		invoice_pdf_group_digits(want, grouped, sizeof(grouped));
+		snprintf(pdf, sizeof(pdf), "%.*s.pdf", (int)strlen(j) - 5, j);
+		snprintf(cmd, sizeof(cmd), "pdftotext -layout '%s' - | grep -E 'Total (due|credited)'", pdf);
+		char totals[1024];
+		assert_int_equal(test_sh(totals, sizeof(totals), cmd), 0);
+		assert_contains(totals, grouped);
 		assert_string_equal(xpath(doc, T("TaxInclusiveAmount")), want);
 		snprintf(want, sizeof(want), "%s", jq(j, ".subtotal"));
 		want[strlen(want) - 1] = '\0';

@@ -311,6 +311,11 @@ static void endpoint(struct ubl *u, const char *ep, const char *vat_id)
 static void address(struct ubl *u, const char *line1, const char *line2, const char *city, const char *postcode,
 		    const char *country)
 {
+	/* None known: no element rather than an empty one (EN 16931 asks
+	 * for the address, Peppol refuses empty elements; either way the
+	 * file says what is missing). */
+	if (!*S(line1) && !*S(line2) && !*S(city) && !*S(postcode) && !*S(country))
+		return;
 	start(u, "cac:PostalAddress");
 	el(u, "cbc:StreetName", line1);
 	el(u, "cbc:AdditionalStreetName", line2);
@@ -552,11 +557,18 @@ static int document(struct ubl *u, struct err *e)
 		}
 		end(u);
 	}
-	if (*S(d->seller_payment)) {
-		start(u, "cac:PaymentTerms");
-		el(u, "cbc:Note", d->seller_payment);
-		end(u);
-	}
+	/* Payment terms, always: a positive amount due needs them or a due
+	 * date (BR-CO-25), and a credit note has no due date in UBL 2.1. */
+	char terms[512];
+	if (*S(d->seller_payment))
+		snprintf(terms, sizeof(terms), "%s", d->seller_payment);
+	else if (u->credit)
+		snprintf(terms, sizeof(terms), "The amount credited is set off against the account.");
+	else
+		snprintf(terms, sizeof(terms), "Payable by %s, quoting %s.", S(d->due_date), d->number);
+	start(u, "cac:PaymentTerms");
+	el(u, "cbc:Note", terms);
+	end(u);
 
 	start(u, "cac:TaxTotal");
 	amount(u, "cbc:TaxAmount", d->tax_total);

@@ -158,6 +158,8 @@ static void reverse_charge_and_untaxed_documents(void **state)
 	contains(xml, "Reverse charge: the buyer accounts for the VAT");
 	contains(xml, "<cac:BillingReference>\n    <cac:InvoiceDocumentReference>\n      <cbc:ID>INV-2026-000001</cbc:ID>");
 	assert_null(strstr(xml, "<cbc:DueDate>"));
+	/* No payment details configured: the terms say what happens. */
+	contains(xml, "<cbc:Note>The amount credited is set off against the account.</cbc:Note>");
 	free(xml);
 
 	/* No tax lines: not subject to VAT, and then no VAT ids at all. */

@@ -174,7 +174,41 @@ static int import_row(struct db *db, const char *sql, int nparams, const char *c
 
 /* ---- billrun accounts import ---- */
 
-enum { A_ID, A_NAME, A_ZONE, A_ANCHOR, A_CURRENCY, A_TAX, A_COST, A_EMAIL, A_FROM };
+enum {
+	A_ID, A_NAME, A_ZONE, A_ANCHOR, A_CURRENCY, A_TAX, A_COST, A_EMAIL, A_LINE1, A_LINE2, A_CITY, A_POSTCODE,
+	A_COUNTRY, A_VAT, A_ENDPOINT, A_B2B, A_FROM, A_NCOLS
+};
+
+/* b2b: true/yes/1 or false/no/0/empty. -1 for anything else. */
+static int parse_b2b(const char *s)
+{
+	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "1") == 0)
+		return 1;
+	if (!*s || strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "0") == 0)
+		return 0;
+	return -1;
+}
+
+/* An ISO 3166-1 alpha-2 code (two capitals), or empty. */
+static int country_valid(const char *s)
+{
+	return !*s || (strlen(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z');
+}
+
+/* An electronic address SCHEME:ID (a Peppol EAS code: 2 to 4 digits or
+ * capitals, e.g. 0088:4035811991021 or EM:ap@example.com), or empty. */
+static int endpoint_valid(const char *s)
+{
+	if (!*s)
+		return 1;
+	const char *colon = strchr(s, ':');
+	if (!colon || colon - s < 2 || colon - s > 4 || !colon[1])
+		return 0;
+	for (const char *q = s; q < colon; q++)
+		if (!((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z')))
+			return 0;
+	return 1;
+}
 
 static int parse_anchor(const char *s, char *out, size_t size)
 {
@@ -214,9 +248,11 @@ static int zone_known(struct db *db, struct zone_cache *zc, const char *zone, st
 static int accounts_import(struct cli *cli, int argc, char **argv, struct err *e)
 {
 	static const char *const names[] = { "external_id", "name", "time_zone", "anchor_day", "currency",
-					     "tax_jurisdiction", "cost_centre", "email", "valid_from", NULL };
-	static const int required[] = { 1, 0, 1, 1, 1, 0, 0, 0, 0 };
-	int col[9], counts[3] = { 0, 0, 0 };
+					     "tax_jurisdiction", "cost_centre", "email", "address_line1",
+					     "address_line2", "city", "postcode", "country", "vat_id", "endpoint",
+					     "b2b", "valid_from", NULL };
+	static const int required[A_NCOLS] = { 1, 0, 1, 1, 1 };
+	int col[A_NCOLS], counts[3] = { 0, 0, 0 };
 	struct csv c;
 	struct zone_cache zc = { .n = 0 };
 	struct db *db = NULL;
@@ -261,9 +297,32 @@ static int accounts_import(struct cli *cli, int argc, char **argv, struct err *e
 			err_hint(e, "use a name like Europe/Berlin or America/New_York (see pg_timezone_names)");
 			goto out;
 		}
+		const char *country = csv_get(&c, col, A_COUNTRY), *endpoint = csv_get(&c, col, A_ENDPOINT);
+		int b2b = parse_b2b(csv_get(&c, col, A_B2B));
+		if (!country_valid(country)) {
+			err_set(e, ERR_INPUT, "%s:%d: country '%s' of account '%s' is not an ISO 3166-1 alpha-2 code",
+				c.path, c.line, country, id);
+			err_hint(e, "two capital letters, e.g. DE, FR, NL; empty when not known");
+			goto out;
+		}
+		if (!endpoint_valid(endpoint)) {
+			err_set(e, ERR_INPUT, "%s:%d: endpoint '%s' of account '%s' is not SCHEME:ID", c.path, c.line,
+				endpoint, id);
+			err_hint(e, "a Peppol electronic address scheme and the id, e.g. 0088:4035811991021 or "
+				    "EM:ap@example.com; empty for none");
+			goto out;
+		}
+		if (b2b < 0) {
+			err_set(e, ERR_INPUT, "%s:%d: b2b '%s' of account '%s' is not true or false", c.path, c.line,
+				csv_get(&c, col, A_B2B), id);
+			goto out;
+		}
 		const char *p[] = { id, csv_get(&c, col, A_NAME), zone, anchor, currency, csv_get(&c, col, A_TAX),
-				    csv_get(&c, col, A_COST), csv_get(&c, col, A_EMAIL), *from ? from : NULL };
-		if (import_row(db, SQL_rate_account_import, 9, p, &c, counts, e))
+				    csv_get(&c, col, A_COST), csv_get(&c, col, A_EMAIL), csv_get(&c, col, A_LINE1),
+				    csv_get(&c, col, A_LINE2), csv_get(&c, col, A_CITY), csv_get(&c, col, A_POSTCODE),
+				    country, csv_get(&c, col, A_VAT), endpoint, b2b ? "true" : "false",
+				    *from ? from : NULL };
+		if (import_row(db, SQL_rate_account_import, 17, p, &c, counts, e))
 			goto out;
 	}
 	if (r < 0 || db_commit(db, e))
@@ -298,12 +357,16 @@ static int accounts_show(struct cli *cli, int argc, char **argv, struct err *e)
 		goto out;
 	}
 	printf("account %s\n", argv[1]);
-	for (int i = 0; i < PQntuples(v); i++)
+	for (int i = 0; i < PQntuples(v); i++) {
 		printf("  version %s  %s .. %s  name '%s'  zone %s  anchor %s  currency %s  tax '%s'  cost centre '%s'\n",
 		       PQgetvalue(v, i, 0), PQgetvalue(v, i, 1), *PQgetvalue(v, i, 2) ? PQgetvalue(v, i, 2) : "open",
 		       PQgetvalue(v, i, 3), PQgetvalue(v, i, 4),
 		       strcmp(PQgetvalue(v, i, 5), "0") ? PQgetvalue(v, i, 5) : "last", PQgetvalue(v, i, 6),
 		       PQgetvalue(v, i, 7), PQgetvalue(v, i, 8));
+		printf("           address '%s'  VAT id '%s'  endpoint '%s'  %s\n", PQgetvalue(v, i, 9),
+		       PQgetvalue(v, i, 10), PQgetvalue(v, i, 11),
+		       PQgetvalue(v, i, 12)[0] == 't' ? "business (b2b)" : "consumer");
+	}
 	for (int i = 0; i < PQntuples(s); i++)
 		printf("  plan %-12s %s .. %s\n", PQgetvalue(s, i, 0), PQgetvalue(s, i, 1),
 		       *PQgetvalue(s, i, 2) ? PQgetvalue(s, i, 2) : "open");
@@ -369,7 +432,16 @@ const struct command cmd_accounts = {
 	"           anchor_day        1 to 28, or 31 / last for each month's last\n"
 	"                             day (required); billing periods start there\n"
 	"           currency          ISO 4217 code (required)\n"
-	"           name, tax_jurisdiction, cost_centre, email\n"
+	"           name              the buyer's legal name on its invoices\n"
+	"           tax_jurisdiction, cost_centre, email\n"
+	"           address_line1, address_line2, city, postcode\n"
+	"           country           ISO 3166-1 alpha-2, e.g. DE\n"
+	"           vat_id            VAT identifier with its prefix, e.g. FR12345678901\n"
+	"           endpoint          electronic address SCHEME:ID for the e-invoice\n"
+	"                             (default: EM:email)\n"
+	"           b2b               true: billed business to business; in the\n"
+	"                             EU its invoices need name, address, country\n"
+	"                             and vat_id, else its periods are held\n"
 	"           valid_from        when this version starts: a date (local\n"
 	"                             midnight in its time zone) or a time with\n"
 	"                             an offset; default now\n"

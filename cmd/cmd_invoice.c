@@ -11,6 +11,7 @@
 #include "focus_csv.h"
 #include "invoice.h"
 #include "invoice_focus.h"
+#include "invoice_ubl.h"
 #include "invoice_json.h"
 #include "invoice_pdf.h"
 #include "sqltext.h"
@@ -24,16 +25,17 @@
 #define V(res, row, c) PQgetvalue((res), (row), (c))
 
 static const char usage_text[] =
-	"usage: billrun invoice show [--json | --focus] [--pdf FILE] NUMBER\n"
+	"usage: billrun invoice show [--json | --focus | --ubl] [--pdf FILE] NUMBER\n"
 	"       billrun invoice trace NUMBER [LINE]\n"
 	"       billrun invoice list [--account ID] [--run RUN] [--period DATE] [--limit N] [--drafts]\n"
 	"\n"
 	"show    print an issued invoice or credit note: its header, lines,\n"
 	"        totals, the documents that refer to it (credit notes,\n"
 	"        supplementary invoices, the invoice replacing it), and where\n"
-	"        its PDF, JSON and FOCUS files are. --json prints the JSON form,\n"
-	"        --focus the FOCUS 1.1 export (CSV); --pdf FILE draws the PDF\n"
-	"        again into FILE (a copy to send).\n"
+	"        its PDF, JSON, FOCUS and UBL files are. --json prints the JSON\n"
+	"        form, --focus the FOCUS 1.1 export (CSV), --ubl the UBL 2.1\n"
+	"        e-invoice (XML); --pdf FILE draws the PDF again into FILE (a\n"
+	"        copy to send).\n"
 	"trace   list the usage records behind a usage line (all usage lines\n"
 	"        without LINE): time in the account's zone, quantity, and the\n"
 	"        file and line each record was read from. For a supplementary\n"
@@ -61,7 +63,13 @@ static void print_doc(const struct invoice_doc *d)
 	if (d->ref_kind[0])
 		printf("  %-13s %s%s%s\n", d->ref_kind, d->ref_number, d->reason[0] ? ", reason: " : "",
 		       d->reason[0] ? d->reason : "");
-	printf("  seller        %s\n", d->seller_name[0] ? d->seller_name : "(not configured)");
+	printf("  seller        %s%s%s\n", d->seller_name[0] ? d->seller_name : "(not configured)",
+	       d->seller_vat_id[0] ? ", VAT ID " : "", d->seller_vat_id);
+	printf("  buyer         %s%s%s%s%s\n", d->customer_name[0] ? d->customer_name : d->account,
+	       d->customer_country[0] ? ", " : "", d->customer_country, d->customer_vat_id[0] ? ", VAT ID " : "",
+	       d->customer_vat_id);
+	if (d->reverse_charge)
+		printf("  reverse charge: the buyer accounts for the VAT\n");
 	printf("\n  %4s  %-9s %-56s %14s %14s\n", "line", "kind", "description", "quantity", "amount");
 	for (int i = 0; i < d->nlines; i++) {
 		const struct invoice_doc_line *l = &d->lines[i];
@@ -80,6 +88,8 @@ static void print_doc(const struct invoice_doc *d)
 		printf("  json          %s%s\n", files, access(files, R_OK) == 0 ? "" : " (not there)");
 		snprintf(files, sizeof(files), "%s/invoices/%s.focus.csv", d->output_dir, d->number);
 		printf("  focus         %s%s\n", files, access(files, R_OK) == 0 ? "" : " (not there)");
+		snprintf(files, sizeof(files), "%s/invoices/%s.xml", d->output_dir, d->number);
+		printf("  ubl           %s%s\n", files, access(files, R_OK) == 0 ? "" : " (not there)");
 	}
 }
 
@@ -96,7 +106,19 @@ static int print_focus(struct db *db, const struct invoice_doc_set *set, struct 
 	return rc;
 }
 
-static int show(struct db *db, int json, int focus, const char *pdf, const char *number, struct err *e)
+/* The UBL e-invoice of a document, to stdout. */
+static int print_ubl(const struct invoice_doc *d, struct err *e)
+{
+	char *xml;
+	size_t len;
+	if (invoice_ubl_build(d, &xml, &len, e))
+		return -1;
+	fwrite(xml, 1, len, stdout);
+	free(xml);
+	return 0;
+}
+
+static int show(struct db *db, int json, int focus, int ubl, const char *pdf, const char *number, struct err *e)
 {
 	struct invoice_doc_set set;
 	int found = invoice_docs_load_number(db, number, &set, e);
@@ -108,13 +130,15 @@ static int show(struct db *db, int json, int focus, const char *pdf, const char 
 		}
 		return -1;
 	}
-	if (json || focus || pdf) {
+	if (json || focus || ubl || pdf) {
 		int rc = 0;
 		if (json)
 			invoice_json_print(&set.docs[0], stdout);
 		else if (focus)
 			rc = print_focus(db, &set, e);
-		if (pdf && rc == 0 && (rc = invoice_pdf_write(&set.docs[0], pdf, NULL, NULL, e)) == 0 && !json && !focus)
+		else if (ubl)
+			rc = print_ubl(&set.docs[0], e);
+		if (pdf && rc == 0 && (rc = invoice_pdf_write(&set.docs[0], pdf, NULL, NULL, e)) == 0 && !json && !focus && !ubl)
 			printf("%s written to %s\n", set.docs[0].number, pdf);
 		if (pdf)
 			invoice_pdf_cleanup();
@@ -259,16 +283,16 @@ static int invoice_cmd(struct cli *cli, int argc, char **argv, struct err *e)
 		{ "run", required_argument, NULL, 'r' }, { "period", required_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'n' }, { "drafts", no_argument, NULL, 'd' },
 		{ "pdf", required_argument, NULL, 'f' }, { "focus", no_argument, NULL, 'F' },
-		{ NULL, 0, NULL, 0 },
+		{ "ubl", no_argument, NULL, 'U' },      { NULL, 0, NULL, 0 },
 	};
 	const char *account = NULL, *run = NULL, *period = NULL, *limit = "50", *pdf = NULL;
-	int json = 0, focus = 0, drafts = 0, c;
+	int json = 0, focus = 0, ubl = 0, drafts = 0, c;
 
 	if (argc < 2)
 		return cli_usage_error(e, "invoice", "'invoice' needs show, trace or list");
 	const char *sub = argv[1];
 	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "ja:r:p:n:df:F", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc - 1, argv + 1, "ja:r:p:n:df:FU", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'a': account = optarg; break;
@@ -278,6 +302,7 @@ static int invoice_cmd(struct cli *cli, int argc, char **argv, struct err *e)
 		case 'd': drafts = 1; break;
 		case 'f': pdf = optarg; break;
 		case 'F': focus = 1; break;
+		case 'U': ubl = 1; break;
 		default: return cli_usage_error(e, "invoice", "bad option");
 		}
 	}
@@ -286,8 +311,8 @@ static int invoice_cmd(struct cli *cli, int argc, char **argv, struct err *e)
 	if (strcmp(sub, "show") == 0) {
 		if (nargs != 1)
 			return cli_usage_error(e, "invoice", "'invoice show' needs one document number");
-		if (json && focus)
-			return cli_usage_error(e, "invoice", "'invoice show' prints --json or --focus, not both");
+		if (json + focus + ubl > 1)
+			return cli_usage_error(e, "invoice", "'invoice show' prints one of --json, --focus and --ubl");
 	} else if (strcmp(sub, "trace") == 0) {
 		if (nargs < 1 || nargs > 2)
 			return cli_usage_error(e, "invoice", "'invoice trace' needs a document number and optionally a line");
@@ -312,7 +337,7 @@ static int invoice_cmd(struct cli *cli, int argc, char **argv, struct err *e)
 		return -1;
 	int rc;
 	if (strcmp(sub, "show") == 0)
-		rc = show(db, json, focus, pdf, args[0], e);
+		rc = show(db, json, focus, ubl, pdf, args[0], e);
 	else if (strcmp(sub, "trace") == 0)
 		rc = trace(db, args[0], nargs == 2 ? args[1] : NULL, e);
 	else

@@ -87,7 +87,14 @@ struct config {
 	int64_t invoice_render_workers;     /* processes rendering PDFs; 0 = one per CPU */
 	int invoice_pdf;                    /* write the PDF form */
 	int invoice_focus;                  /* write the FOCUS 1.1 export */
+	int invoice_ubl;                    /* write the UBL 2.1 e-invoice */
 	const char *invoice_seller_name, *invoice_seller_vat_id, *invoice_seller_email, *invoice_seller_payment;
+	/* The seller's structured address and identifiers (the e-invoice's
+	 * and article 226's; country an ISO 3166-1 alpha-2 code, endpoint
+	 * SCHEME:ID). */
+	const char *invoice_seller_street, *invoice_seller_city, *invoice_seller_postcode, *invoice_seller_country;
+	const char *invoice_seller_company_id, *invoice_seller_contact, *invoice_seller_phone, *invoice_seller_endpoint;
+	const char *invoice_seller_iban, *invoice_seller_bic;
 };
 
 /* The declared type of a key. */

@@ -42,7 +42,8 @@ struct invoicer {
 	int dispute;                 /* a rerun: changes are corrections */
 	const char *seller_name, *seller_vat, *seller_email, *seller_payment;
 	char *seller_address;        /* lines joined by '\n' */
-	int audit, pdf, focus, workers;
+	char *seller_json;           /* the seller object stored with each document (invoice_seller) */
+	int audit, pdf, focus, ubl, workers;
 	long long candidates, empty, unchanged, draft_new, draft_reissue, draft_supplementary, draft_credit;
 	long long adjusted, waiting, late_credited, grace_waiting;
 	long long issued_invoices, issued_credits, stale, batches;
@@ -86,6 +87,7 @@ static int setup(struct invoicer *I, struct job_ctx *ctx, struct err *e)
 	I->seller_payment = or_default(cfg->invoice_seller_payment, "");
 	I->pdf = cfg->loaded ? cfg->invoice_pdf : 1;
 	I->focus = cfg->loaded ? cfg->invoice_focus : 1;
+	I->ubl = cfg->loaded ? cfg->invoice_ubl : 1;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	I->workers = cfg->invoice_render_workers > 0 ? (int)cfg->invoice_render_workers : cpus > 0 ? (int)cpus : 1;
 
@@ -102,6 +104,28 @@ static int setup(struct invoicer *I, struct job_ctx *ctx, struct err *e)
 	for (int i = 0; i < n; i++)
 		len += (size_t)snprintf(I->seller_address + len, cap - len, "%s%s", i ? "\n" : "",
 					config_setting_get_string_elem(addr, i));
+
+	/* The seller object every document stores: built once, by the
+	 * statement that documents its fields. */
+	const char *country = or_default(cfg->invoice_seller_country, "");
+	if (*country && !(strlen(country) == 2 && country[0] >= 'A' && country[0] <= 'Z' && country[1] >= 'A' &&
+			   country[1] <= 'Z')) {
+		err_set(e, ERR_CONFIG, "invoice.seller.country '%s' is not an ISO 3166-1 alpha-2 code", country);
+		return err_hint(e, "two capital letters, e.g. DE");
+	}
+	const char *sp[] = { I->seller_name, I->seller_address, I->seller_vat, I->seller_email, I->seller_payment,
+			     or_default(cfg->invoice_seller_street, ""), or_default(cfg->invoice_seller_city, ""),
+			     or_default(cfg->invoice_seller_postcode, ""), country,
+			     or_default(cfg->invoice_seller_company_id, ""), or_default(cfg->invoice_seller_contact, ""),
+			     or_default(cfg->invoice_seller_phone, ""), or_default(cfg->invoice_seller_endpoint, ""),
+			     or_default(cfg->invoice_seller_iban, ""), or_default(cfg->invoice_seller_bic, "") };
+	PGresult *res = db_query(ctx->db, e, SQL_invoice_seller, 15, sp);
+	if (!res)
+		return -1;
+	I->seller_json = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!I->seller_json)
+		return err_set(e, ERR_INTERNAL, "out of memory");
 
 	/* Check both formats now, not at the first issue. */
 	struct invoice_series_fmt f, g;
@@ -258,9 +282,8 @@ static int issue_batch(struct invoicer *I, struct err *e)
 	char width[8];
 	if (ncn) {
 		snprintf(width, sizeof(width), "%d", cn.width);
-		const char *p[] = { I->run, cn.key, cn.prefix, width, cn.suffix, today, I->seller_name,
-				    I->seller_address, I->seller_vat, I->seller_email, I->seller_payment };
-		res = db_query(db, e, SQL_invoice_issue_credit_notes, 11, p);
+		const char *p[] = { I->run, cn.key, cn.prefix, width, cn.suffix, today, I->seller_json };
+		res = db_query(db, e, SQL_invoice_issue_credit_notes, 7, p);
 		if (!res || check_issue(res, "credit notes", &I->issued_credits, e))
 			goto fail;
 		PQclear(res);
@@ -270,9 +293,8 @@ static int issue_batch(struct invoicer *I, struct err *e)
 	}
 	if (ninv) {
 		snprintf(width, sizeof(width), "%d", inv.width);
-		const char *p[] = { I->run, inv.key, inv.prefix, width, inv.suffix, today, I->terms, I->seller_name,
-				    I->seller_address, I->seller_vat, I->seller_email, I->seller_payment };
-		res = db_query(db, e, SQL_invoice_issue_invoices, 12, p);
+		const char *p[] = { I->run, inv.key, inv.prefix, width, inv.suffix, today, I->terms, I->seller_json };
+		res = db_query(db, e, SQL_invoice_issue_invoices, 8, p);
 		if (!res || check_issue(res, "invoices", &I->issued_invoices, e))
 			goto fail;
 		PQclear(res);
@@ -363,7 +385,7 @@ static int invoice_run(struct job_ctx *ctx, struct err *e)
 	/* Documents issued earlier without files (an earlier attempt's, or a
 	 * finished run's whose step failed after issuing) are handed out
 	 * first, after drafting; then each batch's as it commits. */
-	if (invoice_render_start(ctx, I.workers, I.pdf, I.focus, &render, e) || draft(&I, e) || invoice_render_more(render, e) ||
+	if (invoice_render_start(ctx, I.workers, I.pdf, I.focus, I.ubl, &render, e) || draft(&I, e) || invoice_render_more(render, e) ||
 	    issue_all(&I, render, e) || invoice_render_more(render, e) || invoice_render_wait(render, e))
 		goto out;
 	if (db_begin(ctx->db, e))
@@ -392,6 +414,7 @@ out:
 	if (rc)
 		err_prefix(e, "invoice: ");
 	free(I.seller_address);
+	free(I.seller_json);
 	return rc;
 }
 

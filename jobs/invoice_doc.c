@@ -17,13 +17,17 @@ enum {
 	H_DOC, H_ID, H_NUMBER, H_SERIES, H_ISSUE, H_DUE, H_ISSUED_AT, H_ACCOUNT, H_PERIOD_START, H_PERIOD_LAST,
 	H_CURRENCY, H_SUBTOTAL, H_TAX, H_TOTAL, H_RUN, H_RULE, H_RULE_SHA, H_REF_KIND, H_REF_NUMBER, H_REASON,
 	H_SELLER_NAME, H_SELLER_ADDRESS, H_SELLER_VAT, H_SELLER_EMAIL, H_SELLER_PAYMENT, H_CUSTOMER_NAME,
-	H_CUSTOMER_EMAIL, H_CUSTOMER_TAX, H_CUSTOMER_CC, H_SELLER_JSON, H_CUSTOMER_JSON, H_RATING, H_OUTPUT_DIR
+	H_CUSTOMER_EMAIL, H_CUSTOMER_TAX, H_CUSTOMER_CC, H_SELLER_JSON, H_CUSTOMER_JSON, H_RATING, H_OUTPUT_DIR,
+	H_SELLER_STREET, H_SELLER_CITY, H_SELLER_POSTCODE, H_SELLER_COUNTRY, H_SELLER_COMPANY, H_SELLER_CONTACT,
+	H_SELLER_PHONE, H_SELLER_ENDPOINT, H_SELLER_IBAN, H_SELLER_BIC, H_CUSTOMER_LINE1, H_CUSTOMER_LINE2, H_CUSTOMER_CITY, H_CUSTOMER_POSTCODE,
+	H_CUSTOMER_COUNTRY, H_CUSTOMER_VAT, H_CUSTOMER_ENDPOINT, H_CUSTOMER_B2B, H_REVERSE_CHARGE
 };
 /* Columns of invoice_doc_lines. */
 enum {
 	L_DOC_ID, L_NO, L_KIND, L_ADJUSTMENT, L_PERIOD, L_DESCRIPTION, L_QUANTITY, L_AMOUNT, L_TAX_RATE, L_TAX_BASE,
 	L_METER, L_CHARGE, L_PLAN, L_FX_RATE, L_PRICE_CURRENCY, L_PRICE_AMOUNT, L_FX_AS_OF, L_RATING, L_RATED_LINE,
-	L_BILLABLE, L_LABEL, L_UNIT, L_SHOW_ZERO, L_MODEL, L_FREE, L_PACKAGE_SIZE, L_PACKAGES, L_DIFFERENCE
+	L_BILLABLE, L_LABEL, L_UNIT, L_SHOW_ZERO, L_MODEL, L_FREE, L_PACKAGE_SIZE, L_PACKAGES, L_DIFFERENCE,
+	L_TAX_GROUP
 };
 /* Columns of invoice_doc_line_steps. */
 enum { S_DOC_ID, S_LINE, S_TIER, S_FROM, S_TO, S_UNITS, S_PRICE, S_FLAT, S_AMOUNT };
@@ -124,6 +128,7 @@ static int attach(struct db *db, struct invoice_doc_set *set, struct err *e)
 		l->package_size = PQgetvalue(L, k, L_PACKAGE_SIZE);
 		l->packages = PQgetvalue(L, k, L_PACKAGES);
 		l->difference = PQgetvalue(L, k, L_DIFFERENCE)[0] == 't';
+		l->tax_group = PQgetvalue(L, k, L_TAX_GROUP);
 	}
 	/* Steps are in document, line and step order like the lines: each
 	 * line's are the run of rows with its document and line number. */
@@ -178,6 +183,25 @@ static int attach(struct db *db, struct invoice_doc_set *set, struct err *e)
 		d->customer_json = C(H_CUSTOMER_JSON);
 		d->rating_id = C(H_RATING);
 		d->output_dir = C(H_OUTPUT_DIR);
+		d->seller_street = C(H_SELLER_STREET);
+		d->seller_city = C(H_SELLER_CITY);
+		d->seller_postcode = C(H_SELLER_POSTCODE);
+		d->seller_country = C(H_SELLER_COUNTRY);
+		d->seller_company_id = C(H_SELLER_COMPANY);
+		d->seller_contact = C(H_SELLER_CONTACT);
+		d->seller_phone = C(H_SELLER_PHONE);
+		d->seller_endpoint = C(H_SELLER_ENDPOINT);
+		d->seller_iban = C(H_SELLER_IBAN);
+		d->seller_bic = C(H_SELLER_BIC);
+		d->customer_line1 = C(H_CUSTOMER_LINE1);
+		d->customer_line2 = C(H_CUSTOMER_LINE2);
+		d->customer_city = C(H_CUSTOMER_CITY);
+		d->customer_postcode = C(H_CUSTOMER_POSTCODE);
+		d->customer_country = C(H_CUSTOMER_COUNTRY);
+		d->customer_vat_id = C(H_CUSTOMER_VAT);
+		d->customer_endpoint = C(H_CUSTOMER_ENDPOINT);
+		d->customer_b2b = C(H_CUSTOMER_B2B)[0] == 't';
+		d->reverse_charge = C(H_REVERSE_CHARGE)[0] == 't';
 #undef C
 		long long id = strtoll(d->id, NULL, 10);
 		while (k < nl && strtoll(PQgetvalue(L, k, L_DOC_ID), NULL, 10) < id)

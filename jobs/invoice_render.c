@@ -13,6 +13,7 @@
 #include "invoice_focus.h"
 #include "invoice_json.h"
 #include "invoice_pdf.h"
+#include "invoice_ubl.h"
 #include "job.h"
 #include "log.h"
 #include "outfile.h"
@@ -43,7 +44,7 @@ struct render_result {
 	int failed;
 	struct err err;
 	struct {
-		struct outfile_sum json, pdf, focus;
+		struct outfile_sum json, pdf, focus, ubl;
 	} files[];
 };
 
@@ -61,7 +62,7 @@ struct render_chunk {
 
 struct invoice_render {
 	struct job_ctx *ctx;
-	int max, pdf, focus;
+	int max, pdf, focus, ubl;
 	char run[24];
 	char *runs;               /* the runs looked at, an array literal */
 	char dir[4200];           /* where files are written */
@@ -126,25 +127,38 @@ static void remove_document(const struct invoice_render *r, const char *number)
 	unlink(path);
 	tmp_path(r, number, "focus.csv", path, sizeof(path));
 	unlink(path);
+	tmp_path(r, number, "xml", path, sizeof(path));
+	unlink(path);
 }
 
 /* ---- drawing (in a worker) ---- */
 
 /* Write every document of set (focus: its FOCUS rows); stop at the
  * first failure, which res keeps (the file it was writing is removed by
- * the writer). */
+ * the writer). The UBL e-invoice is built once: written beside the PDF
+ * and attached to it as its PDF/A-3 associated file (reports/pdfa.h). */
 static void render_set(const struct invoice_render *r, const struct invoice_doc_set *set,
 		       const struct invoice_focus_set *focus, struct render_result *res)
 {
-	char path[4600];
+	char path[4600], name[256];
+	char *xml = NULL;
+	size_t xml_len = 0;
 	for (int i = 0; i < set->n; i++) {
 		const struct invoice_doc *d = &set->docs[i];
 		tmp_path(r, d->number, "json", path, sizeof(path));
 		if (invoice_json_write(d, path, &res->files[i].json, &res->err))
 			goto fail;
+		free(xml);
+		xml = NULL;
+		if (r->ubl && invoice_ubl_build(d, &xml, &xml_len, &res->err))
+			goto fail;
 		if (r->pdf) {
+			snprintf(name, sizeof(name), "%s.xml", d->number);
+			const struct canvas_attachment ubl = { name, "text/xml",
+							       "UBL 2.1 e-invoice (Peppol BIS Billing 3.0, EN 16931)",
+							       "Alternative", xml, xml_len };
 			tmp_path(r, d->number, "pdf", path, sizeof(path));
-			if (invoice_pdf_write(d, path, NULL, &res->files[i].pdf, &res->err))
+			if (invoice_pdf_write(d, path, xml ? &ubl : NULL, &res->files[i].pdf, &res->err))
 				goto fail;
 		}
 		if (r->focus) {
@@ -152,9 +166,20 @@ static void render_set(const struct invoice_render *r, const struct invoice_doc_
 			if (invoice_focus_write(focus, i, path, &res->files[i].focus, &res->err))
 				goto fail;
 		}
+		if (r->ubl) {
+			struct outfile of;
+			tmp_path(r, d->number, "xml", path, sizeof(path));
+			if (outfile_open(&of, path, &res->err))
+				goto fail;
+			outfile_write(&of, xml, xml_len);
+			if (outfile_close(&of, &res->files[i].ubl, &res->err))
+				goto fail;
+		}
 	}
+	free(xml);
 	return;
 fail:
+	free(xml);
 	res->failed = 1;
 }
 
@@ -214,18 +239,19 @@ static int chunk_init(struct render_chunk *c, int kind, const struct invoice_doc
 }
 
 /* Note a drawn chunk's files in the session (inv_files): the literals of
- * the JSON files' SHA-256 and sizes, the PDFs' and the FOCUS exports'. */
+ * the JSON files' SHA-256 and sizes, the PDFs', the FOCUS exports' and
+ * the UBL e-invoices'. */
 static int chunk_stage(struct invoice_render *r, const struct render_chunk *c, struct err *e)
 {
-	char *lit[6] = { NULL };
-	size_t len[6];
-	FILE *f[6] = { NULL };
+	char *lit[8] = { NULL };
+	size_t len[8];
+	FILE *f[8] = { NULL };
 	int bad = 0, rc = -1;
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 8; k++) {
 		f[k] = open_memstream(&lit[k], &len[k]);
 		bad |= !f[k];
 	}
-	for (int k = 0; !bad && k < 6; k++)
+	for (int k = 0; !bad && k < 8; k++)
 		fputc('{', f[k]);
 	for (int i = 0; !bad && i < c->n; i++) {
 		const char *sep = i ? "," : "";
@@ -245,20 +271,27 @@ static int chunk_stage(struct invoice_render *r, const struct render_chunk *c, s
 			fprintf(f[4], "%sNULL", sep);
 			fprintf(f[5], "%sNULL", sep);
 		}
+		if (r->ubl) {
+			fprintf(f[6], "%s%s", sep, c->res->files[i].ubl.sha256);
+			fprintf(f[7], "%s%lld", sep, c->res->files[i].ubl.bytes);
+		} else {
+			fprintf(f[6], "%sNULL", sep);
+			fprintf(f[7], "%sNULL", sep);
+		}
 	}
-	for (int k = 0; !bad && k < 6; k++)
+	for (int k = 0; !bad && k < 8; k++)
 		fputc('}', f[k]);
-	for (int k = 0; k < 6; k++)
+	for (int k = 0; k < 8; k++)
 		if (f[k] && fclose(f[k]) != 0)
 			bad = 1;
 	if (bad) {
 		err_set(e, ERR_INTERNAL, "out of memory");
 	} else {
 		const char *p[] = { kinds[c->kind], c->ids, c->numbers, c->runs, lit[0], lit[1], lit[2], lit[3],
-				    lit[4], lit[5] };
-		rc = db_exec(r->ctx->db, e, SQL_invoice_render_stage, 10, p);
+				    lit[4], lit[5], lit[6], lit[7] };
+		rc = db_exec(r->ctx->db, e, SQL_invoice_render_stage, 12, p);
 	}
-	for (int k = 0; k < 6; k++)
+	for (int k = 0; k < 8; k++)
 		free(lit[k]);
 	return rc;
 }
@@ -347,8 +380,8 @@ static void chunk_start(struct invoice_render *r, struct render_chunk *c, const 
 
 /* ---- the interface ---- */
 
-int invoice_render_start(struct job_ctx *ctx, int workers, int pdf, int focus, struct invoice_render **out,
-			 struct err *e)
+int invoice_render_start(struct job_ctx *ctx, int workers, int pdf, int focus, int ubl,
+			 struct invoice_render **out, struct err *e)
 {
 	struct invoice_render *r = calloc(1, sizeof(*r));
 	*out = r;
@@ -358,6 +391,7 @@ int invoice_render_start(struct job_ctx *ctx, int workers, int pdf, int focus, s
 	r->max = workers < 1 ? 1 : workers > MAX_WORKERS ? MAX_WORKERS : workers;
 	r->pdf = pdf;
 	r->focus = focus;
+	r->ubl = ubl;
 	snprintf(r->run, sizeof(r->run), "%lld", (long long)ctx->run_id);
 	snprintf(r->final, sizeof(r->final), "%s/invoices", ctx->output_dir);
 	snprintf(r->dir, sizeof(r->dir), "%s/.invoices.tmp", ctx->output_dir);

@@ -2,7 +2,8 @@
  * invoice_render.h - the invoice step's drawing (jobs/invoice_render.c):
  * every issued document without files (migration 019's invoice_files) of
  * the runs it looks at is written as NUMBER.json, NUMBER.pdf and
- * NUMBER.focus.csv (the FOCUS export, jobs/invoice_focus.h) by forked
+ * NUMBER.focus.csv (the FOCUS export, jobs/invoice_focus.h) and
+ * NUMBER.xml (the UBL 2.1 e-invoice, reports/invoice_ubl.h) by forked
  * workers into the run's OUTPUT/.invoices.tmp, while the step goes on
  * issuing; the files are recorded, with their SHA-256, in the step's last
  * transaction, which also has the runner rename the folder to
@@ -36,11 +37,12 @@ struct invoice_render_summary {
  * the runs whose documents without files it writes (its own, and every
  * finished run not known to have all its files), and the table of what it
  * wrote. workers: at most this many drawing processes; pdf: write PDFs too;
- * focus: write the FOCUS exports too. Returns 0 with *out set (free it
- * with invoice_render_free), or -1 with e set.
+ * focus: write the FOCUS exports too; ubl: the UBL e-invoices too.
+ * Returns 0 with *out set (free it with invoice_render_free), or -1 with
+ * e set.
  */
-int invoice_render_start(struct job_ctx *ctx, int workers, int pdf, int focus, struct invoice_render **out,
-			 struct err *e);
+int invoice_render_start(struct job_ctx *ctx, int workers, int pdf, int focus, int ubl,
+			 struct invoice_render **out, struct err *e);
 
 /*
  * Hand every document without files of those runs that was not handed out

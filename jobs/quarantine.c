@@ -1,7 +1,8 @@
 /*
  * quarantine.c - the quarantine step: everything the run could not bill
  * cleanly becomes a hold with its reason and run (bad records of known
- * accounts, held ratings, usage with no price; failing reconciliation
+ * accounts, held ratings, usage with no price, B2B buyers in the EU
+ * without the details an invoice must name; failing reconciliation
  * checks were held by the reconcile step), and quarantine.csv lists every
  * hold in force, this run's quarantined records and its drift warnings
  * for operations. Held account periods are not invoiced; the rest go on.
@@ -121,7 +122,7 @@ static long long add_holds(struct job_ctx *ctx, const char *sql, const char *run
 
 struct quarantiner {
 	char run[24], final[4096], tmp[4200];
-	long long records, ratings, unpriced;      /* holds added, by kind */
+	long long records, ratings, unpriced, parties;  /* holds added, by kind */
 	long long run_holds, run_open, all_open, bad, warnings, rows;
 };
 
@@ -131,7 +132,8 @@ static int quarantine_body(struct job_ctx *ctx, void *arg, struct err *e)
 
 	if ((Q->records = add_holds(ctx, SQL_quarantine_hold_records, Q->run, e)) < 0 ||
 	    (Q->ratings = add_holds(ctx, SQL_quarantine_hold_ratings, Q->run, e)) < 0 ||
-	    (Q->unpriced = add_holds(ctx, SQL_quarantine_hold_unpriced, Q->run, e)) < 0)
+	    (Q->unpriced = add_holds(ctx, SQL_quarantine_hold_unpriced, Q->run, e)) < 0 ||
+	    (Q->parties = add_holds(ctx, SQL_quarantine_hold_parties, Q->run, e)) < 0)
 		return -1;
 	const char *p[] = { Q->run };
 	PGresult *res = db_query(ctx->db, e, SQL_quarantine_counts, 1, p);
@@ -188,10 +190,11 @@ static int quarantine_run(struct job_ctx *ctx, struct err *e)
 		log_holds(ctx, &Q);
 	if (Q.run_holds)
 		log_warn("quarantine: run %s holds %lld account periods back from invoicing (%lld still held): "
-			 "%lld for bad records, %lld for held ratings, %lld for usage with no price, %lld for failed "
-			 "reconciliation; see '%s' and 'billrun quarantine list --run %s'",
-			 Q.run, Q.run_holds, Q.run_open, Q.records, Q.ratings, Q.unpriced,
-			 Q.run_holds - Q.records - Q.ratings - Q.unpriced, Q.final, Q.run);
+			 "%lld for bad records, %lld for held ratings, %lld for usage with no price, %lld for a buyer "
+			 "an invoice could not name fully, %lld for failed reconciliation; see '%s' and 'billrun "
+			 "quarantine list --run %s'",
+			 Q.run, Q.run_holds, Q.run_open, Q.records, Q.ratings, Q.unpriced, Q.parties,
+			 Q.run_holds - Q.records - Q.ratings - Q.unpriced - Q.parties, Q.final, Q.run);
 	log_info("quarantine: %lld holds in force over all runs, %lld records quarantined and %lld drift warnings "
 		 "in this run; report '%s' (%lld lines)", Q.all_open, Q.bad, Q.warnings, Q.final, Q.rows);
 	return 0;

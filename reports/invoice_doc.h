@@ -44,6 +44,7 @@ struct invoice_doc_line {
 	const char *package_size, *packages;     /* package model */
 	const struct invoice_doc_step *steps;
 	int nsteps;
+	const char *tax_group;      /* the charge's tax group; a tax line's group */
 };
 
 struct invoice_doc {
@@ -67,6 +68,16 @@ struct invoice_doc {
 	const char *seller_name, *seller_address, *seller_vat_id, *seller_email, *seller_payment;
 	const char *customer_name, *customer_email, *customer_tax, *customer_cost_centre;
 	const char *seller_json, *customer_json;   /* as stored (JSON objects) */
+	/* The parties' structured fields (jobs/INVOICES.md, "The parties"):
+	 * the seller's from invoice.seller, the buyer's from its account
+	 * version; country codes ISO 3166-1 alpha-2, endpoints SCHEME:ID. */
+	const char *seller_street, *seller_city, *seller_postcode, *seller_country;
+	const char *seller_company_id, *seller_contact, *seller_phone, *seller_endpoint;
+	const char *seller_iban, *seller_bic;
+	const char *customer_line1, *customer_line2, *customer_city, *customer_postcode, *customer_country;
+	const char *customer_vat_id, *customer_endpoint;
+	int customer_b2b;
+	int reverse_charge;         /* the buyer accounts for the VAT (Directive 2006/112/EC, art. 196) */
 	const char *rating_id;
 	const char *output_dir;     /* the folder holding its files: of the run that wrote them
 	                               (invoice_files), else of the issuing run; for `invoice show` */

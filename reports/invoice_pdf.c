@@ -303,6 +303,11 @@ static double draw_first_header(struct pdf *p)
 		text(cv, LEFT, y, buf);
 		y += 11.0;
 	}
+	if (d->seller_company_id && d->seller_company_id[0]) {
+		snprintf(buf, sizeof(buf), "Company no. %s", d->seller_company_id);
+		text(cv, LEFT, y, buf);
+		y += 11.0;
+	}
 	if (d->seller_email[0]) {
 		text(cv, LEFT, y, d->seller_email);
 		y += 11.0;
@@ -326,6 +331,27 @@ static double draw_first_header(struct pdf *p)
 	text(cv, LEFT, top + 16.0, d->customer_name[0] ? d->customer_name : d->account);
 	font(cv, 0, 9.0);
 	double cy = top + 30.0;
+	/* The buyer's address and VAT identifier (article 226 (5), (4)). */
+	const char *lines[] = { d->customer_line1, d->customer_line2 };
+	for (int i = 0; i < 2; i++)
+		if (lines[i] && lines[i][0]) {
+			text(cv, LEFT, cy, lines[i]);
+			cy += 12.0;
+		}
+	if ((d->customer_postcode && d->customer_postcode[0]) || (d->customer_city && d->customer_city[0]) ||
+	    (d->customer_country && d->customer_country[0])) {
+		snprintf(buf, sizeof(buf), "%s%s%s%s%s", d->customer_postcode ? d->customer_postcode : "",
+			 d->customer_postcode && d->customer_postcode[0] ? " " : "", d->customer_city ? d->customer_city : "",
+			 d->customer_country && d->customer_country[0] ? ", " : "",
+			 d->customer_country ? d->customer_country : "");
+		text(cv, LEFT, cy, buf[0] == ',' ? buf + 2 : buf);
+		cy += 12.0;
+	}
+	if (d->customer_vat_id && d->customer_vat_id[0]) {
+		snprintf(buf, sizeof(buf), "VAT ID %s", d->customer_vat_id);
+		text(cv, LEFT, cy, buf);
+		cy += 12.0;
+	}
 	snprintf(buf, sizeof(buf), "Account %s", d->account);
 	text(cv, LEFT, cy, buf);
 	cy += 12.0;
@@ -363,6 +389,16 @@ static double draw_first_header(struct pdf *p)
 	 * metadata (draw), not on the customer's page. */
 
 	double bottom = (cy > fy ? cy : fy) + 8.0;
+	/* Article 226 (11a): the buyer accounts for the VAT. */
+	if (d->reverse_charge) {
+		canvas_fill_rgb(cv, 0.96, 0.94, 0.86);
+		canvas_rect(cv, LEFT, bottom, RIGHT - LEFT, 20.0);
+		grey(cv, 0.15);
+		font(cv, 1, 8.5);
+		text(cv, LEFT + 8.0, bottom + 13.5,
+		     "Reverse charge: the buyer accounts for the VAT (Council Directive 2006/112/EC, article 196).");
+		bottom += 28.0;
+	}
 	/* What this document refers to. */
 	if (d->ref_kind[0]) {
 		const char *what = "";

@@ -3,7 +3,9 @@
 # Runs the unit test programs, then (after `--`) the integration test
 # programs against TEST_PG_DSN, or against a cluster it starts itself,
 # then (after a second `--`) a short run of each fuzz target, then (with
-# RUN_FAULTS=1) a small profile of the fault tests.
+# RUN_FAULTS=1) a small profile of the fault tests. Every e-invoice the
+# integration programs wrote is checked after them (tests/einvoice/check.sh),
+# counted as one test.
 # Prints each program's cmocka summary and a closing "N passed, N failed".
 # VALGRIND=1 runs each program, and every billrun process the integration
 # tests start, under valgrind's memcheck (see "Valgrind" below).
@@ -100,7 +102,25 @@ if [ -n "$integ" ]; then
 		TEST_PG_DSN=$(sh "$here/pg.sh" start "$pgdir") || exit 69
 		export TEST_PG_DSN
 	fi
+	# Every e-invoice the integration tests write is kept
+	# (tests/integration/invoice_env.h) and checked at the end against
+	# the UBL 2.1 schema and the EN 16931 and Peppol rules: one test.
+	einv=$(mktemp -d /tmp/billrun-einvoices.XXXXXX)
+	export TEST_EINVOICE_DIR="$einv"
 	for t in $integ; do run_one "$t"; done
+	if ls "$einv"/*.xml >/dev/null 2>&1; then
+		n=$(ls "$einv"/*.xml | wc -l)
+		if sh "$here/einvoice/check.sh" "$einv"/*.xml; then
+			echo "run.sh: the $n e-invoices the integration tests wrote pass the UBL 2.1 schema, EN 16931 and Peppol BIS 3"
+			passed=$((passed + 1))
+			rm -rf "$einv"
+		else
+			echo "run.sh: e-invoices the integration tests wrote fail the checks above (kept in $einv)" >&2
+			failed=$((failed + 1))
+		fi
+	else
+		rmdir "$einv"
+	fi
 fi
 # A short run of each fuzz target (FUZZ_SECONDS each) counts as one test.
 for t in $fuzz; do

@@ -2,8 +2,9 @@
 # demo.sh - `make demo`: billrun on sample data with an embedded
 # PostgreSQL under ./var. Five accounts (conf/demo/), last month's usage
 # generated into var/spool, a nightly run for yesterday, then the
-# month-end close of last month: invoices (PDF + JSON), XBRL report and a
-# signed BagIt archive, and where to find them.
+# month-end close of last month: invoices (PDF, JSON, FOCUS export and the
+# UBL 2.1 e-invoice, each checked against the EN 16931 and Peppol rules),
+# XBRL report and a signed BagIt archive, and where to find them.
 set -eu
 cd "$(dirname "$0")/.."
 B=./billrun
@@ -69,6 +70,18 @@ if [ -n "$out" ]; then
 	pdfs=$(find "$out" -name '*.pdf' | sort)
 	echo "demo: invoices (PDF):"
 	for p in $pdfs; do echo "  $p"; done
+	xmls=$(find "$out" -path '*/invoices/*.xml' | sort)
+	echo "demo: e-invoices (UBL 2.1, Peppol BIS Billing 3.0), checked with tests/einvoice/check.sh:"
+	for x in $xmls; do echo "  $x"; done
+	# The same check as test_einvoice: the UBL 2.1 schema, the EN 16931
+	# and the Peppol rules (exit 2: Saxon-HE or Java is not installed).
+	# shellcheck disable=SC2086
+	if check=$(sh tests/einvoice/check.sh $xmls 2>&1); then
+		echo "demo:   all valid (UBL 2.1 schema, EN 16931, Peppol BIS 3)"
+	else
+		echo "$check" | sed 's/^/demo:   /'
+		status=1
+	fi
 	find "$out" -name '*.xbrl' | sed 's/^/demo: XBRL report: /'
 	[ -f "$out/run-report.html" ] && echo "demo: run report: $out/run-report.html"
 fi

@@ -6,10 +6,12 @@
 # python3-jsonschema, at the end of it, validates the lineage events
 # (tests/lineage/validate.py).
 # With VALGRIND=1 in the environment it adds valgrind (`make test VALGRIND=1`).
+# The e-invoice tests (tests/einvoice/check.sh) need an XSLT 2.0 processor:
+# Saxon-HE (libsaxonhe-java) and a Java runtime, jq to read the JSON.
 set -eu
 PKGS="gcc make pkg-config libc6-dev libpq-dev postgresql-15 libconfig-dev libarchive-dev
 libcmocka-dev libxml2-dev libxml2-utils libssl-dev openssl libcairo2-dev libhpdf-dev poppler-utils qpdf iso-codes
-util-linux clang libclang-rt-14-dev pigz
+util-linux clang libclang-rt-14-dev pigz jq libsaxonhe-java default-jre-headless
 systemd man-db groff-base dpkg-dev binutils lintian adduser chromium prometheus python3 python3-jsonschema"
 # `make test VALGRIND=1` (VALGRIND=1 in the environment) also needs valgrind.
 if [ "${VALGRIND:-0}" = 1 ]; then PKGS="$PKGS valgrind"; fi

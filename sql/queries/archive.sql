@@ -23,26 +23,28 @@ ORDER BY r.id
 -- step that wrote them recorded them (invoice_files: the issuing run's
 -- folder, or a later run's when a full disk or a crash left them to the
 -- next invoice step; jobs/INVOICES.md, "Documents and their files"):
--- NUMBER.json, and NUMBER.pdf and NUMBER.focus.csv (the FOCUS export,
--- 027) where they were recorded. A document without files yet is
+-- NUMBER.json, and NUMBER.pdf, NUMBER.focus.csv (the FOCUS export, 027)
+-- and NUMBER.xml (the UBL e-invoice, 046) where they were recorded. A document without files yet is
 -- expected under the issuing run's invoices/ folder, NUMBER.json and,
 -- when $2 (invoice.pdf), NUMBER.pdf: not there, it stops the archive.
 -- (Its FOCUS export is not asked for: the JSON is missing already, and
 -- documents recorded before 027 have none.)
 SELECT d.number, 'output/invoices/' || d.number || '.' || x.ext,
        coalesce(w.output_dir || '/' || CASE x.ext WHEN 'json' THEN f.json_file WHEN 'pdf' THEN f.pdf_file
-                                                  ELSE f.focus_file END,
+                                                  WHEN 'xml' THEN f.ubl_file ELSE f.focus_file END,
                 o.output_dir || '/invoices/' || d.number || '.' || x.ext),
-       coalesce(CASE x.ext WHEN 'json' THEN f.json_sha256 WHEN 'pdf' THEN f.pdf_sha256 ELSE f.focus_sha256 END, '')
+       coalesce(CASE x.ext WHEN 'json' THEN f.json_sha256 WHEN 'pdf' THEN f.pdf_sha256 WHEN 'xml' THEN f.ubl_sha256
+                           ELSE f.focus_sha256 END, '')
 FROM invoice_documents d
 JOIN runs o ON o.id = d.run_id
-CROSS JOIN (VALUES ('json'), ('pdf'), ('focus.csv')) x(ext)
+CROSS JOIN (VALUES ('json'), ('pdf'), ('focus.csv'), ('xml')) x(ext)
 LEFT JOIN invoice_files f
   ON f.doc_table = CASE d.doc WHEN 'credit_note' THEN 'credit_note' ELSE 'invoice' END AND f.document_id = d.id
 LEFT JOIN runs w ON w.id = f.run_id
 WHERE d.run_id = $1::bigint
   AND CASE x.ext WHEN 'json' THEN true
                  WHEN 'pdf' THEN CASE WHEN f.document_id IS NULL THEN $2::boolean ELSE f.pdf_file IS NOT NULL END
+                 WHEN 'xml' THEN f.ubl_file IS NOT NULL
                  ELSE f.focus_file IS NOT NULL END
 ORDER BY ('output/invoices/' || d.number || '.' || x.ext) COLLATE "C"
 

@@ -365,11 +365,27 @@ SELECT count(*) FROM drafts
 -- Invoices and credit notes in the batch.
 SELECT count(*) FILTER (WHERE doc <> 'credit_note'), count(*) FILTER (WHERE doc = 'credit_note') FROM inv_batch
 
+-- name: invoice_seller
+-- The seller object stored with every document (jobs/INVOICES.md, "The
+-- parties"): $1 name, $2 address (printed lines separated by newlines;
+-- '' = street, postcode and city, country), $3 VAT id, $4 email, $5
+-- payment details, $6 street, $7 city, $8 postcode, $9 country (ISO
+-- 3166-1 alpha-2), $10 company (registration) id, $11 contact name, $12
+-- phone, $13 electronic address SCHEME:ID, $14 IBAN, $15 BIC.
+SELECT jsonb_build_object(
+         'name', $1::text,
+         'address', to_jsonb(nullif(coalesce(string_to_array(nullif($2::text, ''), E'\n'),
+                                             array_remove(ARRAY[nullif($6::text, ''),
+                                                                nullif(btrim($8::text || ' ' || $7::text), ''),
+                                                                nullif($9::text, '')], NULL)), '{}')),
+         'vat_id', $3::text, 'email', $4::text, 'payment', $5::text, 'street', $6::text, 'city', $7::text,
+         'postcode', $8::text, 'country', $9::text, 'company_id', $10::text, 'contact', $11::text,
+         'phone', $12::text, 'endpoint', $13::text, 'iban', $14::text, 'bic', $15::text)::text
+
 -- name: invoice_issue_invoices
 -- Number and issue the batch's invoices: $1 run, $2 series, $3 number
 -- prefix, $4 width, $5 suffix, $6 issue date, $7 payment terms (days),
--- $8..$12 the seller's name, address (lines separated by newlines), VAT
--- id, email, payment details. The counter moves to the last number
+-- $8 the seller object (invoice_seller). The counter moves to the last number
 -- given. Returns the drafts, the invoices inserted, the counter before
 -- and after (the caller checks that after = before + inserted = drafts).
 WITH docs AS (
@@ -396,11 +412,8 @@ WITH docs AS (
          coalesce(s.subtotal, 0) + coalesce(s.tax_total, 0), $6::date, $6::date + $7::int,
          CASE WHEN d.doc = 'supplementary' THEN d.ref_invoice_id END,
          CASE WHEN d.doc = 'invoice' THEN d.ref_invoice_id END,
-         jsonb_build_object('name', $8::text, 'address', to_jsonb(string_to_array(nullif($9::text, ''), E'\n')),
-                            'vat_id', $10::text, 'email', $11::text, 'payment', $12::text),
-         jsonb_build_object('account', a.external_id, 'name', a.name, 'email', a.email,
-                            'tax_jurisdiction', a.tax_jurisdiction, 'cost_centre', a.cost_centre,
-                            'time_zone', a.time_zone)
+         $8::jsonb,
+         billrun_invoice_customer(a)
   FROM docs d CROSS JOIN base b LEFT JOIN sums s ON s.draft_id = d.id LEFT JOIN accounts a ON a.id = d.account_id
   RETURNING seq
 ), upd AS (
@@ -412,8 +425,8 @@ SELECT (SELECT count(*) FROM docs), (SELECT count(*) FROM ins), (SELECT last_seq
        coalesce((SELECT last_seq FROM upd), (SELECT last_seq FROM base))
 
 -- name: invoice_issue_credit_notes
--- The same for the batch's credit notes ($1..$5, $6 issue date, $7..$11
--- the seller).
+-- The same for the batch's credit notes ($1..$5, $6 issue date, $7 the
+-- seller object).
 WITH docs AS (
   SELECT b.*, row_number() OVER (ORDER BY b.account_ext, b.period_local_start, b.group_no, b.id) AS n
   FROM inv_batch b WHERE b.doc = 'credit_note'
@@ -431,11 +444,8 @@ WITH docs AS (
          d.ref_invoice_id, d.account_ext, d.account_id, d.period_local_start, d.period_local_end, d.rating_id,
          d.rule_version, d.currency, coalesce(s.subtotal, 0), coalesce(s.tax_total, 0),
          coalesce(s.subtotal, 0) + coalesce(s.tax_total, 0), $6::date,
-         jsonb_build_object('name', $7::text, 'address', to_jsonb(string_to_array(nullif($8::text, ''), E'\n')),
-                            'vat_id', $9::text, 'email', $10::text, 'payment', $11::text),
-         jsonb_build_object('account', a.external_id, 'name', a.name, 'email', a.email,
-                            'tax_jurisdiction', a.tax_jurisdiction, 'cost_centre', a.cost_centre,
-                            'time_zone', a.time_zone)
+         $7::jsonb,
+         billrun_invoice_customer(a)
   FROM docs d CROSS JOIN base b LEFT JOIN sums s ON s.draft_id = d.id LEFT JOIN accounts a ON a.id = d.account_id
   RETURNING seq
 ), upd AS (

@@ -28,7 +28,9 @@ CREATE TEMPORARY TABLE IF NOT EXISTS inv_files (
   pdf_sha256   text,
   pdf_bytes    bigint,
   focus_sha256 text,
-  focus_bytes  bigint
+  focus_bytes  bigint,
+  ubl_sha256   text,
+  ubl_bytes    bigint
 )
 
 -- name: invoice_render_stage_clear
@@ -37,12 +39,13 @@ TRUNCATE inv_files
 -- name: invoice_render_stage
 -- The documents of one worker: $1 'invoice' or 'credit_note', then arrays
 -- of ids, numbers, issuing runs, the JSON files' SHA-256 and sizes, the
--- PDFs' (NULL without PDF), the FOCUS exports' (NULL without them).
+-- PDFs' (NULL without PDF), the FOCUS exports' (NULL without them), the
+-- UBL e-invoices' (NULL without them).
 INSERT INTO inv_files
-SELECT $1, u.id, u.number, u.run, u.js, u.jb, u.ps, u.pb, u.fs, u.fb
+SELECT $1, u.id, u.number, u.run, u.js, u.jb, u.ps, u.pb, u.fs, u.fb, u.us, u.ub
 FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::bigint[],
-            $9::text[], $10::bigint[])
-  AS u(id, number, run, js, jb, ps, pb, fs, fb)
+            $9::text[], $10::bigint[], $11::text[], $12::bigint[])
+  AS u(id, number, run, js, jb, ps, pb, fs, fb, us, ub)
 
 -- name: invoice_render_record
 -- Record what this attempt wrote into the folder of run $1 (in the step's
@@ -52,11 +55,13 @@ FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7
 -- those issued by other runs with those runs' ids.
 WITH ins AS (
   INSERT INTO invoice_files (doc_table, document_id, number, run_id, json_file, json_sha256, json_bytes, pdf_file,
-                             pdf_sha256, pdf_bytes, focus_file, focus_sha256, focus_bytes)
+                             pdf_sha256, pdf_bytes, focus_file, focus_sha256, focus_bytes, ubl_file, ubl_sha256,
+                             ubl_bytes)
   SELECT s.doc_table, s.document_id, s.number, $1, 'invoices/' || s.number || '.json', s.json_sha256, s.json_bytes,
          CASE WHEN s.pdf_sha256 IS NOT NULL THEN 'invoices/' || s.number || '.pdf' END, s.pdf_sha256, s.pdf_bytes,
          CASE WHEN s.focus_sha256 IS NOT NULL THEN 'invoices/' || s.number || '.focus.csv' END, s.focus_sha256,
-         s.focus_bytes
+         s.focus_bytes, CASE WHEN s.ubl_sha256 IS NOT NULL THEN 'invoices/' || s.number || '.xml' END, s.ubl_sha256,
+         s.ubl_bytes
   FROM inv_files s
   ON CONFLICT (doc_table, document_id) DO NOTHING
   RETURNING 1

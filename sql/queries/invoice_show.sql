@@ -18,6 +18,22 @@ SELECT d.doc, d.id, d.number, d.series, d.issue_date::text, coalesce(d.due_date:
        coalesce(d.customer ->> 'name', ''), coalesce(d.customer ->> 'email', ''),
        coalesce(d.customer ->> 'tax_jurisdiction', ''), coalesce(d.customer ->> 'cost_centre', ''),
        d.seller::text, d.customer::text, d.rating_id, coalesce(o.output_dir, '')
+       -- The parties' structured fields (045; '' on documents issued
+       -- before it), and whether the buyer accounts for the VAT (reverse
+       -- charge: a B2B buyer with a VAT id in another EU member state
+       -- than the seller's, billed no tax).
+       , coalesce(d.seller ->> 'street', ''), coalesce(d.seller ->> 'city', ''),
+       coalesce(d.seller ->> 'postcode', ''), coalesce(d.seller ->> 'country', ''),
+       coalesce(d.seller ->> 'company_id', ''), coalesce(d.seller ->> 'contact', ''),
+       coalesce(d.seller ->> 'phone', ''), coalesce(d.seller ->> 'endpoint', ''),
+       coalesce(d.seller ->> 'iban', ''), coalesce(d.seller ->> 'bic', ''),
+       coalesce(d.customer ->> 'address_line1', ''), coalesce(d.customer ->> 'address_line2', ''),
+       coalesce(d.customer ->> 'city', ''), coalesce(d.customer ->> 'postcode', ''),
+       coalesce(d.customer ->> 'country', ''), coalesce(d.customer ->> 'vat_id', ''),
+       coalesce(d.customer ->> 'endpoint', ''), coalesce(d.customer ->> 'b2b', 'false') = 'true',
+       coalesce(d.customer ->> 'b2b', 'false') = 'true' AND billrun_eu_country(d.customer ->> 'country')
+         AND coalesce(d.customer ->> 'vat_id', '') <> '' AND coalesce(d.seller ->> 'country', '') <> ''
+         AND d.customer ->> 'country' <> d.seller ->> 'country' AND d.tax_total = 0
 FROM invoice_documents d
 LEFT JOIN rule_versions v ON v.id = d.rule_version
 LEFT JOIN invoices r ON r.id = d.ref_id
@@ -43,6 +59,22 @@ SELECT d.doc, d.id, d.number, d.series, d.issue_date::text, coalesce(d.due_date:
        coalesce(d.customer ->> 'name', ''), coalesce(d.customer ->> 'email', ''),
        coalesce(d.customer ->> 'tax_jurisdiction', ''), coalesce(d.customer ->> 'cost_centre', ''),
        d.seller::text, d.customer::text, d.rating_id, coalesce(w.output_dir, o.output_dir, '')
+       -- The parties' structured fields (045; '' on documents issued
+       -- before it), and whether the buyer accounts for the VAT (reverse
+       -- charge: a B2B buyer with a VAT id in another EU member state
+       -- than the seller's, billed no tax).
+       , coalesce(d.seller ->> 'street', ''), coalesce(d.seller ->> 'city', ''),
+       coalesce(d.seller ->> 'postcode', ''), coalesce(d.seller ->> 'country', ''),
+       coalesce(d.seller ->> 'company_id', ''), coalesce(d.seller ->> 'contact', ''),
+       coalesce(d.seller ->> 'phone', ''), coalesce(d.seller ->> 'endpoint', ''),
+       coalesce(d.seller ->> 'iban', ''), coalesce(d.seller ->> 'bic', ''),
+       coalesce(d.customer ->> 'address_line1', ''), coalesce(d.customer ->> 'address_line2', ''),
+       coalesce(d.customer ->> 'city', ''), coalesce(d.customer ->> 'postcode', ''),
+       coalesce(d.customer ->> 'country', ''), coalesce(d.customer ->> 'vat_id', ''),
+       coalesce(d.customer ->> 'endpoint', ''), coalesce(d.customer ->> 'b2b', 'false') = 'true',
+       coalesce(d.customer ->> 'b2b', 'false') = 'true' AND billrun_eu_country(d.customer ->> 'country')
+         AND coalesce(d.customer ->> 'vat_id', '') <> '' AND coalesce(d.seller ->> 'country', '') <> ''
+         AND d.customer ->> 'country' <> d.seller ->> 'country' AND d.tax_total = 0
 FROM invoice_documents d
 LEFT JOIN rule_versions v ON v.id = d.rule_version
 LEFT JOIN invoices r ON r.id = d.ref_id
@@ -70,7 +102,7 @@ SELECT l.document_id, l.line_no, l.kind, l.adjustment, l.period_local_start::tex
        coalesce(trim_scale((w.detail ->> 'free')::numeric)::text, ''),
        coalesce(trim_scale((w.detail ->> 'package_size')::numeric)::text, ''),
        coalesce(trim_scale((w.detail ->> 'packages')::numeric)::text, ''),
-       l.rated_line_id IS NULL AND l.kind = 'usage'
+       l.rated_line_id IS NULL AND l.kind = 'usage', coalesce(l.tax_group, '')
 FROM invoice_document_lines l
 LEFT JOIN LATERAL (SELECT billrun_invoice_line_rated_detail(l.rated_line_id, l.rating_id, l.line_key) AS detail) w
   ON l.kind = 'usage'

@@ -6,9 +6,11 @@ SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)
 
 -- name: rate_account_import
 -- $1 external id, $2 name, $3 time zone, $4 anchor day (0 = last),
--- $5 currency, $6 tax jurisdiction, $7 cost centre, $8 email, $9 valid from
--- (NULL = now). Returns new, changed or unchanged (see 005_rating.sql).
-SELECT account_import($1, $2, $3, $4::smallint, $5, $6, $7, $8, $9)
+-- $5 currency, $6 tax jurisdiction, $7 cost centre, $8 email, $9..$16 the
+-- parties' columns (045: address lines, city, postcode, country, VAT id,
+-- endpoint, b2b), $17 valid from (NULL = now). Returns new, changed or
+-- unchanged (see 005_rating.sql).
+SELECT account_import($1, $2, $3, $4::smallint, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::boolean, $17)
 
 -- name: rate_subscription_import
 -- $1 account, $2 plan ('' = end the subscription), $3 from, $4 to (NULL).
@@ -30,7 +32,10 @@ SELECT count(*) FROM ins
 -- name: rate_account_versions
 SELECT id, to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        coalesce(to_char(valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ''),
-       name, time_zone, anchor_day, currency, tax_jurisdiction, cost_centre
+       name, time_zone, anchor_day, currency, tax_jurisdiction, cost_centre,
+       concat_ws(', ', nullif(address_line1, ''), nullif(address_line2, ''),
+                 nullif(btrim(postcode || ' ' || city), ''), nullif(country, '')),
+       vat_id, endpoint, b2b
 FROM accounts WHERE external_id = $1 ORDER BY valid_from
 
 -- name: rate_account_subscriptions

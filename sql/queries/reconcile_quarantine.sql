@@ -80,6 +80,32 @@ WHERE NOT EXISTS (SELECT 1 FROM account_holds h
 ORDER BY u.account_ext, u.period_local_start
 RETURNING id
 
+-- name: quarantine_hold_parties
+-- Account periods whose current rating, made by this run, bills an account
+-- version that an invoice could not name fully: billed business to
+-- business in the EU without its legal name, address, country or VAT id
+-- (billrun_buyer_missing, migration 045; jobs/INVOICES.md, "The
+-- parties"). The detail names the missing fields; the hold is released
+-- like any other once the account is imported with them.
+WITH cur AS (
+  SELECT r.account_ext, r.period_local_start, r.id, billrun_buyer_missing(r.account_id) AS missing
+  FROM ratings r
+  WHERE r.run_id = $1 AND r.status = 'rated' AND ($2::text IS NULL OR r.account_ext = $2)
+    AND NOT EXISTS (SELECT 1 FROM ratings n
+                    WHERE n.account_ext = r.account_ext AND n.period_local_start = r.period_local_start
+                      AND (n.snapshot_id, n.id) > (r.snapshot_id, r.id))
+)
+INSERT INTO account_holds (run_id, account_ext, period_start, reason, detail)
+SELECT $1, c.account_ext, c.period_local_start, 'buyer_details',
+       format('rating %s: the account is billed business to business in the EU and has no %s', c.id, c.missing)
+FROM cur c
+WHERE c.missing <> ''
+  AND NOT EXISTS (SELECT 1 FROM account_holds h
+                  WHERE h.run_id = $1 AND h.account_ext = c.account_ext AND h.period_start = c.period_local_start
+                    AND h.reason = 'buyer_details')
+ORDER BY c.account_ext, c.period_local_start
+RETURNING id
+
 -- name: quarantine_counts
 -- For the step's log line: this run's holds (all, and open), the open
 -- holds of all runs, this run's quarantined records and drift warnings.

@@ -397,6 +397,8 @@ outputs() {
 		*.pdf) pdftotext -layout "$f" - | sed -E 's/issued [0-9T:-]+Z/issued _/' >"$norm/$(basename "$f").txt" ;;
 		# The FOCUS export holds no ids or times of its own: as written.
 		*.focus.csv) cp "$f" "$norm/$(basename "$f")" ;;
+		# Nor does the UBL e-invoice (number, dates, amounts, parties).
+		*.xml) cp "$f" "$norm/$(basename "$f")" ;;
 		esac
 	done <"$work/$1/documents.txt"
 }

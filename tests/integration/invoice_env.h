@@ -72,7 +72,10 @@ ENV_FN void write_config(const char *invoice_extra, const char *more_dags)
 		 "invoice = {\n"
 		 "  seller = { name = \"Billrun Telecom GmbH\"; address = [\"Musterstrasse 1\", \"10115 Berlin\"];\n"
 		 "             vat_id = \"DE123456789\"; email = \"billing@billrun.example\";\n"
-		 "             payment = \"IBAN DE89 3704 0044 0532 0130 00\"; };\n"
+		 "             payment = \"IBAN DE89 3704 0044 0532 0130 00\";\n"
+		 "             street = \"Musterstrasse 1\"; city = \"Berlin\"; postcode = \"10115\"; country = \"DE\";\n"
+		 "             company_id = \"HRB 12345\"; contact = \"Billing team\"; phone = \"+49 30 1234567\";\n"
+		 "             iban = \"DE89370400440532013000\"; bic = \"COBADEFFXXX\"; };\n"
 		 "  %s\n"
 		 "};\n%s\n",
 		 invoice_extra ? invoice_extra : "", env_top ? env_top : "");
@@ -163,7 +166,17 @@ ENV_FN int teardown(void **state)
 	if (conn)
 		PQfinish(conn);
 	conn = NULL;
-	char cmd[512];
+	char cmd[1024];
+	/* tests/run.sh collects every e-invoice the tests wrote and checks
+	 * them all at the end (TEST_EINVOICE_DIR; tests/einvoice/check.sh). */
+	const char *collect = getenv("TEST_EINVOICE_DIR");
+	if (collect && *collect && dir[0]) {
+		snprintf(cmd, sizeof(cmd),
+			 "find '%s' -path '*/invoices/*' -name '*.xml' | while read -r f; do "
+			 "cp \"$f\" '%s'/\"$(basename '%s')-$(basename \"$(dirname \"$(dirname \"$f\")\")\")-$(basename \"$f\")\"; done",
+			 dir, collect, dir);
+		test_sh(out, sizeof(out), cmd);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	test_sh(out, sizeof(out), cmd);
 	return 0;
@@ -245,9 +258,10 @@ ENV_FN void rated_accounts(int n)
 	sql("INSERT INTO rule_versions (sha256, file_name, content) VALUES (repeat('a', 64), 'x', 'x')");
 	sql("INSERT INTO runs (dag, period_kind, period_start, period_end, status, host, pid, rule_version) "
 	    "SELECT 'gen', 'month', '2026-03-01', '2026-04-01', 'success', 'test', 1, max(id) FROM rule_versions");
-	sql("INSERT INTO accounts (external_id, valid_from, name, time_zone, anchor_day, currency, tax_jurisdiction) "
-	    "SELECT 'p' || lpad(g::text, 4, '0'), '2025-01-01', 'P ' || g, 'UTC', 1, 'EUR', 'DE' "
-	    "FROM generate_series(1, %d) g",
+	sql("INSERT INTO accounts (external_id, valid_from, name, time_zone, anchor_day, currency, tax_jurisdiction, "
+	    "address_line1, city, postcode, country, vat_id, b2b) "
+	    "SELECT 'p' || lpad(g::text, 4, '0'), '2025-01-01', 'P ' || g, 'UTC', 1, 'EUR', 'DE', 'Weg ' || g, 'Berlin', "
+	    "'10115', 'DE', 'DE' || lpad(g::text, 9, '0'), true FROM generate_series(1, %d) g",
 	    n);
 	sql("INSERT INTO agg_snapshots (run_id, account_ext, account_id, period_local_start, period_local_end, "
 	    "period_start, period_end, time_zone, anchor_day, closed, reason, usage_records) "

@@ -656,9 +656,10 @@ static void a_late_credit_never_makes_a_negative_invoice(void **state)
 	load_fixtures();
 	char path[512];
 	snprintf(path, sizeof(path), "%s/credit_accounts.csv", dir);
-	assert_int_equal(test_write_file(path, "external_id,time_zone,anchor_day,currency,valid_from\n"
-					       "credit_eq,Europe/Berlin,1,EUR,2025-01-01\n"
-					       "credit_over,Europe/Berlin,1,EUR,2025-01-01\n"),
+	assert_int_equal(test_write_file(path, "external_id,time_zone,anchor_day,currency,address_line1,city,postcode,"
+					       "country,endpoint,valid_from\n"
+					       "credit_eq,Europe/Berlin,1,EUR,Ring 1,Wien,1010,AT,0088:4000001000005,2025-01-01\n"
+					       "credit_over,Europe/Berlin,1,EUR,Ring 2,Wien,1010,AT,0088:4500002000009,2025-01-01\n"),
 			 0);
 	must("accounts", "import", path);
 	snprintf(path, sizeof(path), "%s/credit_subscriptions.csv", dir);

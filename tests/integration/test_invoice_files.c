@@ -38,8 +38,8 @@ static int teardown_files(void **state)
 
 /*
  * ACCOUNTS accounts with a rated March; the output folder on a tmpfs too
- * small for their documents (about 12 kB each: a page for the JSON, one
- * for the PDF, one for the FOCUS export); the close (the invoice step alone, ten invoices a
+ * small for their documents (about 16 kB each: a page for the JSON, one
+ * for the PDF, one for the FOCUS export, one for the e-invoice); the close (the invoice step alone, ten invoices a
  * transaction) fails while drawing. Returns the failed run.
  */
 static long long close_on_a_full_disk(void)
@@ -119,7 +119,7 @@ static void every_invoice_has_its_files_once(long long failed, long long writer)
 		 "find '%s/out' -path '*invoices*' -type f | wc -l; find '%s/out' -name '*.tmp' | wc -l",
 		 full, full, full);
 	assert_int_equal(test_sh(out, sizeof(out), cmd), 0);
-	snprintf(path, sizeof(path), "%d\n%d\n0\n", 3 * ACCOUNTS, 3 * ACCOUNTS);
+	snprintf(path, sizeof(path), "%d\n%d\n0\n", 4 * ACCOUNTS, 4 * ACCOUNTS);
 	assert_string_equal(out, path);
 	/* Each file is what was recorded of it. */
 	snprintf(cmd, sizeof(cmd), "cd '%s' && sha256sum invoices/*", run_dir(writer));
@@ -238,7 +238,7 @@ static void a_document_written_by_two_steps_at_once_is_kept_once(void **state)
 	snprintf(cmd, sizeof(cmd), "ls '%s/invoices' | grep -c '^%s\\.' ; ls '%s/invoices' | wc -l", run_dir(writer),
 		 number, run_dir(writer));
 	test_sh(out, sizeof(out), cmd);
-	snprintf(cmd, sizeof(cmd), "0\n%d\n", 3 * (ACCOUNTS - 1));
+	snprintf(cmd, sizeof(cmd), "0\n%d\n", 4 * (ACCOUNTS - 1));
 	assert_string_equal(out, cmd);
 }
 

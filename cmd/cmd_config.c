@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 #include "dag.h"
+#include "journal.h"
 
 #include <stdio.h>
 
@@ -14,6 +15,9 @@ static int check_config(struct cli *cli, int argc, char **argv, struct err *e)
 		return cli_usage_error(e, "check-config", "unexpected argument '%s'", argv[1]);
 	struct dag_set set;
 	int rc = cli_dags(cli, &set, e);
+	struct journal_accounts accounts;
+	if (rc == 0 && (rc = journal_accounts_load(&cli->cfg, &accounts, e)) == 0)
+		journal_accounts_release(&accounts);
 	if (rc == 0) {
 		cfg_print(&cli->cfg, stdout);
 		for (int i = 0; i < set.ndags; i++)
@@ -29,7 +33,8 @@ const struct command cmd_check_config = {
 	"usage: billrun [--config FILE] check-config\n"
 	"\n"
 	"Load the configuration file, check every key against the declared keys\n"
-	"(type, bounds, allowed values) and the DAGs in it, and print every\n"
+	"(type, bounds, allowed values), the DAGs and the journal's ledger\n"
+	"accounts in it, and print every\n"
 	"setting's effective value with where it came from. Secrets (passwords\n"
 	"in DSNs, keys) are masked.\n"
 	"\n"

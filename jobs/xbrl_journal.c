@@ -87,9 +87,11 @@ int xbrl_journal_write(struct job_ctx *ctx, const char *dir, const struct xbrl_r
 		lines += j.entries[i].nlines;
 	log_info("xbrl: journal of %zu entries, %zu lines, each balanced, in '%s' and '%s'", j.nentries, lines, gl, csv);
 	if (j.fx_missing)
-		log_warn("xbrl: %zu documents in a currency other than %s have no rate on their issue date: their "
-			 "journal lines are in their own currency only",
-			 j.fx_missing, j.functional);
+		log_warn("xbrl: %zu document%s in a currency other than %s %s no rate on or before %s issue date: "
+			 "%s journal lines are in %s own currency only",
+			 j.fx_missing, j.fx_missing == 1 ? "" : "s", j.functional, j.fx_missing == 1 ? "has" : "have",
+			 j.fx_missing == 1 ? "its" : "their", j.fx_missing == 1 ? "its" : "their",
+			 j.fx_missing == 1 ? "its" : "their");
 	rc = 0;
 out:
 	if (rc) {

@@ -69,7 +69,12 @@ if [ -n "$out" ]; then
 	pdfs=$(find "$out" -name '*.pdf' | sort)
 	echo "demo: invoices (PDF):"
 	for p in $pdfs; do echo "  $p"; done
-	find "$out" -name '*.xbrl' | sed 's/^/demo: XBRL report: /'
+	find "$out" -name '*.xbrl' ! -name '*-gl.xbrl' | sed 's/^/demo: XBRL report: /'
+	for j in $(find "$out" -name '*-gl.xbrl'); do
+		echo "demo: journal (XBRL GL): $j"
+		$B xbrl validate --catalog reports/xbrl-gl-catalog.xml "$j" | sed 's/^/demo:   /'
+	done
+	find "$out" -name '*-journal.csv' | sed 's/^/demo: journal (CSV): /'
 	[ -f "$out/run-report.html" ] && echo "demo: run report: $out/run-report.html"
 fi
 for a in $(find "$(pwd)/var/archive" -name '*.tar.gz' 2>/dev/null | sort); do

@@ -16,13 +16,16 @@ static int check_config(struct cli *cli, int argc, char **argv, struct err *e)
 	struct dag_set set;
 	int rc = cli_dags(cli, &set, e);
 	struct journal_accounts accounts;
-	if (rc == 0 && (rc = journal_accounts_load(&cli->cfg, &accounts, e)) == 0)
-		journal_accounts_release(&accounts);
-	if (rc == 0) {
+	if (rc == 0 && (rc = journal_accounts_load(&cli->cfg, &accounts, e)) == 0) {
 		cfg_print(&cli->cfg, stdout);
+		printf("# journal accounts: receivable %s, revenue %s, tax %s; %zu charge%s and %zu tax rate%s with "
+		       "accounts of their own\n",
+		       accounts.receivable.code, accounts.revenue.code, accounts.tax.code, accounts.nrevenue,
+		       accounts.nrevenue == 1 ? "" : "s", accounts.ntax, accounts.ntax == 1 ? "" : "s");
 		for (int i = 0; i < set.ndags; i++)
 			printf("# dag %s: %d steps, period %s, schedule \"%s\"\n", set.dags[i].name, set.dags[i].nsteps,
 			       set.dags[i].period_kind, set.dags[i].schedule);
+		journal_accounts_release(&accounts);
 	}
 	dag_set_release(&set);
 	return rc;

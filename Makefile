@@ -101,7 +101,7 @@ $(BUILD)/%.o: %.c $(BUILD)/sqltext.h $(wildcard core/*.h jobs/*.h reports/*.h cm
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
 # The taxonomy is built into the binary (reports/taxonomy.c, .incbin).
-$(BUILD)/reports/taxonomy.o: $(wildcard reports/taxonomy/*.xsd)
+$(BUILD)/reports/taxonomy.o: $(wildcard reports/taxonomy/*.xsd reports/taxonomy/*.xml)
 
 $(BUILD)/sqltext.o: $(BUILD)/sqltext.c
 	@echo '  CC   $<'

@@ -42,9 +42,10 @@ static int check_against_report(const struct journal *j, const struct xbrl_repor
 		} pairs[] = {
 			{ "BilledAmount", t[i].invoice_revenue },
 			{ "TaxAmount", t[i].invoice_tax },
+			{ "InvoicedAmount", t[i].invoice_receivable },
 			{ "CreditNoteAmount", t[i].credit_receivable },
 		};
-		for (size_t k = 0; k < 3; k++) {
+		for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
 			struct dec want;
 			const char *text = fact(rep, pairs[k].concept, t[i].currency);
 			if (dec_parse_cstr(&want, text) || dec_cmp(want, pairs[k].sum) != 0) {

@@ -16,7 +16,8 @@ struct xbrl_report;
  * of the run's period (the accounts from the config's `journal` group),
  * check that every entry balances and that its totals per currency are
  * the report's facts (invoices' revenue = BilledAmount, their tax =
- * TaxAmount, credit notes' receivable credits = CreditNoteAmount), write
+ * TaxAmount, their receivable debits = InvoicedAmount, credit notes'
+ * receivable credits = CreditNoteAmount), write
  * DIR/billrun-DAG-PERIOD-gl.xbrl and DIR/billrun-DAG-PERIOD-journal.csv
  * under temporary names (NAME.tmp) and hand them to
  * job_rename_after_commit. Returns 0, or -1 with e set (ERR_CONFIG for a

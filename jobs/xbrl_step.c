@@ -1,9 +1,11 @@
 /*
  * xbrl_step.c - the xbrl step: the period's XBRL 2.1 instance and the
- * taxonomy it refers to, written into the run's output folder (xbrl/)
- * under temporary names and renamed when the done mark commits. The
- * instance passes billrun's own checks (xbrl_check_doc) before it is kept.
- * The journal beside it (XBRL GL and CSV) is xbrl_journal.c.
+ * taxonomy it refers to (the schema and its linkbases), written into the
+ * run's output folder (xbrl/) under temporary names and renamed when the
+ * done mark commits. The instance passes billrun's own checks
+ * (xbrl_check_doc, and the calculations of the built-in calculation
+ * linkbase) before it is kept. The journal beside it (XBRL GL and CSV)
+ * is xbrl_journal.c.
  */
 #include "cfg.h"
 #include "db.h"
@@ -37,6 +39,7 @@ static int self_check(xmlDocPtr doc, struct err *e)
 	static struct xbrl_check r; /* 20 kB: not on the stack */
 	memset(&r, 0, sizeof(r));
 	int n = xbrl_check_doc(doc, tax, iso, &r);
+	n += xbrl_check_calculations(doc, &r);
 	xbrl_iso4217_free(iso);
 	xmlFreeDoc(tax);
 	if (n == 0)
@@ -47,7 +50,9 @@ static int self_check(xmlDocPtr doc, struct err *e)
 
 static int xbrl_run(struct job_ctx *ctx, struct err *e)
 {
-	char dir[4096], inst[4200], inst_tmp[4300], tax[4200], tax_tmp[4300];
+	char dir[4096], inst[4200], inst_tmp[4300], tax[XBRL_TAXONOMY_FILES][4200], tax_tmp[XBRL_TAXONOMY_FILES][4300];
+	size_t ntax = 0;
+	const struct xbrl_taxonomy_file *tf = xbrl_taxonomy_files(&ntax);
 	struct xbrl_report rep;
 	xmlDocPtr doc = NULL;
 	int have_report = 0;
@@ -57,8 +62,10 @@ static int xbrl_run(struct job_ctx *ctx, struct err *e)
 		return fs_error(e, "create directory", dir, errno);
 	snprintf(inst, sizeof(inst), "%s/billrun-%s-%s.xbrl", dir, ctx->dag, ctx->period_start);
 	snprintf(inst_tmp, sizeof(inst_tmp), "%s.tmp", inst);
-	snprintf(tax, sizeof(tax), "%s/%s", dir, XBRL_TAXONOMY_FILE);
-	snprintf(tax_tmp, sizeof(tax_tmp), "%s.tmp", tax);
+	for (size_t i = 0; i < ntax; i++) {
+		snprintf(tax[i], sizeof(tax[i]), "%s/%s", dir, tf[i].name);
+		snprintf(tax_tmp[i], sizeof(tax_tmp[i]), "%s.tmp", tax[i]);
+	}
 
 	/* One snapshot for every figure; the done mark commits with it. */
 	if (db_begin(ctx->db, e))
@@ -71,11 +78,11 @@ static int xbrl_run(struct job_ctx *ctx, struct err *e)
 	doc = xbrl_instance(&rep, e);
 	if (!doc || self_check(doc, e) || xbrl_save(doc, inst_tmp, e))
 		goto fail;
-	size_t len = 0;
-	const char *text = xbrl_taxonomy_text(&len);
-	if (fs_write_file(tax_tmp, text, len, e))
-		goto fail;
-	if (job_rename_after_commit(ctx, tax_tmp, tax, e) || job_rename_after_commit(ctx, inst_tmp, inst, e))
+	for (size_t i = 0; i < ntax; i++)
+		if (fs_write_file(tax_tmp[i], tf[i].text, tf[i].len, e) ||
+		    job_rename_after_commit(ctx, tax_tmp[i], tax[i], e))
+			goto fail;
+	if (job_rename_after_commit(ctx, inst_tmp, inst, e))
 		goto fail;
 	/* The journal behind the totals, from the same snapshot. */
 	if (xbrl_journal_write(ctx, dir, &rep, e))
@@ -91,7 +98,8 @@ fail:
 	if (have_report)
 		xbrl_report_release(&rep);
 	unlink(inst_tmp);
-	unlink(tax_tmp);
+	for (size_t i = 0; i < ntax; i++)
+		unlink(tax_tmp[i]);
 	return err_prefix(e, "xbrl: ");
 }
 

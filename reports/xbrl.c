@@ -47,20 +47,23 @@ static const struct fact_def facts[] = {
 	/* concept                          kind        inst  table                    source */
 	{ "BilledAmount",                   FACT_MONEY, 0,    "invoices",              SQL_xbrl_billed_amount },
 	{ "TaxAmount",                      FACT_MONEY, 0,    "invoices",              SQL_xbrl_tax_amount },
+	{ "InvoicedAmount",                 FACT_MONEY, 0,    "invoices",              SQL_xbrl_invoiced_amount },
 	{ "CreditNoteAmount",               FACT_MONEY, 0,    "credit_notes",          SQL_xbrl_credit_note_amount },
 	{ "RatedAmount",                    FACT_MONEY, 0,    "ratings",               SQL_xbrl_rated_amount },
 	{ "RatedTaxAmount",                 FACT_MONEY, 0,    "ratings",               SQL_xbrl_rated_tax_amount },
 	{ "ReconciliationDifferenceAmount", FACT_MONEY, 0,    "reconciliation_checks", SQL_xbrl_reconciliation_difference_amount },
 	{ "InvoiceCount",                   FACT_COUNT, 0,    "invoices",              SQL_xbrl_invoice_count },
 	{ "CreditNoteCount",                FACT_COUNT, 0,    "credit_notes",          SQL_xbrl_credit_note_count },
+	{ "RecordsRead",                    FACT_COUNT, 0,    "ingest_files",          SQL_xbrl_records_read },
 	{ "RecordsIngested",                FACT_COUNT, 0,    "ingest_files",          SQL_xbrl_records_ingested },
 	{ "RecordsQuarantined",             FACT_COUNT, 0,    "ingest_files",          SQL_xbrl_records_quarantined },
 	{ "RecordsDuplicated",              FACT_COUNT, 0,    "ingest_files",          SQL_xbrl_records_duplicated },
+	{ "RecordsInQuarantine",            FACT_COUNT, 0,    "quarantine_records",    SQL_xbrl_records_in_quarantine },
 	{ "ReconciliationDifferenceCount",  FACT_COUNT, 0,    "reconciliation_checks", SQL_xbrl_reconciliation_difference_count },
 	{ "RatingsHeld",                    FACT_COUNT, 0,    "ratings",               SQL_xbrl_ratings_held },
-	{ "RecordsInQuarantine",            FACT_COUNT, 1,    "quarantine_records",    SQL_xbrl_records_in_quarantine },
-	{ "AccountsHeld",                   FACT_COUNT, 1,    "account_holds",         SQL_xbrl_accounts_held },
-	{ "AuditLogEntries",                FACT_COUNT, 1,    "audit_log",             SQL_xbrl_audit_entries },
+	{ "AccountsHeld",                   FACT_COUNT, 0,    "account_holds",         SQL_xbrl_accounts_held },
+	{ "AccountsOpen",                   FACT_COUNT, 1,    "accounts",              SQL_xbrl_accounts_open },
+	{ "AuditLogEntries",                FACT_COUNT, 0,    "audit_log",             SQL_xbrl_audit_entries },
 	{ "RuleVersion",                    FACT_TEXT,  0,    "rule_versions",         SQL_xbrl_rule_version },
 	{ "RunIdentifier",                  FACT_TEXT,  0,    NULL,                    SQL_xbrl_run_identifier },
 };
@@ -292,8 +295,11 @@ xmlDocPtr xbrl_instance(const struct xbrl_report *rep, struct err *e)
 			/* Amounts are exact: rounded once per line, summed exactly. */
 			xmlNewProp(fact, BAD_CAST "decimals", BAD_CAST "INF");
 		} else if (d->kind == FACT_COUNT) {
+			/* Counts are exact too: INF, so that a calculation over
+			 * counts must hold exactly (decimals 0 would let
+			 * Calculations 1.1 pass a sum off by one per item). */
 			xmlNewProp(fact, BAD_CAST "unitRef", BAD_CAST "U_pure");
-			xmlNewProp(fact, BAD_CAST "decimals", BAD_CAST "0");
+			xmlNewProp(fact, BAD_CAST "decimals", BAD_CAST "INF");
 		}
 		if (!v->value)
 			xmlNewNsProp(fact, xsi, BAD_CAST "nil", BAD_CAST "true");

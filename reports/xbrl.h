@@ -20,12 +20,30 @@ struct db;
 struct err;
 
 #define XBRL_TAXONOMY_FILE "billrun-2026.xsd"
+#define XBRL_LABELS_EN_FILE "billrun-2026-lab-en.xml"
+#define XBRL_LABELS_DE_FILE "billrun-2026-lab-de.xml"
+#define XBRL_PRESENTATION_FILE "billrun-2026-pre.xml"
+#define XBRL_CALCULATION_FILE "billrun-2026-cal.xml"
 #define XBRL_NS "http://www.billrun.org/xbrl/2026"
 #define XBRL_PREFIX "billrun"
 #define XBRL_ISO4217_JSON "/usr/share/iso-codes/json/iso_4217.json"
 
 /* The taxonomy schema built into billrun (reports/taxonomy/); never NULL. */
 const char *xbrl_taxonomy_text(size_t *len);
+
+/* Every file of the built-in taxonomy, the schema first, then its
+ * linkbases (labels en and de, presentation, calculation): the files the
+ * xbrl step writes beside each instance. */
+struct xbrl_taxonomy_file {
+	const char *name;        /* XBRL_*_FILE */
+	const char *text;        /* its bytes, NUL-terminated */
+	size_t len;
+};
+#define XBRL_TAXONOMY_FILES 5
+const struct xbrl_taxonomy_file *xbrl_taxonomy_files(size_t *count);
+
+/* One of them by name, or NULL. */
+const char *xbrl_taxonomy_file_text(const char *name, size_t *len);
 
 /* One fact of a report: value NULL is a nil fact. */
 struct xbrl_value {
@@ -102,6 +120,23 @@ void xbrl_iso4217_free(struct xbrl_iso4217 *set);
  * (0 = the instance passes).
  */
 int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso4217 *iso, struct xbrl_check *r);
+
+/*
+ * The calculations of the built-in calculation linkbase
+ * (billrun-2026-cal.xml, reports/xbrl_calc.c): for every total of a
+ * summation-item relationship reported in a context and unit where at
+ * least one of its items is reported too, the weighted sum of the items
+ * must agree with the total as XBRL Calculations 1.1 says in its
+ * round-to-nearest mode: the total's interval (its value plus or minus
+ * half a unit of its last decimal) meets the sum of the items' intervals.
+ * Exact facts (decimals INF, as billrun writes every number) must be
+ * equal. Items are bound by contextRef and unitRef; a total or item reported twice with
+ * different values (the duplicate check's business) is not bound, as
+ * Calculations 1.1 says. Each inconsistency is a problem naming the
+ * total's concept, its context and unit, the sum and the total. Returns
+ * the number of problems found here.
+ */
+int xbrl_check_calculations(xmlDocPtr instance, struct xbrl_check *r);
 
 /*
  * Check an instance file: XSD validation against the taxonomy built into

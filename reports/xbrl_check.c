@@ -467,7 +467,7 @@ static void read_unit(xmlDocPtr doc, xmlNodePtr el, const struct xbrl_iso4217 *i
  * its precision implies (XBRL 2.1 4.6.6: precision - the position of the
  * first significant digit). *inf for INF or a zero value with a
  * precision. -1 when it cannot be told (precision 0: nothing known). */
-static int fact_decimals(const xmlChar *decimals, const xmlChar *precision, struct dec v, int *inf, int *out)
+int xbrl_fact_decimals(const xmlChar *decimals, const xmlChar *precision, struct dec v, int *inf, int *out)
 {
 	const xmlChar *a = decimals ? decimals : precision;
 	*inf = 0;
@@ -505,7 +505,7 @@ static int fact_decimals(const xmlChar *decimals, const xmlChar *precision, stru
 }
 
 /* v rounded half to even to d decimal places (d < 0: to 10^-d). */
-static int round_to(struct dec *out, struct dec v, int d)
+int xbrl_round_to(struct dec *out, struct dec v, int d)
 {
 	if (d >= DEC_MAX_SCALE || d >= v.scale) {
 		*out = v;
@@ -523,7 +523,7 @@ static int round_to(struct dec *out, struct dec v, int d)
 
 /* The text of a fact, whitespace around it trimmed, whole (a new string,
  * xmlFree it; NULL out of memory). */
-static xmlChar *value_of(xmlNodePtr n)
+xmlChar *xbrl_value_of(xmlNodePtr n)
 {
 	xmlChar *t = xmlNodeGetContent(n);
 	if (!t)
@@ -540,7 +540,7 @@ static xmlChar *value_of(xmlNodePtr n)
 /* A number's text with the fractional zeros at its end left out but one
  * (they do not change its value, but past DEC_MAX_SCALE dec_parse refuses
  * them): "299.2400" is parsed as 299.24. -1 when it is not a decimal. */
-static int parse_number(const xmlChar *text, struct dec *v)
+int xbrl_parse_number(const xmlChar *text, struct dec *v)
 {
 	const char *t = (const char *)text;
 	size_t len = strlen(t);
@@ -557,8 +557,8 @@ static int parse_number(const xmlChar *text, struct dec *v)
 static int numeric_agree(xmlNodePtr a, xmlNodePtr b)
 {
 	struct dec va, vb, ra, rb;
-	xmlChar *ta = value_of(a), *tb = value_of(b);
-	int parsed = ta && tb && parse_number(ta, &va) == 0 && parse_number(tb, &vb) == 0;
+	xmlChar *ta = xbrl_value_of(a), *tb = xbrl_value_of(b);
+	int parsed = ta && tb && xbrl_parse_number(ta, &va) == 0 && xbrl_parse_number(tb, &vb) == 0;
 	xmlFree(ta);
 	xmlFree(tb);
 	if (!parsed)
@@ -566,7 +566,7 @@ static int numeric_agree(xmlNodePtr a, xmlNodePtr b)
 	xmlChar *da = xmlGetNoNsProp(a, BAD_CAST "decimals"), *pa = xmlGetNoNsProp(a, BAD_CAST "precision");
 	xmlChar *db = xmlGetNoNsProp(b, BAD_CAST "decimals"), *pb = xmlGetNoNsProp(b, BAD_CAST "precision");
 	int ia, ib, na = 0, nb = 0;
-	int ok = fact_decimals(da, pa, va, &ia, &na) == 0 && fact_decimals(db, pb, vb, &ib, &nb) == 0;
+	int ok = xbrl_fact_decimals(da, pa, va, &ia, &na) == 0 && xbrl_fact_decimals(db, pb, vb, &ib, &nb) == 0;
 	xmlFree(da);
 	xmlFree(pa);
 	xmlFree(db);
@@ -576,7 +576,7 @@ static int numeric_agree(xmlNodePtr a, xmlNodePtr b)
 	if (ia && ib)
 		return dec_cmp(va, vb) == 0;
 	int d = ia ? nb : ib ? na : na < nb ? na : nb;
-	if (round_to(&ra, va, d) || round_to(&rb, vb, d))
+	if (xbrl_round_to(&ra, va, d) || xbrl_round_to(&rb, vb, d))
 		return -1;
 	return dec_cmp(ra, rb) == 0;
 }
@@ -709,7 +709,7 @@ int xbrl_check_doc(xmlDocPtr instance, xmlDocPtr taxonomy, const struct xbrl_iso
 				continue;
 			int agree = c->numeric ? numeric_agree(o->node, n) : -1;
 			if (agree < 0) { /* text, or a number past what struct dec holds: as written */
-				xmlChar *a = value_of(o->node), *b = value_of(n);
+				xmlChar *a = xbrl_value_of(o->node), *b = xbrl_value_of(n);
 				agree = xmlStrEqual(a, b);
 				xmlFree(a);
 				xmlFree(b);

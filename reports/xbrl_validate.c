@@ -1,8 +1,9 @@
 /*
  * xbrl_validate.c - checking an XBRL 2.1 instance file (xbrl_validate_file,
  * see xbrl.h): offline XSD validation with libxml2 against the taxonomy
- * built into billrun, the taxonomy copies the instance brings along, then
- * the rules XSD cannot express (xbrl_check.c).
+ * built into billrun, the taxonomy copies the instance brings along (the
+ * schema and its linkbases), then the rules XSD cannot express
+ * (xbrl_check.c) and the calculations (xbrl_calc.c).
  */
 #include "xbrl.h"
 #include "xbrl_int.h"
@@ -80,20 +81,20 @@ static void check_taxonomy_copy(const char *file, const char *builtin, size_t bu
 	for (int i = 0; i < *nchecked; i++)
 		if (strcmp(checked[i], real) == 0)
 			return;
-	if (*nchecked < 4)
+	if (*nchecked < 8)
 		snprintf(checked[(*nchecked)++], sizeof(checked[0]), "%s", real);
 	char *side = NULL;
 	size_t side_len = 0;
 	struct err why;
 	err_clear(&why);
 	if (hash_read_file(file, &side, &side_len, &why)) {
-		xbrl_problem(r, "the taxonomy '%s' beside the instance cannot be read: %s", file, why.message);
+		xbrl_problem(r, "the taxonomy file '%s' beside the instance cannot be read: %s", file, why.message);
 	} else if (side_len != builtin_len || memcmp(side, builtin, builtin_len) != 0) {
 		char have[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
 		hash_sha256_hex(side, side_len, have);
 		hash_sha256_hex(builtin, builtin_len, want);
 		xbrl_problem(r,
-			"the taxonomy '%s' beside the instance differs from the one built into billrun "
+			"the taxonomy file '%s' beside the instance differs from the one built into billrun "
 			"(SHA-256 %.12s, built in %.12s): it is not billrun's taxonomy",
 			file, have, want);
 	}
@@ -105,20 +106,24 @@ static void check_taxonomy_copy(const char *file, const char *builtin, size_t bu
  * a file an editor could have changed. So each link:schemaRef must name
  * billrun's taxonomy (by its file name: relative, as billrun writes it,
  * or a URL), and the taxonomy files it brings along must be the built-in
- * one byte for byte: the file of that name in the instance's folder (the
- * xbrl step writes one there for other tools), and any local file a
- * schemaRef names. The folder is taken from path as a string: a URI
+ * ones byte for byte: the schema and each linkbase of its name in the
+ * instance's folder (the xbrl step writes them there for other tools),
+ * and any local file a schemaRef names. The folder is taken from path as a string: a URI
  * built from it would not survive a space in the name. Returns the number
  * of schemaRefs (0: none, which the caller refuses).
  */
 static int check_schema_refs(xmlDocPtr doc, const char *path, const char *builtin, size_t builtin_len,
 			     struct xbrl_check *r)
 {
-	char folder[4096], file[8192], checked[4][4096];
+	char folder[4096], file[8192], checked[8][4096];
 	int nchecked = 0, nrefs = 0;
 	instance_folder(path, folder, sizeof(folder));
-	snprintf(file, sizeof(file), "%s%s", folder, XBRL_TAXONOMY_FILE);
-	check_taxonomy_copy(file, builtin, builtin_len, checked, &nchecked, r);
+	size_t nfiles = 0;
+	const struct xbrl_taxonomy_file *tf = xbrl_taxonomy_files(&nfiles);
+	for (size_t i = 0; i < nfiles; i++) {
+		snprintf(file, sizeof(file), "%s%s", folder, tf[i].name);
+		check_taxonomy_copy(file, tf[i].text, tf[i].len, checked, &nchecked, r);
+	}
 
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	for (xmlNodePtr n = root ? root->children : NULL; n; n = n->next) {
@@ -216,6 +221,7 @@ int xbrl_validate_file(const char *path, const char *catalog_file, const char *i
 	if (invalid && r->nproblems == 0)
 		xbrl_problem(r, "the instance does not validate against the taxonomy schema");
 	xbrl_check_doc(doc, tax, iso, r);
+	xbrl_check_calculations(doc, r);
 	if (r->nproblems) {
 		err_set(e, ERR_INPUT, "'%s' is not a valid XBRL instance: %s", path, r->problems[0]);
 		if (r->nproblems > 1)

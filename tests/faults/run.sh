@@ -22,6 +22,9 @@
 #      must name the full disk, and once the disk has grown, running the
 #      DAG again must complete the month (root only: skipped, and said so,
 #      where no tmpfs can be mounted).
+# N (the nightly DAG every night) and E (every file of the month read by
+# a nightly run of the next month, then the month-end run) must report
+# the same XBRL facts as A.
 # B, C and D must then equal A: tests/faults/facts.sql says what is compared
 # and why; the output files are compared below (outputs). Prints the seed;
 # FAULT_SEED=N replays the same kill moments. FAULT_ACCOUNTS and
@@ -248,6 +251,48 @@ END {
 		printf "%d %s %s %s %s %.3f %s\n", f[2], f[3], f[4], kind, f[6], p[i] - t[e], mode[i]
 	}
 }' "$work/timeline" >"$work/kills"
+
+# ---- N and E: the month billed night by night, and in one catch-up run ----
+
+# The XBRL report counts the period's data, never what the runs dated in
+# it happened to process (reports/README.md, "Facts of the period's
+# data"). Billed every night (N), or with every file of the month landing
+# after it and read by the first nightly run of the next month, then the
+# month-end run (E, a catch-up after an outage of the feed), the
+# month-end report's facts must equal A's, whose nightly DAG ran every
+# third day. RunIdentifier names the run that wrote the report and is
+# left out. N's 31 nightly runs take a minute: FAULT_NIGHTLY=0 (the small
+# profile of `make test`) leaves N out.
+xbrl_facts() {
+	d=$(q "$1" "SELECT output_dir FROM runs WHERE dag = 'month_end' AND status = 'success' ORDER BY id DESC LIMIT 1")
+	grep '<billrun:' "$d/xbrl/billrun-month_end-$MONTH-01.xbrl" | grep -v 'billrun:RunIdentifier' | sed 's/^ *//' \
+		>"$work/$1/xbrl-facts.txt"
+}
+t0=$(now)
+checked="fe"
+if [ "${FAULT_NIGHTLY:-1}" = 1 ]; then
+checked="fn fe"
+setup_db fn
+for d in $days; do
+	arrive fn "$d"
+	br fn run nightly --period "$MONTH-$d" >>"$work/fn/run.log" 2>&1 ||
+		{ tail -n 30 "$work/fn/run.log"; fail "N: nightly $MONTH-$d failed (log: $work/fn/run.log)"; }
+done
+br fn run month_end --period "$MONTH" >>"$work/fn/run.log" 2>&1 ||
+	{ tail -n 30 "$work/fn/run.log"; fail "N: month_end failed (log: $work/fn/run.log)"; }
+fi
+setup_db fe
+arrive fe "$(echo $days | tr ' ' ,)"
+next=$(date -d "$MONTH-01 +1 month" +%Y-%m-%d)
+{ br fe run nightly --period "$next" && br fe run month_end --period "$MONTH"; } >>"$work/fe/run.log" 2>&1 ||
+	{ tail -n 30 "$work/fe/run.log"; fail "E: the catch-up failed (log: $work/fe/run.log)"; }
+for n in fa $checked; do xbrl_facts $n; done
+for n in $checked; do
+	diff -u "$work/fa/xbrl-facts.txt" "$work/$n/xbrl-facts.txt" >"$work/$n/xbrl-facts.diff" ||
+		{ head -n 40 "$work/$n/xbrl-facts.diff"; fail "$n: the month-end XBRL facts differ from A's (- A, + $n)"; }
+done
+say "$(echo "$checked" | sed 's/fn/N/; s/fe/E/; s/ /, /'): the month's XBRL facts ($(wc -l <"$work/fa/xbrl-facts.txt") facts)" \
+	"equal A's ($(elapsed "$t0") s)"
 
 setup_db fb
 say "B: $KILLS kills of the runner (kill moments in $work/kills)"

@@ -26,12 +26,16 @@ static int teardown(void **state)
 	return env_teardown();
 }
 
-/* The figures of January 2026, as the other steps would leave them. */
+/* The figures of January 2026, as the other steps would leave them: a
+ * file of January read on January 10 (no partial sums: it belongs to its
+ * run's day), one of December read on December 31, and one of January's
+ * last day read on February 3 by a catch-up run (it is January's data). */
 static void january(void)
 {
 	sql("INSERT INTO runs (id, dag, period_kind, period_start, period_end, host, pid, status) VALUES "
 	    "(100, 'nightly', 'day', '2026-01-10', '2026-01-11', 'h', 1, 'success'), "
-	    "(101, 'nightly', 'day', '2025-12-31', '2026-01-01', 'h', 1, 'success')");
+	    "(101, 'nightly', 'day', '2025-12-31', '2026-01-01', 'h', 1, 'success'), "
+	    "(102, 'nightly', 'day', '2026-02-03', '2026-02-04', 'h', 1, 'success')");
 	sql("INSERT INTO accounts (id, external_id, valid_from, name, time_zone, anchor_day, currency, email) VALUES "
 	    "(1, 'A-1', '2025-01-01', 'Alice', 'Europe/Berlin', 1, 'EUR', 'alice@example.org'), "
 	    "(2, 'A-2', '2025-01-01', 'Bob', 'America/New_York', 1, 'USD', ''), "
@@ -49,9 +53,16 @@ static void january(void)
 	sql("INSERT INTO ingest_files (id, run_id, source, format, file_name, sha256, size_bytes, records_read, accepted, "
 	    "quarantined, duplicates, started_at) VALUES "
 	    "(1, 100, 'usage', 'usage-csv', 'a.csv', repeat('a', 64), 1, 7, 4, 1, 2, '2026-01-10'), "
-	    "(2, 101, 'usage', 'usage-csv', 'b.csv', repeat('b', 64), 1, 50, 50, 0, 0, '2025-12-31')");
+	    "(2, 101, 'usage', 'usage-csv', 'b.csv', repeat('b', 64), 1, 50, 50, 0, 0, '2025-12-31'), "
+	    "(3, 102, 'usage', 'usage-csv', 'c.csv', repeat('c', 64), 1, 10, 9, 1, 0, '2026-02-03')");
+	sql("INSERT INTO usage_partials (file_id, run_id, account_ext, meter, category, first_event, last_event, records, "
+	    "billable, max_usage_id, quantity, quantity_rounded) VALUES "
+	    "(2, 101, 'A-1', 'calls', 'Usage', '2025-12-31 08:00Z', '2025-12-31 22:00Z', 50, 50, 50, 50, 50), "
+	    "(3, 102, 'A-1', 'calls', 'Usage', '2026-01-30 08:00Z', '2026-01-31 23:00Z', 9, 9, 59, 9, 9)");
 	sql("INSERT INTO quarantine_records (run_id, source, file_id, file_name, line_no, raw, reason, message, created_at) "
 	    "VALUES (100, 'usage', 1, 'a.csv', 3, 'x', 'bad_number', 'm', '2026-01-10')");
+	sql("INSERT INTO quarantine_records (run_id, source, file_id, file_name, line_no, raw, reason, message, created_at) "
+	    "VALUES (102, 'usage', 3, 'c.csv', 4, 'y', 'bad_number', 'm', '2026-02-03')");
 	sql("INSERT INTO account_holds (run_id, account_ext, period_start, reason, created_at) "
 	    "VALUES (100, 'A-3', '2026-01-01', 'no_plan', '2026-01-20')");
 	sql("INSERT INTO invoice_series (series, doc) VALUES ('INV-{SEQ}', 'invoice'), ('CN-{SEQ}', 'credit_note')");
@@ -73,8 +84,11 @@ static void january(void)
 	    "'2025-12-01', k, 3, k, c, r, b, j, a FROM credit_notes, (VALUES (1, 'recurring', 'fee', NULL::numeric, "
 	    "NULL::numeric, NULL, 10), (2, 'tax', NULL, 0.19, 10, 'DE', 1.90)) AS l(n, k, c, r, b, j, a)");
 	sql("INSERT INTO reconciliation_checks (run_id, check_name, measure, currency, expected, actual, difference, "
-	    "tolerance, verdict) VALUES (100, 'control_cost', 'amount', 'EUR', 10, 12.5, 2.5, 0, 'fail'), "
-	    "(100, 'control_records', 'count', NULL, 5, 5, 0, 0, 'pass')");
+	    "tolerance, verdict, file_id) VALUES (100, 'control_cost', 'amount', 'EUR', 10, 12.5, 2.5, 0, 'fail', 1), "
+	    "(100, 'control_records', 'count', NULL, 5, 5, 0, 0, 'pass', 1), "
+	    /* December's file failed a check, then passed it: its latest result counts, and it is not January's */
+	    "(101, 'control_cost', 'amount', 'EUR', 10, 14, 4, 0, 'fail', 2), "
+	    "(102, 'control_cost', 'amount', 'EUR', 10, 10, 0, 0, 'pass', 2)");
 }
 
 static const char *fact(const char *concept, const char *unit)
@@ -101,7 +115,8 @@ static void a_month_end_run_writes_a_valid_instance_with_the_periods_figures(voi
 	snprintf(path, sizeof(path), INSTANCE, q_text("SELECT max(id)::text FROM runs WHERE dag = 'month_end'"));
 	SH_OK("cp %s xbrl.xbrl && test -f $(dirname %s)/billrun-2026.xsd && ! ls $(dirname %s) | grep -q tmp", path, path,
 	      path);
-	SH_OK("cmp $(dirname %s)/billrun-2026.xsd '%s'", path, test_src("reports/taxonomy/billrun-2026.xsd"));
+	SH_OK("t='%s'; for f in $(ls \"$t\"); do cmp \"$t/$f\" $(dirname %s)/$f || exit 1; done", test_src("reports/taxonomy"),
+	      path);
 
 	/* Offline XSD validation, exactly as an auditor would run it. */
 	SH_OK("XML_CATALOG_FILES='%s' xmllint --nonet --noout --schema '%s' %s 2>&1",
@@ -110,7 +125,8 @@ static void a_month_end_run_writes_a_valid_instance_with_the_periods_figures(voi
 	      getenv("BILLRUN_BIN"), path);
 	expect_output("valid XBRL 2.1 instance");
 
-	/* The figures: billing periods that closed in January, files of January's runs. */
+	/* The figures: billing periods that closed in January, documents of
+	 * January's runs, January's files (1 and 3, not December's 2). */
 	assert_string_equal(fact("RatedAmount", "EUR"), "100.50");
 	assert_string_equal(fact("RatedAmount", "USD"), "0");
 	assert_string_equal(fact("RatedTaxAmount", "EUR"), "19.10");
@@ -122,16 +138,22 @@ static void a_month_end_run_writes_a_valid_instance_with_the_periods_figures(voi
 	assert_string_equal(fact("ReconciliationDifferenceCount", "pure"), "1");
 	assert_string_equal(fact("ReconciliationDifferenceAmount", "EUR"), "2.5");
 	assert_string_equal(fact("RatingsHeld", "pure"), "1");
-	assert_string_equal(fact("RecordsIngested", "pure"), "4");
-	assert_string_equal(fact("RecordsQuarantined", "pure"), "1");
+	assert_string_equal(fact("InvoicedAmount", "EUR"), "119.60");
+	assert_string_equal(fact("RecordsRead", "pure"), "17");
+	assert_string_equal(fact("RecordsIngested", "pure"), "13");
+	assert_string_equal(fact("RecordsQuarantined", "pure"), "2");
 	assert_string_equal(fact("RecordsDuplicated", "pure"), "2");
-	assert_string_equal(fact("RecordsInQuarantine", "pure"), "1");
+	assert_string_equal(fact("RecordsInQuarantine", "pure"), "2");
 	assert_string_equal(fact("AccountsHeld", "pure"), "1");
+	assert_string_equal(fact("AccountsOpen", "pure"), "3");
+	/* files 1 and 3: each recorded, and its quarantine; no document was
+	 * issued by a run (the invoices were written by hand) */
+	assert_string_equal(fact("AuditLogEntries", "pure"), "4");
 	assert_string_equal(fact("InvoiceCount", "pure"), "1");
 	assert_string_equal(fact("RuleVersion", NULL), q_text("SELECT sha256 FROM rule_versions"));
 	SH_OK("grep -c 'unitRef=\"U_' xbrl.xbrl");
-	/* 6 amounts x 2 currencies + 10 counts */
-	assert_int_equal(atoi(out), 6 * 2 + 10);
+	/* 7 amounts x 2 currencies + 12 counts */
+	assert_int_equal(atoi(out), 7 * 2 + 12);
 	SH_OK("grep -q '<xbrli:identifier scheme=\"http://www.example.com/vat\">DE123456789<' xbrl.xbrl && "
 	      "grep -q '<xbrli:startDate>2026-01-01</xbrli:startDate>' xbrl.xbrl && "
 	      "grep -q '<xbrli:endDate>2026-01-31</xbrli:endDate>' xbrl.xbrl && "
@@ -193,6 +215,9 @@ static void broken_fixtures_pass_xsd_and_fail_billrun_each_for_its_reason(void *
 		{ "duplicate-in-equal-contexts.xbrl", "in contexts 'D2' and 'D'" },
 		{ "duplicate-in-equal-segments.xbrl", "InvoiceCount is reported twice with different values, in contexts 'R2' and 'R'" },
 		{ "rounded-duplicate.xbrl", "reported twice" },
+		{ "calc-inconsistent-amount.xbrl", "calculation: InvoicedAmount in context 'D', unit 'U_EUR' is 356.11" },
+		{ "calc-inconsistent-records.xbrl", "calculation: RecordsRead in context 'D', unit 'U_pure' is 1208" },
+		{ "calc-rounded-inconsistent.xbrl", "calculation: InvoicedAmount in context 'D', unit 'U_EUR' is 101" },
 	};
 	char catalog[512], cmd[2048];
 	snprintf(catalog, sizeof(catalog), "%s", test_src("../shared/xbrl/catalog.xml"));
@@ -216,7 +241,8 @@ static void broken_fixtures_pass_xsd_and_fail_billrun_each_for_its_reason(void *
 	assert_int_equal(test_billrun(out, sizeof(out), ok), 0);
 	/* valid as XBRL 2.1 has it: a date-time start with a date end, and
 	 * one value written 299.24 and 299.240 */
-	static const char *const valid[] = { "mixed-period-forms.xbrl", "consistent-duplicate.xbrl" };
+	static const char *const valid[] = { "mixed-period-forms.xbrl", "consistent-duplicate.xbrl",
+					     "calc-rounded-consistent.xbrl" };
 	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
 		snprintf(fixture, sizeof(fixture), "%s%s", test_src("tests/fixtures/xbrl/"), valid[i]);
 		const char *args[] = { "xbrl", "validate", "--catalog", catalog, fixture, NULL };

@@ -300,6 +300,7 @@ static void the_journal_adds_up_to_the_report_and_the_documents_to_the_cent(void
 		char both[200];
 		snprintf(both, sizeof(both), "%s + %s", facts[0], facts[1]);
 		same(sums[0], both, "receivable debits vs BilledAmount + TaxAmount");
+		same(sums[0], fact(summary, "InvoicedAmount", cur), "receivable debits vs InvoicedAmount");
 		/* and the documents themselves */
 		const char *docs = "FROM invoice_documents d JOIN runs r ON r.id = d.run_id WHERE r.period_start = '2026-03-01' "
 				   "AND d.currency = '%s'";

@@ -45,7 +45,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Check a fixture with xbrl_check_doc; returns the number of problems. */
+/* Check a fixture with xbrl_check_doc and the calculations; returns the
+ * number of problems. */
 static int check_fixture(const char *name)
 {
 	char rel[256];
@@ -55,6 +56,7 @@ static int check_fixture(const char *name)
 		fail_msg("cannot parse %s", rel);
 	memset(&r, 0, sizeof(r));
 	int n = xbrl_check_doc(doc, taxonomy, iso, &r);
+	n += xbrl_check_calculations(doc, &r);
 	xmlFreeDoc(doc);
 	return n;
 }
@@ -81,7 +83,7 @@ static void expect_problem(const char *needle)
 static void the_valid_fixture_passes_every_check(void **state)
 {
 	assert_int_equal(check_fixture("valid.xbrl"), 0);
-	assert_int_equal(r.facts, 8);
+	assert_int_equal(r.facts, 11);
 }
 
 static void a_context_ref_that_names_no_context(void **state)
@@ -123,7 +125,7 @@ static void a_duration_that_ends_before_it_starts(void **state)
 
 static void one_concept_context_and_unit_with_two_values(void **state)
 {
-	expect_one_problem("inconsistent-duplicate.xbrl", "AuditLogEntries is reported twice");
+	expect_one_problem("inconsistent-duplicate.xbrl", "AccountsOpen is reported twice");
 }
 
 static void a_numeric_fact_with_both_precision_and_decimals(void **state)
@@ -240,12 +242,12 @@ static void an_instant_date_is_the_end_of_that_day(void **state)
 	const char *context = "<xbrli:context id=\"I2\"><xbrli:entity><xbrli:identifier "
 			      "scheme=\"http://www.billrun.org/entity\">billrun</xbrli:identifier></xbrli:entity>"
 			      "<xbrli:period><xbrli:instant>%s</xbrli:instant></xbrli:period></xbrli:context>"
-			      "<billrun:AuditLogEntries contextRef=\"I2\" unitRef=\"U_pure\" decimals=\"0\">43"
-			      "</billrun:AuditLogEntries>";
+			      "<billrun:AccountsOpen contextRef=\"I2\" unitRef=\"U_pure\" decimals=\"0\">43"
+			      "</billrun:AccountsOpen>";
 	char facts[1024];
 	snprintf(facts, sizeof(facts), context, "2026-02-01T00:00:00Z");
 	assert_int_equal(check_valid_with(facts), 1);
-	assert_non_null(strstr(r.problems[0], "AuditLogEntries is reported twice with different values, in contexts "
+	assert_non_null(strstr(r.problems[0], "AccountsOpen is reported twice with different values, in contexts "
 					      "'I2' and 'I'"));
 	snprintf(facts, sizeof(facts), context, "2026-01-31T23:59:59Z");
 	if (check_valid_with(facts) != 0)
@@ -416,6 +418,55 @@ static void a_differing_taxonomy_beside_the_instance_is_found_wherever_it_lies(v
 	expect_problem("link:schemaRef names 'extra.xsd', not billrun's taxonomy 'billrun-2026.xsd'");
 }
 
+/* Every linkbase beside the instance is billrun's too: the calculation
+ * linkbase with one arc's weight changed would let a wrong total pass in
+ * a tool that reads it, so it is refused like an edited schema. */
+static void an_edited_linkbase_beside_the_instance_is_refused(void **state)
+{
+	char dir[] = "/tmp/billrun-xbrl-linkbase-XXXXXX", inst[128], path[160], cmd[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(inst, sizeof(inst), "%s/report.xbrl", dir);
+	snprintf(cmd, sizeof(cmd), "sed 's|../../../reports/taxonomy/billrun-2026.xsd|billrun-2026.xsd|' '%s' > '%s'",
+		 test_src("tests/fixtures/xbrl/valid.xbrl"), inst);
+	assert_int_equal(system(cmd), 0);
+	size_t n;
+	const struct xbrl_taxonomy_file *tf = xbrl_taxonomy_files(&n);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, tf[i].name);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		assert_int_equal(fwrite(tf[i].text, 1, tf[i].len, f), tf[i].len);
+		assert_int_equal(fclose(f), 0);
+	}
+	struct err e;
+	err_clear(&e);
+	if (xbrl_validate_file(inst, test_src("../shared/xbrl/catalog.xml"), NULL, &r, &e))
+		fail_msg("with the whole built-in taxonomy beside it: %s", e.message);
+	snprintf(cmd, sizeof(cmd), "sed -i '0,/weight=\"1\"/s//weight=\"-1\"/' '%s/" XBRL_CALCULATION_FILE "'", dir);
+	assert_int_equal(system(cmd), 0);
+	err_clear(&e);
+	assert_int_equal(xbrl_validate_file(inst, test_src("../shared/xbrl/catalog.xml"), NULL, &r, &e), -1);
+	expect_problem(XBRL_CALCULATION_FILE "' beside the instance differs from the one built into billrun");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The calculation linkbase's identities, as Calculations 1.1 checks them. */
+static void a_total_altered_by_a_cent_is_refused_with_its_concept_named(void **state)
+{
+	expect_one_problem("calc-inconsistent-amount.xbrl",
+			   "calculation: InvoicedAmount in context 'D', unit 'U_EUR' is 356.11, but BilledAmount + "
+			   "TaxAmount make 356.10");
+	expect_one_problem("calc-inconsistent-records.xbrl",
+			   "RecordsRead in context 'D', unit 'U_pure' is 1208, but RecordsIngested + RecordsQuarantined "
+			   "+ RecordsDuplicated make 1207");
+	/* rounded facts agree within their rounding, and only within it */
+	expect_one_problem("calc-rounded-inconsistent.xbrl", "InvoicedAmount in context 'D', unit 'U_EUR' is 101");
+	assert_int_equal(check_fixture("calc-rounded-consistent.xbrl"), 0);
+	assert_int_equal(check_fixture("valid.xbrl"), 0);
+}
+
 static void iso_codes_come_from_debian_iso_codes(void **state)
 {
 	assert_true(xbrl_iso4217_has(iso, "EUR"));
@@ -433,7 +484,8 @@ static void iso_codes_come_from_debian_iso_codes(void **state)
 
 /* Every concept of the taxonomy, written by the instance writer: the fact
  * table (reports/xbrl.c) knows each one and gives it the taxonomy's
- * period type and the right kind (unit and decimals for numbers). */
+ * period type and the right kind (unit and decimals for numbers). The
+ * abstract headings of the presentation tree are never reported. */
 static void the_fact_table_and_the_taxonomy_agree(void **state)
 {
 	struct xbrl_report rep;
@@ -449,6 +501,11 @@ static void the_fact_table_and_the_taxonomy_agree(void **state)
 	for (xmlNodePtr n = xmlDocGetRootElement(taxonomy)->children; n; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "element"))
 			continue;
+		xmlChar *abstract = xmlGetProp(n, BAD_CAST "abstract");
+		int heading = abstract && xmlStrEqual(abstract, BAD_CAST "true");
+		xmlFree(abstract);
+		if (heading)
+			continue;
 		xmlChar *name = xmlGetProp(n, BAD_CAST "name");
 		xmlChar *type = xmlGetProp(n, BAD_CAST "type");
 		int money = strstr((char *)type, "monetary") != NULL;
@@ -460,7 +517,7 @@ static void the_fact_table_and_the_taxonomy_agree(void **state)
 		xmlFree(type);
 		concepts++;
 	}
-	assert_true(concepts >= 18);
+	assert_true(concepts >= 21);
 	struct err e;
 	err_clear(&e);
 	xmlDocPtr doc = xbrl_instance(&rep, &e);
@@ -468,6 +525,7 @@ static void the_fact_table_and_the_taxonomy_agree(void **state)
 		fail_msg("%s", e.message);
 	memset(&r, 0, sizeof(r));
 	int n = xbrl_check_doc(doc, taxonomy, iso, &r);
+	n += xbrl_check_calculations(doc, &r);
 	if (n)
 		fail_msg("%d problems: %s", n, r.problems[0]);
 	assert_int_equal(r.facts, concepts);
@@ -533,6 +591,8 @@ int main(void)
 		cmocka_unit_test(duplicates_are_compared_whole),
 		cmocka_unit_test(the_taxonomy_is_the_one_built_in),
 		cmocka_unit_test(a_differing_taxonomy_beside_the_instance_is_found_wherever_it_lies),
+		cmocka_unit_test(an_edited_linkbase_beside_the_instance_is_refused),
+		cmocka_unit_test(a_total_altered_by_a_cent_is_refused_with_its_concept_named),
 		cmocka_unit_test(iso_codes_come_from_debian_iso_codes),
 		cmocka_unit_test(the_fact_table_and_the_taxonomy_agree),
 		cmocka_unit_test(an_unknown_concept_is_refused_by_the_writer),

@@ -100,12 +100,12 @@ static int load_list(const struct config *cfg, const char *key, const char *keyn
 			struct dec r;
 			if (dec_parse_cstr(&r, a->key) || dec_sign(r) < 0)
 				return cfg_error_at(e, k, "'%s' is not a tax rate (a decimal such as \"0.19\")", a->key);
-			dec_format(dec_normalize(r), a->rate, sizeof(a->rate));
+			dec_format(dec_normalize(r), a->match, sizeof(a->match));
 		} else {
-			snprintf(a->rate, sizeof(a->rate), "%s", a->key);
+			snprintf(a->match, sizeof(a->match), "%s", a->key);
 		}
 		for (int j = 0; j < i; j++)
-			if (strcmp((*out)[j].rate, a->rate) == 0)
+			if (strcmp((*out)[j].match, a->match) == 0)
 				return cfg_error_at(e, k, "%s '%s' has an account already (element %d)", keyname, a->key, j);
 		(*n)++;
 	}
@@ -145,7 +145,7 @@ void journal_accounts_release(struct journal_accounts *a)
 const struct journal_account *journal_revenue_account(const struct journal_accounts *a, const char *charge)
 {
 	for (size_t i = 0; i < a->nrevenue; i++)
-		if (strcmp(a->revenue_by_charge[i].rate, charge) == 0)
+		if (strcmp(a->revenue_by_charge[i].match, charge) == 0)
 			return &a->revenue_by_charge[i];
 	return &a->revenue;
 }
@@ -159,7 +159,7 @@ const struct journal_account *journal_tax_account(const struct journal_accounts 
 	else
 		snprintf(norm, sizeof(norm), "%s", rate);
 	for (size_t i = 0; i < a->ntax; i++)
-		if (strcmp(a->tax_by_rate[i].rate, norm) == 0)
+		if (strcmp(a->tax_by_rate[i].match, norm) == 0)
 			return &a->tax_by_rate[i];
 	return &a->tax;
 }

@@ -28,7 +28,8 @@ struct err;
  * config (or are static defaults) and live as long as it. */
 struct journal_account {
 	const char *key, *code, *name;
-	char rate[DEC_STR_MAX];          /* a tax rate's key, normalised */
+	char match[257];                 /* what a line's key is compared with: the charge as
+	                                    given, the tax rate normalised ("0.190" -> "0.19") */
 };
 
 struct journal_accounts {

@@ -240,8 +240,8 @@ int xbrl_gl_write(const struct journal *j, const char *path, struct err *e)
 	xmlTextWriterWriteAttribute(g.w, BAD_CAST "xlink:href", BAD_CAST XBRL_GL_SCHEMA_URL);
 	end(&g);
 	context(&g, j);
-	char cur[64][4];
-	size_t ncur = currencies(j, cur, 64);
+	char cur[512][4]; /* more than ISO 4217 has */
+	size_t ncur = currencies(j, cur, 512);
 	for (size_t i = 0; i < ncur; i++) {
 		char id[16], measure[16];
 		snprintf(id, sizeof(id), "U_%s", cur[i]);

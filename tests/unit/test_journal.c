@@ -287,7 +287,8 @@ static void journal_accounts_come_from_the_config_and_bad_keys_are_named(void **
 	      "  functional_currency = \"EUR\";\n"
 	      "  receivable = { code = \"10100\"; };\n"
 	      "  revenue_by_charge = ( { charge = \"base_fee\"; code = \"4010\"; name = \"Fees\"; },\n"
-	      "                        { charge = \"voice_seconds\"; code = \"4020\"; } );\n"
+	      "                        { charge = \"voice_seconds\"; code = \"4020\"; },\n"
+	      "                        { charge = \"support_hours_of_the_premium_enterprise_plan_in_europe\"; code = \"4030\"; } );\n"
 	      "  tax_by_rate = ( { rate = \"0.190\"; code = \"2210\"; name = \"VAT 19 %\"; } );\n"
 	      "};\n",
 	      f);
@@ -303,6 +304,11 @@ static void journal_accounts_come_from_the_config_and_bad_keys_are_named(void **
 	assert_string_equal(journal_revenue_account(&a, "voice_seconds")->code, "4020");
 	assert_string_equal(journal_revenue_account(&a, "voice_seconds")->name, "Revenue");
 	assert_string_equal(journal_revenue_account(&a, "sms")->code, "4000");
+	/* a charge's name past a decimal's length is matched whole */
+	assert_string_equal(journal_revenue_account(&a, "support_hours_of_the_premium_enterprise_plan_in_europe")->code,
+			    "4030");
+	assert_string_equal(journal_revenue_account(&a, "support_hours_of_the_premium_enterprise_plan_in_euro")->code,
+			    "4000");
 	assert_string_equal(journal_tax_account(&a, "0.19")->code, "2210");
 	assert_string_equal(journal_tax_account(&a, "0.07")->code, "2200");
 	journal_accounts_release(&a);

@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 #include "dag.h"
+#include "journal.h"
 
 #include <stdio.h>
 
@@ -14,11 +15,17 @@ static int check_config(struct cli *cli, int argc, char **argv, struct err *e)
 		return cli_usage_error(e, "check-config", "unexpected argument '%s'", argv[1]);
 	struct dag_set set;
 	int rc = cli_dags(cli, &set, e);
-	if (rc == 0) {
+	struct journal_accounts accounts;
+	if (rc == 0 && (rc = journal_accounts_load(&cli->cfg, &accounts, e)) == 0) {
 		cfg_print(&cli->cfg, stdout);
+		printf("# journal accounts: receivable %s, revenue %s, tax %s; %zu charge%s and %zu tax rate%s with "
+		       "accounts of their own\n",
+		       accounts.receivable.code, accounts.revenue.code, accounts.tax.code, accounts.nrevenue,
+		       accounts.nrevenue == 1 ? "" : "s", accounts.ntax, accounts.ntax == 1 ? "" : "s");
 		for (int i = 0; i < set.ndags; i++)
 			printf("# dag %s: %d steps, period %s, schedule \"%s\"\n", set.dags[i].name, set.dags[i].nsteps,
 			       set.dags[i].period_kind, set.dags[i].schedule);
+		journal_accounts_release(&accounts);
 	}
 	dag_set_release(&set);
 	return rc;
@@ -29,7 +36,8 @@ const struct command cmd_check_config = {
 	"usage: billrun [--config FILE] check-config\n"
 	"\n"
 	"Load the configuration file, check every key against the declared keys\n"
-	"(type, bounds, allowed values) and the DAGs in it, and print every\n"
+	"(type, bounds, allowed values), the DAGs and the journal's ledger\n"
+	"accounts in it, and print every\n"
 	"setting's effective value with where it came from. Secrets (passwords\n"
 	"in DSNs, keys) are masked.\n"
 	"\n"

@@ -1,9 +1,11 @@
 /*
  * cmd_xbrl.c - `billrun xbrl validate FILE`: XSD validation of an XBRL
- * instance against its taxonomy, offline, and the checks XSD cannot make.
+ * instance against its taxonomy, offline, and the checks XSD cannot make;
+ * of an XBRL GL journal against the GL schemas, and every entry's balance.
  */
 #include "cli.h"
 #include "xbrl.h"
+#include "xbrl_gl.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -28,6 +30,17 @@ static int xbrl_validate_cmd(struct cli *cli, int argc, char **argv, struct err 
 	if (optind + 1 != argc)
 		return cli_usage_error(e, "xbrl", "'xbrl validate' needs one FILE");
 	static struct xbrl_check r; /* 20 kB of problem texts */
+	if (xbrl_gl_is_instance(argv[optind])) {
+		/* the journal: XSD against the GL schemas, and every entry's balance */
+		if (xbrl_gl_validate_file(argv[optind], catalog, &r, e)) {
+			for (int i = 0; i < r.nproblems && i < XBRL_MAX_PROBLEMS; i++)
+				printf("problem: %s\n", r.problems[i]);
+			return -1;
+		}
+		printf("%s: valid XBRL GL journal (%d entries, each balanced; XSD and billrun's checks)\n", argv[optind],
+		       r.facts);
+		return 0;
+	}
 	if (xbrl_validate_file(argv[optind], catalog, iso, &r, e)) {
 		for (int i = 0; i < r.nproblems && i < XBRL_MAX_PROBLEMS; i++)
 			printf("problem: %s\n", r.problems[i]);
@@ -68,8 +81,15 @@ const struct command cmd_xbrl = {
 	"    different values in contexts of the same entity, segment,\n"
 	"    scenario and period, whatever their ids\n"
 	"    (numbers compared at the lower of their decimals).\n"
+	"An XBRL GL instance (the xbrl step's journal, billrun-DAG-PERIOD-gl.xbrl)\n"
+	"is checked instead against the XBRL GL 2016-12-01 schemas, named by its\n"
+	"link:schemaRef and read through the catalog (reports/xbrl-gl-catalog.xml\n"
+	"maps them to ../shared/xbrl/gl), and every entry must balance: its\n"
+	"debits add up to its credits exactly, all in one currency; an entry\n"
+	"that does not is named by its entry and document number.\n"
 	"Every problem is printed with its line. Needs no configuration.\n"
 	"\n"
-	"Exit status: 0 valid; 65 not valid; 74 the file cannot be read;\n"
-	"78 the taxonomy or the XBRL schemas cannot be loaded.\n"
+	"Exit status: 0 valid; 65 not valid (a journal: also an entry that does\n"
+	"not balance); 74 the file cannot be read; 78 the taxonomy or the XBRL\n"
+	"(or XBRL GL) schemas cannot be loaded.\n"
 };

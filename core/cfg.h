@@ -65,6 +65,7 @@ struct config {
 	const char *export_hmac_key;   /* secret for masked exports' tokens */
 	const char *xbrl_entity;       /* the reporting entity's identifier */
 	const char *xbrl_entity_scheme;/* ... and the scheme (a URI) it is from */
+	const char *journal_functional_currency; /* "" = none; the accounts: reports/journal.h */
 
 	/* reconcile.*: thresholds as exact decimal text (jobs/reconcile.h) */
 	const char *reconcile_quantity_relative;

@@ -4,7 +4,8 @@
  * run's output folder (xbrl/) under temporary names and renamed when the
  * done mark commits. The instance passes billrun's own checks
  * (xbrl_check_doc, and the calculations of the built-in calculation
- * linkbase) before it is kept.
+ * linkbase) before it is kept. The journal beside it (XBRL GL and CSV)
+ * is xbrl_journal.c.
  */
 #include "cfg.h"
 #include "db.h"
@@ -13,6 +14,7 @@
 #include "job.h"
 #include "log.h"
 #include "xbrl.h"
+#include "xbrl_journal.h"
 
 #include <errno.h>
 #include <libxml/parser.h>
@@ -81,6 +83,9 @@ static int xbrl_run(struct job_ctx *ctx, struct err *e)
 		    job_rename_after_commit(ctx, tax_tmp[i], tax[i], e))
 			goto fail;
 	if (job_rename_after_commit(ctx, inst_tmp, inst, e))
+		goto fail;
+	/* The journal behind the totals, from the same snapshot. */
+	if (xbrl_journal_write(ctx, dir, &rep, e))
 		goto fail;
 	log_info("xbrl: %zu facts in %zu currenc%s for %s to %s in '%s'", rep.nvalues, rep.ncurrencies,
 		 rep.ncurrencies == 1 ? "y" : "ies", rep.start, rep.end, inst);

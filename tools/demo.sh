@@ -82,7 +82,12 @@ if [ -n "$out" ]; then
 		echo "$check" | sed 's/^/demo:   /'
 		status=1
 	fi
-	find "$out" -name '*.xbrl' | sed 's/^/demo: XBRL report: /'
+	find "$out" -name '*.xbrl' ! -name '*-gl.xbrl' | sed 's/^/demo: XBRL report: /'
+	for j in $(find "$out" -name '*-gl.xbrl'); do
+		echo "demo: journal (XBRL GL): $j"
+		$B xbrl validate --catalog reports/xbrl-gl-catalog.xml "$j" | sed 's/^/demo:   /'
+	done
+	find "$out" -name '*-journal.csv' | sed 's/^/demo: journal (CSV): /'
 	[ -f "$out/run-report.html" ] && echo "demo: run report: $out/run-report.html"
 fi
 for a in $(find "$(pwd)/var/archive" -name '*.tar.gz' 2>/dev/null | sort); do

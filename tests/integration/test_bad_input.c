@@ -236,6 +236,8 @@ static void bad_configs_commands_and_databases_exit_with_their_codes(void **stat
 		{ "unknown job", "dags = { d = { steps = ( { name = \"a\"; job = \"nosuch\"; } ); }; };", "check-config",
 		  "unknown job 'nosuch'", 78 },
 		{ "bad rounding word", "money = { rounding = \"bankers\"; };", "check-config", "not one of the allowed", 78 },
+		{ "bad journal tax rate", "journal = { tax_by_rate = ( { rate = \"x\"; code = \"2210\"; } ); };", "check-config",
+		  "key 'journal.tax_by_rate.[0].rate': 'x' is not a tax rate", 78 },
 		{ "database down", "database = { dsn = \"host=/nonexistent/socket dbname=x\"; connect_retries = 0; };",
 		  "db status", "not running", 69 },
 	};

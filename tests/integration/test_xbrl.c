@@ -74,6 +74,15 @@ static void january(void)
 	    "period_local_start, period_local_end, rating_id, currency, subtotal, tax_total, total, issue_date, seller, "
 	    "customer) VALUES (100, 2, 'correction', 'CN-{SEQ}', 1, 'CN-1', 1, 'A-1', 1, '2025-12-01', '2026-01-01', 3, "
 	    "'EUR', 10, 1.90, 11.90, '2026-02-01', '{}', '{}')");
+	/* their lines, which the journal beside the report posts */
+	sql("INSERT INTO invoice_lines (invoice_id, line_no, kind, adjustment, account_ext, period_local_start, line_key, "
+	    "rating_id, description, charge, tax_rate, tax_base, tax_jurisdiction, amount) VALUES "
+	    "(1, 1, 'recurring', false, 'A-1', '2026-01-01', 'r', 1, 'fee', 'fee', NULL, NULL, NULL, 100.50), "
+	    "(1, 2, 'tax', false, 'A-1', '2026-01-01', 't', 1, 'tax', NULL, 0.19, 100.50, 'DE', 19.10)");
+	sql("INSERT INTO credit_note_lines (credit_note_id, line_no, kind, account_ext, period_local_start, line_key, "
+	    "rating_id, description, charge, tax_rate, tax_base, tax_jurisdiction, amount) SELECT id, n, k, 'A-1', "
+	    "'2025-12-01', k, 3, k, c, r, b, j, a FROM credit_notes, (VALUES (1, 'recurring', 'fee', NULL::numeric, "
+	    "NULL::numeric, NULL, 10), (2, 'tax', NULL, 0.19, 10, 'DE', 1.90)) AS l(n, k, c, r, b, j, a)");
 	sql("INSERT INTO reconciliation_checks (run_id, check_name, measure, currency, expected, actual, difference, "
 	    "tolerance, verdict, file_id) VALUES (100, 'control_cost', 'amount', 'EUR', 10, 12.5, 2.5, 0, 'fail', 1), "
 	    "(100, 'control_records', 'count', NULL, 5, 5, 0, 0, 'pass', 1), "

@@ -5,6 +5,7 @@
  * which its own features are built on.
  */
 #include "pdfa.h"
+#include "embed.h"
 
 #include <hpdf_doc.h>
 #include <hpdf_fontdef.h>
@@ -18,16 +19,8 @@
 
 /* The font and the ICC profile, built into the binary (the build runs
  * from the source tree's root). */
-#define EMBED(sym, file)                                                                                        \
-	__asm__(".section .rodata\n"                                                                            \
-		".balign 16\n" #sym "_start:\n"                                                                 \
-		".incbin \"reports/pdfa/" file "\"\n" #sym "_end:\n"                                            \
-		".previous\n");                                                                                 \
-	extern const unsigned char sym##_start[] __asm__(#sym "_start");                                        \
-	extern const unsigned char sym##_end[] __asm__(#sym "_end");
-
-EMBED(pdfa_font_ttf, "DejaVuSans-WinAnsi.ttf")
-EMBED(pdfa_srgb_icc, "sRGB.icc")
+BILLRUN_EMBED(pdfa_font_ttf, "reports/pdfa/DejaVuSans-WinAnsi.ttf")
+BILLRUN_EMBED(pdfa_srgb_icc, "reports/pdfa/sRGB.icc")
 
 #define PRODUCER "billrun with libharu " HPDF_VERSION_TEXT
 #define OUTPUT_CONDITION "sRGB IEC61966-2.1"
@@ -38,7 +31,7 @@ HPDF_Font pdfa_font(HPDF_Doc pdf)
 	HPDF_Stream s = HPDF_MemStream_New(pdf->mmgr, (HPDF_UINT)len);
 	if (!s)
 		return NULL;
-	if (HPDF_Stream_Write(s, pdfa_font_ttf_start, (HPDF_UINT)len) != HPDF_OK) {
+	if (HPDF_Stream_Write(s, (const HPDF_BYTE *)pdfa_font_ttf_start, (HPDF_UINT)len) != HPDF_OK) {
 		HPDF_Stream_Free(s);
 		return NULL;
 	}

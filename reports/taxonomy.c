@@ -7,23 +7,15 @@
  * tree's root); a NUL follows them.
  */
 #include "xbrl.h"
+#include "embed.h"
 
 #include <string.h>
 
-#define EMBED(sym, file)                                                                                        \
-	__asm__(".section .rodata\n"                                                                            \
-		".balign 16\n" #sym "_start:\n"                                                                 \
-		".incbin \"reports/taxonomy/" file "\"\n" #sym "_end:\n"                                        \
-		".byte 0\n"                                                                                     \
-		".previous\n");                                                                                 \
-	extern const char sym##_start[] __asm__(#sym "_start");                                                 \
-	extern const char sym##_end[] __asm__(#sym "_end");
-
-EMBED(billrun_taxonomy, "billrun-2026.xsd")
-EMBED(billrun_lab_en, "billrun-2026-lab-en.xml")
-EMBED(billrun_lab_de, "billrun-2026-lab-de.xml")
-EMBED(billrun_pre, "billrun-2026-pre.xml")
-EMBED(billrun_cal, "billrun-2026-cal.xml")
+BILLRUN_EMBED(billrun_taxonomy, "reports/taxonomy/billrun-2026.xsd")
+BILLRUN_EMBED(billrun_lab_en, "reports/taxonomy/billrun-2026-lab-en.xml")
+BILLRUN_EMBED(billrun_lab_de, "reports/taxonomy/billrun-2026-lab-de.xml")
+BILLRUN_EMBED(billrun_pre, "reports/taxonomy/billrun-2026-pre.xml")
+BILLRUN_EMBED(billrun_cal, "reports/taxonomy/billrun-2026-cal.xml")
 
 static struct xbrl_taxonomy_file files[5];
 

@@ -46,22 +46,6 @@ int xbrl_gl_is_instance(const char *path)
 	return found;
 }
 
-static void collect_error(void *ctx, xmlErrorPtr error)
-{
-	struct xbrl_check *r = ctx;
-	if (!error || error->level < XML_ERR_ERROR)
-		return;
-	char msg[256];
-	snprintf(msg, sizeof(msg), "%s", error->message ? error->message : "XML error");
-	size_t n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	if (error->line > 0)
-		xbrl_problem(r, "line %d: %s", error->line, msg);
-	else
-		xbrl_problem(r, "%s", msg);
-}
-
 /* The first child element {ns}name of n, or NULL. */
 static xmlNodePtr child(xmlNodePtr n, const char *ns, const char *name)
 {
@@ -253,12 +237,8 @@ int xbrl_gl_validate_file(const char *path, const char *catalog_file, struct xbr
 	memset(r, 0, sizeof(*r));
 	if (access(path, R_OK) != 0)
 		return err_set(e, ERR_IO, "could not read '%s': %s", path, strerror(errno));
-	xmlInitParser();
-	/* No network, ever: the schemas are found through the catalog. */
-	xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader);
-	if (catalog_file)
-		xmlLoadCatalog(catalog_file);
-	xmlSetStructuredErrorFunc(r, collect_error);
+	xbrl_setup_offline(catalog_file);
+	xmlSetStructuredErrorFunc(r, xbrl_collect_error);
 	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_HUGE);
 	if (!doc) {
 		err_set(e, ERR_INPUT, "'%s' is not a well-formed XML document", path);
@@ -269,12 +249,12 @@ int xbrl_gl_validate_file(const char *path, const char *catalog_file, struct xbr
 	check_schema_refs(doc, r);
 
 	struct xbrl_check load = { 0 };
-	xmlSetStructuredErrorFunc(&load, collect_error);
+	xmlSetStructuredErrorFunc(&load, xbrl_collect_error);
 	pctx = xmlSchemaNewParserCtxt(XBRL_GL_SCHEMA_URL);
 	if (pctx)
-		xmlSchemaSetParserStructuredErrors(pctx, collect_error, &load);
+		xmlSchemaSetParserStructuredErrors(pctx, xbrl_collect_error, &load);
 	schema = pctx ? xmlSchemaParse(pctx) : NULL;
-	xmlSetStructuredErrorFunc(r, collect_error);
+	xmlSetStructuredErrorFunc(r, xbrl_collect_error);
 	if (!schema) {
 		err_set(e, ERR_CONFIG, "could not load the XBRL GL schemas ('%s') or the XBRL 2.1 schemas they import",
 			XBRL_GL_SCHEMA_URL);
@@ -289,7 +269,7 @@ int xbrl_gl_validate_file(const char *path, const char *catalog_file, struct xbr
 		err_set(e, ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	xmlSchemaSetValidStructuredErrors(vctx, collect_error, r);
+	xmlSchemaSetValidStructuredErrors(vctx, xbrl_collect_error, r);
 	int invalid = xmlSchemaValidateDoc(vctx, doc);
 	r->schema_checked = 1;
 	if (invalid && r->nproblems == 0)

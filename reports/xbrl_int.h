@@ -12,6 +12,7 @@
 #include "dec.h"
 
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 
 #define XBRLI_NS "http://www.xbrl.org/2003/instance"
 #define LINK_NS "http://www.xbrl.org/2003/linkbase"
@@ -23,6 +24,15 @@
 /* Append a problem (printf-style) to r; past XBRL_MAX_PROBLEMS it is
  * only counted. Cannot fail. */
 void xbrl_problem(struct xbrl_check *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* libxml2's structured errors of level error and above, as problems of
+ * the struct xbrl_check ctx ("line N: message"). */
+void xbrl_collect_error(void *ctx, xmlErrorPtr error);
+
+/* No network, ever: libxml2 set up with its no-network entity loader
+ * (once per process), and catalog_file (NULL: $XML_CATALOG_FILES only)
+ * loaded, through which the schemas are found. */
+void xbrl_setup_offline(const char *catalog_file);
 
 /* Whether n is the element {ns}name. */
 static inline int xbrl_is(xmlNodePtr n, const char *ns, const char *name)

@@ -24,7 +24,7 @@
 
 /* ---- reading files, offline ---- */
 
-static void collect_error(void *ctx, xmlErrorPtr error)
+void xbrl_collect_error(void *ctx, xmlErrorPtr error)
 {
 	struct xbrl_check *r = ctx;
 	if (!error || error->level < XML_ERR_ERROR)
@@ -43,7 +43,7 @@ static void collect_error(void *ctx, xmlErrorPtr error)
 static int setup_done;
 
 /* No network, ever: the XBRL 2.1 schemas are found through the catalog. */
-static void setup_offline(const char *catalog_file)
+void xbrl_setup_offline(const char *catalog_file)
 {
 	if (!setup_done) {
 		xmlInitParser();
@@ -176,11 +176,11 @@ int xbrl_validate_file(const char *path, const char *catalog_file, const char *i
 	memset(r, 0, sizeof(*r));
 	if (access(path, R_OK) != 0)
 		return err_set(e, ERR_IO, "could not read '%s': %s", path, strerror(errno));
-	setup_offline(catalog_file);
+	xbrl_setup_offline(catalog_file);
 	iso = xbrl_iso4217_load(iso_path ? iso_path : XBRL_ISO4217_JSON, e);
 	if (!iso)
 		return -1;
-	xmlSetStructuredErrorFunc(r, collect_error);
+	xmlSetStructuredErrorFunc(r, xbrl_collect_error);
 	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
 	if (!doc) {
 		err_set(e, ERR_INPUT, "'%s' is not a well-formed XML document", path);
@@ -195,13 +195,13 @@ int xbrl_validate_file(const char *path, const char *catalog_file, const char *i
 		goto out;
 	}
 	struct xbrl_check load = { 0 };
-	xmlSetStructuredErrorFunc(&load, collect_error);
+	xmlSetStructuredErrorFunc(&load, xbrl_collect_error);
 	tax = xmlReadMemory(builtin, (int)builtin_len, XBRL_TAXONOMY_FILE, NULL, XML_PARSE_NONET);
 	pctx = tax ? xmlSchemaNewMemParserCtxt(builtin, (int)builtin_len) : NULL;
 	if (pctx)
-		xmlSchemaSetParserStructuredErrors(pctx, collect_error, &load);
+		xmlSchemaSetParserStructuredErrors(pctx, xbrl_collect_error, &load);
 	schema = pctx ? xmlSchemaParse(pctx) : NULL;
-	xmlSetStructuredErrorFunc(r, collect_error);
+	xmlSetStructuredErrorFunc(r, xbrl_collect_error);
 	if (!schema) {
 		err_set(e, ERR_CONFIG, "could not load billrun's taxonomy or the XBRL 2.1 schemas it imports");
 		if (load.nproblems)
@@ -215,7 +215,7 @@ int xbrl_validate_file(const char *path, const char *catalog_file, const char *i
 		err_set(e, ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	xmlSchemaSetValidStructuredErrors(vctx, collect_error, r);
+	xmlSchemaSetValidStructuredErrors(vctx, xbrl_collect_error, r);
 	int invalid = xmlSchemaValidateDoc(vctx, doc);
 	r->schema_checked = 1;
 	if (invalid && r->nproblems == 0)

@@ -31,3 +31,18 @@ LANGUAGE sql STABLE AS $$
   FROM ratings_current r
   WHERE r.closed AND r.period_local_end > p_start AND r.period_local_end <= p_end
 $$;
+
+-- billrun_period_latest_checks: the latest result of every reconciliation
+-- check of the period's data (its files; its billing periods closed in
+-- it), per subject (check, measure, file or account period, meter,
+-- currency): a check a nightly run failed and a later run passed, once
+-- the late file came, counts as passed.
+CREATE FUNCTION billrun_period_latest_checks(p_start date, p_end date) RETURNS SETOF reconciliation_checks
+LANGUAGE sql STABLE AS $$
+  SELECT DISTINCT ON (c.check_name, c.measure, c.file_id, c.account_ext, c.period_local_start, c.meter, c.currency) c.*
+  FROM reconciliation_checks c
+  WHERE c.file_id IN (SELECT pf.file_id FROM billrun_period_files(p_start, p_end) pf)
+     OR (c.account_ext, c.period_local_start) IN (SELECT bp.account_ext, bp.period_local_start
+                                                   FROM billrun_period_billing_periods(p_start, p_end) bp)
+  ORDER BY c.check_name, c.measure, c.file_id, c.account_ext, c.period_local_start, c.meter, c.currency, c.id DESC
+$$;

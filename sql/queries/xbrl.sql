@@ -154,35 +154,17 @@ FROM p, credit_notes c JOIN runs r ON r.id = c.run_id
 WHERE r.period_start >= p.period_start AND r.period_start < p.period_end
 
 -- name: xbrl_reconciliation_difference_count
--- Checks of the period's data (its files; its billing periods closed in
--- it) whose latest result, per subject (check, file or account period,
--- meter, currency), is a failure: a check a nightly run failed and a
--- later run passed, once the missing file came, is not a difference.
-WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint),
-latest AS (
-  SELECT DISTINCT ON (c.check_name, c.measure, c.file_id, c.account_ext, c.period_local_start, c.meter, c.currency) c.*
-  FROM p, reconciliation_checks c
-  WHERE c.file_id IN (SELECT pf.file_id FROM billrun_period_files(p.period_start, p.period_end) pf)
-     OR (c.account_ext, c.period_local_start) IN (SELECT bp.account_ext, bp.period_local_start
-                                                   FROM billrun_period_billing_periods(p.period_start, p.period_end) bp)
-  ORDER BY c.check_name, c.measure, c.file_id, c.account_ext, c.period_local_start, c.meter, c.currency, c.id DESC
-)
+-- Checks of the period's data whose latest result is a failure
+-- (billrun_period_latest_checks, 030).
+WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint)
 SELECT count(*)::text
-FROM latest c
+FROM p, billrun_period_latest_checks(p.period_start, p.period_end) c
 WHERE c.verdict = 'fail'
 
 -- name: xbrl_reconciliation_difference_amount
-WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint),
-latest AS (
-  SELECT DISTINCT ON (c.check_name, c.measure, c.file_id, c.account_ext, c.period_local_start, c.meter, c.currency) c.*
-  FROM p, reconciliation_checks c
-  WHERE c.file_id IN (SELECT pf.file_id FROM billrun_period_files(p.period_start, p.period_end) pf)
-     OR (c.account_ext, c.period_local_start) IN (SELECT bp.account_ext, bp.period_local_start
-                                                   FROM billrun_period_billing_periods(p.period_start, p.period_end) bp)
-  ORDER BY c.check_name, c.measure, c.file_id, c.account_ext, c.period_local_start, c.meter, c.currency, c.id DESC
-)
+WITH p(period_start, period_end, run_id) AS (SELECT $1::date, $2::date, $3::bigint)
 SELECT c.currency, sum(abs(c.difference))::text
-FROM latest c
+FROM p, billrun_period_latest_checks(p.period_start, p.period_end) c
 WHERE c.verdict = 'fail'
   AND c.measure = 'amount' AND c.difference IS NOT NULL AND c.currency ~ '^[A-Z]{3}$'
 GROUP BY c.currency ORDER BY 1

@@ -76,7 +76,7 @@ static void example_card_loads(void **state)
 		fail();
 	}
 	assert_int_equal(card.nplans, 4);
-	assert_int_equal(card.ntaxes, 6);
+	assert_int_equal(card.ntaxes, 8); /* DE, FR, JP and EU-RC (reverse charge, 0 %), each standard and reduced */
 	assert_int_equal(rates_currency_exponent(&card, "XTS"), 2);
 	assert_int_equal(rates_currency_exponent(&card, "JPY"), 0);
 	assert_int_equal(rates_currency_exponent(&card, "XAU"), -1);
